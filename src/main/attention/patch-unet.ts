@@ -1,0 +1,163 @@
+/**
+ * Rewrites a U-Net ONNX model at load time so every cross-attention softmax also leaves the
+ * session, already reduced: conditional half of the guidance batch, mean over heads, float32,
+ * shape [HW, T]. The reduction runs inside ONNX Runtime, so per step only ~1/(2*heads) of the
+ * probabilities cross into JS.
+ *
+ * The tail appended after each tapped softmax P is rank-agnostic, so both export layouts work:
+ *   3-D [B*heads, HW, T] (older exports) and 4-D [B, heads, HW, T] (torch-2 SDPA exports):
+ *   P4   = Reshape(P, [B, -1, HW, T])      B = Shape(sample)[0]; diffusers orders B*heads batch-major
+ *   Pc   = Gather(P4, B-1, axis 0)         CFG batch is [uncond, cond]; with B = 1 this is 0
+ *   out  = ReduceMean(Cast<f32>(Pc), axes [0], keepdims 0)      -> [HW, T]
+ * and optionally Gather(P4, 0) for the unconditional/negative-prompt half.
+ */
+import { onnx } from 'onnx-proto';
+import { appendToGraph, scanModel, type ScannedModel } from './onnx-scan';
+import { findAttention, unetInputNames } from './find-attention';
+import type { LayerBlock } from '../../shared/attention-record';
+
+export interface TapInfo {
+  /** Position among tapped layers, in graph (execution) order. */
+  index: number;
+  /** Human-readable layer name, e.g. "down_blocks.0/attentions.0/transformer_blocks.0/attn2". */
+  name: string;
+  block: LayerBlock;
+  /** Index of the down/up block (0 for mid, -1 when the export's names do not tell). */
+  blockIndex: number;
+  /** Name of the Softmax node that is tapped. */
+  softmax: string;
+  /** Extra session output with the conditional map [HW, T]. */
+  output: string;
+  /** Extra session output with the unconditional (negative-prompt) map, when asked for. */
+  uncondOutput?: string;
+}
+
+export interface UnetPatch {
+  /** The patched model bytes (original bytes + appended fragment); the original is untouched. */
+  model: Buffer;
+  taps: TapInfo[];
+  /** Counts for diagnostics and tests. */
+  selfAttention: number;
+  unrecognised: number;
+  /** Set when no cross-attention could be tapped (e.g. fused attention): show it to the user. */
+  warning?: string;
+}
+
+export interface PatchOptions {
+  /** Also export the unconditional half (needed for negative-prompt heat maps). */
+  negative?: boolean;
+}
+
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+
+function int64Const(name: string, values: number[], scalar = false): onnx.INodeProto {
+  const raw = new BigInt64Array(values.map((v) => BigInt(v)));
+  return {
+    opType: 'Constant',
+    name,
+    output: [name],
+    attribute: [{
+      name: 'value',
+      type: onnx.AttributeProto.AttributeType.TENSOR,
+      t: { dataType: INT64, dims: scalar ? [] : [values.length], rawData: new Uint8Array(raw.buffer) },
+    }],
+  };
+}
+
+function ints(name: string, values: number[]): onnx.IAttributeProto {
+  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: values };
+}
+function int(name: string, value: number): onnx.IAttributeProto {
+  return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
+}
+
+/** Parses diffusers-style module paths out of an exported node name. */
+export function describeLayer(nodeName: string): { name: string; block: LayerBlock; blockIndex: number } {
+  const path = nodeName.replace(/^\//, '').replace(/\/Softmax(_\d+)?$/, '');
+  const down = /down_blocks\.(\d+)/.exec(path);
+  const up = /up_blocks\.(\d+)/.exec(path);
+  if (down) return { name: path, block: 'down', blockIndex: Number(down[1]) };
+  if (up) return { name: path, block: 'up', blockIndex: Number(up[1]) };
+  if (/mid_block/.test(path)) return { name: path, block: 'mid', blockIndex: 0 };
+  return { name: path || nodeName, block: 'unknown', blockIndex: -1 };
+}
+
+export const FUSED_ATTENTION_MESSAGE =
+  'This model fuses its attention into com.microsoft.MultiHeadAttention (ONNX Runtime transformer ' +
+  'optimizer), so there is no softmax to tap: images are generated, but no heat maps. To get heat ' +
+  'maps, use an unoptimised export of the same model (e.g. `optimum-cli export onnx` without ' +
+  '`--optimize`, or the original diffusers ONNX export).';
+
+export function patchUnet(bytes: Uint8Array, options: PatchOptions = {}): UnetPatch {
+  const scanned = scanModel(bytes);
+  return patchScanned(bytes, scanned, options);
+}
+
+export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: PatchOptions = {}): UnetPatch {
+  const inputs = unetInputNames(scanned);
+  const { sites, fused } = findAttention(scanned, inputs);
+  const cross = sites.filter((s) => s.kind === 'cross');
+  const selfAttention = sites.filter((s) => s.kind === 'self').length;
+  const unrecognised = sites.filter((s) => s.kind === 'unknown').length;
+  const original = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (cross.length === 0) {
+    const warning = fused.length > 0
+      ? FUSED_ATTENTION_MESSAGE
+      : `No cross-attention softmax found in the U-Net (${sites.length} softmax nodes, none with keys from ` +
+        `'${inputs.encoderHiddenStates}'): images are generated, but no heat maps.`;
+    return { model: original, taps: [], selfAttention, unrecognised, warning };
+  }
+
+  const opset = scanned.opsets.get('') ?? 0;
+  if (opset < 11) throw new Error(`U-Net opset ${opset} is too old for the attention hook (needs >= 11)`);
+  const axesAsInput = opset >= 18; // ReduceMean took `axes` as an attribute before opset 18
+
+  const P = 'daam/'; // prefix keeps appended names apart from the exporter's
+  const nodes: onnx.INodeProto[] = [
+    int64Const(`${P}c0`, [0], true),
+    int64Const(`${P}c1`, [1], true),
+    int64Const(`${P}idx0`, [0]),
+    int64Const(`${P}minus1`, [-1]),
+    int64Const(`${P}tailStart`, [-2]),
+    int64Const(`${P}tailEnd`, [Number.MAX_SAFE_INTEGER]),
+    { opType: 'Shape', input: [inputs.sample], output: [`${P}sampleShape`], name: `${P}sampleShape` },
+    { opType: 'Gather', input: [`${P}sampleShape`, `${P}idx0`], output: [`${P}B1d`], name: `${P}B1d`, attribute: [int('axis', 0)] },
+    { opType: 'Gather', input: [`${P}sampleShape`, `${P}c0`], output: [`${P}B`], name: `${P}B`, attribute: [int('axis', 0)] },
+    { opType: 'Sub', input: [`${P}B`, `${P}c1`], output: [`${P}condIdx`], name: `${P}condIdx` },
+  ];
+  if (axesAsInput) nodes.push(int64Const(`${P}axes0`, [0]));
+  const outputs: onnx.IValueInfoProto[] = [];
+  const taps: TapInfo[] = [];
+
+  const reduce = (input: string, out: string): onnx.INodeProto => axesAsInput
+    ? { opType: 'ReduceMean', input: [input, `${P}axes0`], output: [out], name: out, attribute: [int('keepdims', 0)] }
+    : { opType: 'ReduceMean', input: [input], output: [out], name: out, attribute: [ints('axes', [0]), int('keepdims', 0)] };
+
+  cross.forEach((site, index) => {
+    const t = `${P}attn${index}/`;
+    const output = `daam.attn.${index}.cond`;
+    const uncondOutput = options.negative ? `daam.attn.${index}.uncond` : undefined;
+    nodes.push(
+      { opType: 'Shape', input: [site.probs], output: [`${t}shape`], name: `${t}shape` },
+      { opType: 'Slice', input: [`${t}shape`, `${P}tailStart`, `${P}tailEnd`], output: [`${t}tail`], name: `${t}tail` },
+      { opType: 'Concat', input: [`${P}B1d`, `${P}minus1`, `${t}tail`], output: [`${t}shape4`], name: `${t}shape4`, attribute: [int('axis', 0)] },
+      { opType: 'Reshape', input: [site.probs, `${t}shape4`], output: [`${t}p4`], name: `${t}p4` },
+      { opType: 'Gather', input: [`${t}p4`, `${P}condIdx`], output: [`${t}cond`], name: `${t}cond`, attribute: [int('axis', 0)] },
+      { opType: 'Cast', input: [`${t}cond`], output: [`${t}condF`], name: `${t}condF`, attribute: [int('to', FLOAT)] },
+      reduce(`${t}condF`, output),
+    );
+    outputs.push({ name: output, type: { tensorType: { elemType: FLOAT } } });
+    if (uncondOutput) {
+      nodes.push(
+        { opType: 'Gather', input: [`${t}p4`, `${P}c0`], output: [`${t}uncond`], name: `${t}uncond`, attribute: [int('axis', 0)] },
+        { opType: 'Cast', input: [`${t}uncond`], output: [`${t}uncondF`], name: `${t}uncondF`, attribute: [int('to', FLOAT)] },
+        reduce(`${t}uncondF`, uncondOutput),
+      );
+      outputs.push({ name: uncondOutput, type: { tensorType: { elemType: FLOAT } } });
+    }
+    taps.push({ index, ...describeLayer(site.name), softmax: site.name, output, uncondOutput });
+  });
+
+  return { model: appendToGraph(bytes, nodes, outputs), taps, selfAttention, unrecognised };
+}

@@ -1,0 +1,1 @@
+export type LayerBlock = 'down' | 'mid' | 'up' | 'unknown';
