@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildSyntheticUnet, randn } from './synthetic-unet';
+import { patchUnet, FUSED_ATTENTION_MESSAGE } from '../../src/main/attention/patch-unet';
+import { externalDataOptions } from '../../src/main/attention/session-options';
+
+const H = 4, W = 6, T = 5, D = 6, HEADS = 2;
+
+function feeds(B: number): Record<string, ort.Tensor> {
+  return {
+    sample: new ort.Tensor('float32', randn(B * 4 * H * W, 1), [B, 4, H, W]),
+    timestep: new ort.Tensor('int64', BigInt64Array.from(Array(B).fill(10n)), [B]),
+    encoder_hidden_states: new ort.Tensor('float32', randn(B * T * D, 2), [B, T, D]),
+  };
+}
+
+/** Softmax over the last axis then mean over heads of batch element b, all in JS. */
+function expectedMap(scores: ort.Tensor, b: number, heads: number): Float32Array {
+  const data = scores.data as Float32Array;
+  const t = scores.dims[scores.dims.length - 1];
+  const hw = scores.dims[scores.dims.length - 2];
+  const out = new Float32Array(hw * t);
+  for (let h = 0; h < heads; h++) {
+    const base = (b * heads + h) * hw * t; // same offset for [B*heads,HW,T] and [B,heads,HW,T]
+    for (let q = 0; q < hw; q++) {
+      const row = base + q * t;
+      let max = -Infinity;
+      for (let k = 0; k < t; k++) max = Math.max(max, data[row + k]);
+      let sum = 0;
+      for (let k = 0; k < t; k++) sum += Math.exp(data[row + k] - max);
+      for (let k = 0; k < t; k++) out[q * t + k] += Math.exp(data[row + k] - max) / sum / heads;
+    }
+  }
+  return out;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe.each([
+  ['3d', 17],
+  ['4d', 17],
+  ['3d', 18], // opset 18 takes ReduceMean axes as an input
+  ['4d', 18],
+] as const)('graph surgery, %s layout, opset %i', (layout, opset) => {
+  const bytes = buildSyntheticUnet({ layout, opset, exposeScores: true, heads: HEADS });
+  const copy = Buffer.from(bytes);
+  const patch = patchUnet(bytes, { negative: true });
+
+  it('taps every cross-attention and no self-attention', () => {
+    expect(patch.taps.map((t) => t.name)).toEqual([
+      'down_blocks.0/attentions.0/transformer_blocks.0/attn2',
+      'mid_block/attentions.0/transformer_blocks.0/attn2',
+      'up_blocks.0/attentions.0/transformer_blocks.0/attn2',
+    ]);
+    expect(patch.taps.map((t) => [t.block, t.blockIndex])).toEqual([['down', 0], ['mid', 0], ['up', 0]]);
+    expect(patch.selfAttention).toBe(3);
+    expect(patch.unrecognised).toBe(0);
+    expect(patch.warning).toBeUndefined();
+    expect(Buffer.compare(Buffer.from(bytes), copy)).toBe(0); // original untouched
+  });
+
+  it.each([2, 1])('tapped outputs equal the JS head-mean of the softmax (batch %i)', async (B) => {
+    const session = await ort.InferenceSession.create(patch.model);
+    const plain = await ort.InferenceSession.create(bytes);
+    const f = feeds(B);
+    const out = await session.run(f);
+    const ref = await plain.run(f);
+    // the image output is unchanged by the hook
+    expect(maxAbsDiff(out.out_sample.data as Float32Array, ref.out_sample.data as Float32Array)).toBe(0);
+    const scoreNames = session.outputNames.filter((n) => n.includes('/attn2/'));
+    expect(scoreNames).toHaveLength(3);
+    const hws = [H * W, (H / 2) * (W / 2), H * W];
+    patch.taps.forEach((tap, i) => {
+      const cond = out[tap.output];
+      expect(cond.dims).toEqual([hws[i], T]);
+      expect(maxAbsDiff(cond.data as Float32Array, expectedMap(out[scoreNames[i]], B - 1, HEADS))).toBeLessThan(1e-6);
+      const uncond = out[tap.uncondOutput!];
+      expect(maxAbsDiff(uncond.data as Float32Array, expectedMap(out[scoreNames[i]], 0, HEADS))).toBeLessThan(1e-6);
+      if (B === 2) expect(maxAbsDiff(cond.data as Float32Array, uncond.data as Float32Array)).toBeGreaterThan(1e-3);
+      // rows are probability distributions over the text tokens
+      const row0 = Array.from((cond.data as Float32Array).subarray(0, T)).reduce((a, b) => a + b, 0);
+      expect(row0).toBeCloseTo(1, 5);
+    });
+  });
+});
+
+describe('graph surgery on special models', () => {
+  it('finds external data when the patched model is loaded from a buffer', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'daam-ext-'));
+    const bytes = buildSyntheticUnet({ layout: '4d', externalData: { dir, file: 'model.onnx_data' } });
+    fs.writeFileSync(path.join(dir, 'model.onnx'), bytes);
+    expect(fs.statSync(path.join(dir, 'model.onnx_data')).size).toBeGreaterThan(1000);
+    const patch = patchUnet(fs.readFileSync(path.join(dir, 'model.onnx')));
+    expect(patch.taps).toHaveLength(3);
+    await expect(ort.InferenceSession.create(patch.model)).rejects.toThrow(/[Ee]xternal data/);
+    const session = await ort.InferenceSession.create(patch.model, externalDataOptions(dir));
+    const ref = await ort.InferenceSession.create(path.join(dir, 'model.onnx'));
+    const f = feeds(2);
+    const out = await session.run(f);
+    const expected = await ref.run(f);
+    expect(maxAbsDiff(out.out_sample.data as Float32Array, expected.out_sample.data as Float32Array)).toBe(0);
+    expect(out[patch.taps[0].output].dims).toEqual([H * W, T]);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('explains a fused-attention model and leaves it generating', async () => {
+    const bytes = buildSyntheticUnet({ layout: '3d', fused: true });
+    const patch = patchUnet(bytes);
+    expect(patch.taps).toEqual([]);
+    expect(patch.warning).toBe(FUSED_ATTENTION_MESSAGE);
+    expect(patch.warning).toMatch(/MultiHeadAttention.*no softmax.*no heat maps/s);
+    const session = await ort.InferenceSession.create(patch.model);
+    const out = await session.run(feeds(2));
+    expect(out.out_sample.dims).toEqual([2, 4, H, W]);
+  });
+
+  it('rejects bytes that are not a model', () => {
+    expect(() => patchUnet(new Uint8Array([8, 1, 16, 2]))).toThrow(/no graph/);
+  });
+});
