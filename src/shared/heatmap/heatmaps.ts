@@ -1,0 +1,52 @@
+/**
+ * The heat-map front door used by the renderer, main process and CLI. Aggregation (the only
+ * expensive step) is cached per filter and stream, so clicking words or switching normalisation
+ * only recombines cached token maps and runs one resize per word.
+ */
+import type { AttentionRecord } from '../attention-record';
+import { aggregateTokens, type HeatmapFilter, type TokenMaps } from './aggregate';
+import { normalizedLatentMaps, toImageSize, type Normalization, type WordSpec } from './words';
+
+export interface WordMapOptions {
+  filter?: HeatmapFilter;
+  normalization?: Normalization;
+  /** 'uncond' = words of the negative prompt. */
+  stream?: 'cond' | 'uncond';
+}
+
+export interface WordMaps {
+  width: number;
+  height: number;
+  /** One map per word, [y][x] at image size, values in [0, 1]. */
+  maps: Float32Array[];
+  tokenMaps: TokenMaps;
+}
+
+export class Heatmaps {
+  private readonly cache = new Map<string, TokenMaps>();
+
+  constructor(
+    readonly record: AttentionRecord,
+    readonly imageWidth: number,
+    readonly imageHeight: number,
+  ) {}
+
+  tokenMaps(filter: HeatmapFilter = {}, stream: 'cond' | 'uncond' = 'cond'): TokenMaps {
+    const key = `${stream}|${JSON.stringify(filter)}`;
+    let tm = this.cache.get(key);
+    if (!tm) {
+      tm = aggregateTokens(this.record, filter, stream);
+      // the cache is small (one entry per filter the user tried); bound it anyway
+      if (this.cache.size >= 32) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(key, tm);
+    }
+    return tm;
+  }
+
+  wordMaps(words: readonly WordSpec[], options: WordMapOptions = {}): WordMaps {
+    const tm = this.tokenMaps(options.filter, options.stream);
+    const latent = normalizedLatentMaps(tm, words, options.normalization ?? 'word');
+    const maps = latent.map((m) => toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth));
+    return { width: this.imageWidth, height: this.imageHeight, maps, tokenMaps: tm };
+  }
+}
