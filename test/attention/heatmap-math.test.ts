@@ -4,8 +4,7 @@ import { aggregateTokens } from '../../src/shared/heatmap/aggregate';
 import { normalizedLatentMaps, wordLatentMap } from '../../src/shared/heatmap/words';
 import { argmaxSegmentation, iou, rankWordsAt, thresholdMask } from '../../src/shared/heatmap/masks';
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps';
-import { toHalf } from '../../src/shared/heatmap/float16';
-import type { AttentionRecord, RecordLayer } from '../../src/shared/attention-record';
+import { makeRecord } from './fixtures';
 
 describe('bicubic resize', () => {
   it('uses PyTorch bicubic weights (a = -0.75, align_corners = False)', () => {
@@ -37,27 +36,6 @@ describe('bicubic resize', () => {
     expect(Math.max(...clamped)).toBe(1);
   });
 });
-
-/** A record from plain numbers: value(layer, step, token, y, x). */
-function makeRecord(
-  layers: Omit<RecordLayer, 'index' | 'name' | 'blockIndex'>[],
-  steps: number, tokens: number,
-  value: (l: number, s: number, t: number, y: number, x: number) => number,
-  latent = 4,
-): AttentionRecord {
-  const full: RecordLayer[] = layers.map((l, i) => ({ ...l, index: i, name: `layer${i}`, blockIndex: 0 }));
-  const data = full.map((l, li) => {
-    const nb = Math.ceil(steps / l.bucketSize);
-    const arr = new Uint16Array(nb * tokens * l.height * l.width);
-    for (let b = 0; b < nb; b++) for (let t = 0; t < tokens; t++) for (let y = 0; y < l.height; y++) for (let x = 0; x < l.width; x++) {
-      let v = 0;
-      for (let s = b * l.bucketSize; s < Math.min(steps, (b + 1) * l.bucketSize); s++) v += value(li, s, t, y, x);
-      arr[((b * tokens + t) * l.height + y) * l.width + x] = toHalf(v);
-    }
-    return arr;
-  });
-  return { steps, timesteps: Array.from({ length: steps }, (_, s) => 999 - s * 100), latentHeight: latent, latentWidth: latent, layers: full, cond: { name: 'cond', tokens, data } };
-}
 
 describe('aggregation over steps and layers', () => {
   // token t lights pixel column t (of 4) with strength 1 at step s scaled by (s + 1)
