@@ -43,10 +43,18 @@ export class Heatmaps {
     return tm;
   }
 
-  wordMaps(words: readonly WordSpec[], options: WordMapOptions = {}): WordMaps {
+  /**
+   * Word maps at image size. Pass `out` (e.g. the previous result's maps) to reuse buffers: at
+   * 512x512 a fresh 1 MB array per word costs as much as computing it.
+   */
+  wordMaps(words: readonly WordSpec[], options: WordMapOptions = {}, out?: Float32Array[]): WordMaps {
     const tm = this.tokenMaps(options.filter, options.stream);
     const latent = normalizedLatentMaps(tm, words, options.normalization ?? 'word');
-    const maps = latent.map((m) => toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth));
+    const size = this.imageHeight * this.imageWidth;
+    const maps = latent.map((m, i) => {
+      const buf = out?.[i]?.length === size ? out[i] : undefined;
+      return toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, buf);
+    });
     return { width: this.imageWidth, height: this.imageHeight, maps, tokenMaps: tm };
   }
 }

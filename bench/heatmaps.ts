@@ -1,0 +1,72 @@
+/**
+ * Heat-map speed on an SD 1.5-sized record: 512x512 image (64x64 latent), 16 cross-attention
+ * layers (64², 32², 16², 8²), 50 steps, a 10-word prompt (12 kept tokens), stored with the
+ * default 8 MB plan. Prints median times:
+ *   - aggregation (runs once per filter change: all steps, or a step range / single step),
+ *   - word maps at image size from the cached aggregation: one word, and all 10 words
+ *     (the interactive path: click a word, switch normalisation). Target: all words <= 20 ms.
+ * Run: npx tsx bench/heatmaps.ts
+ */
+import { planBuckets, bucketCount, type AttentionRecord, type RecordLayer } from '../src/shared/attention-record';
+import { toHalf } from '../src/shared/heatmap/float16';
+import { Heatmaps } from '../src/shared/heatmap/heatmaps';
+import { aggregateTokens } from '../src/shared/heatmap/aggregate';
+import { normalizedLatentMaps, toImageSize } from '../src/shared/heatmap/words';
+
+const sizes = [64, 64, 32, 32, 16, 16, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64];
+const blocks: RecordLayer['block'][] = ['down', 'down', 'down', 'down', 'down', 'down', 'mid', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'up', 'up'];
+const STEPS = 50, T = 12, IMG = 512;
+
+function makeRecord(): AttentionRecord {
+  const buckets = planBuckets(sizes.map((s) => s * s), STEPS, T);
+  const layers: RecordLayer[] = sizes.map((s, i) => ({ index: i, name: `layer${i}`, block: blocks[i], blockIndex: 0, height: s, width: s, bucketSize: buckets[i] }));
+  let seed = 1;
+  const rand = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const data = layers.map((l) => {
+    const a = new Uint16Array(bucketCount(STEPS, l.bucketSize) * T * l.height * l.width);
+    for (let i = 0; i < a.length; i++) a[i] = toHalf(rand() * 0.2 * l.bucketSize);
+    return a;
+  });
+  return { steps: STEPS, timesteps: Array.from({ length: STEPS }, (_, i) => 981 - 20 * i), latentHeight: 64, latentWidth: 64, layers, cond: { name: 'cond', tokens: T, data } };
+}
+
+function median(fn: () => void, runs: number): number {
+  for (let i = 0; i < 3; i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+const record = makeRecord();
+const words = Array.from({ length: 10 }, (_, i) => ({ label: `w${i}`, tokens: [i + 1] }));
+const bytes = record.cond.data.reduce((s, d) => s + d.byteLength, 0);
+console.log(`record: ${(bytes / 1e6).toFixed(2)} MB; bucket sizes ${record.layers.map((l) => l.bucketSize).join(',')}`);
+
+const agg = median(() => aggregateTokens(record), 7);
+const aggStep = median(() => aggregateTokens(record, { step: 25 }), 7);
+const aggRange = median(() => aggregateTokens(record, { steps: { from: 0, to: 19 }, resolutions: [16] }), 7);
+const hm = new Heatmaps(record, IMG, IMG);
+hm.tokenMaps();
+const tm = hm.tokenMaps();
+const out = new Float32Array(IMG * IMG);
+const one = median(() => {
+  const [m] = normalizedLatentMaps(tm, [words[3]], 'word');
+  toImageSize(m, 64, 64, IMG, IMG, out);
+}, 30);
+const fresh = median(() => hm.wordMaps(words), 20);
+let buffers = hm.wordMaps(words).maps;
+const all = median(() => { buffers = hm.wordMaps(words, {}, buffers).maps; }, 20);
+const allAcross = median(() => { buffers = hm.wordMaps(words, { normalization: 'across' }, buffers).maps; }, 20);
+
+console.log(`aggregate (filter change), all steps, 15 layers:  ${agg.toFixed(1)} ms`);
+console.log(`aggregate, single step (scrubbing):               ${aggStep.toFixed(1)} ms`);
+console.log(`aggregate, steps 0-19 at 16x16 only:              ${aggRange.toFixed(1)} ms`);
+console.log(`one word map at ${IMG}x${IMG} (cached aggregation):   ${one.toFixed(2)} ms`);
+console.log(`all 10 word maps at ${IMG}x${IMG}, per word norm:     ${all.toFixed(2)} ms  (target <= 20 ms)`);
+console.log(`  (same, allocating new output arrays:             ${fresh.toFixed(2)} ms)`);
+console.log(`all 10 word maps, across-words normalisation:     ${allAcross.toFixed(2)} ms`);
