@@ -13,7 +13,7 @@ export function dpmSchedule(cfg: SchedulerConfig, steps: number, karras: boolean
     throw new Error(`steps must be an integer in 1..${n}, got ${steps}`);
   }
   const spacing = cfg.timestepSpacing ?? 'linspace';
-  let ts = new Float64Array(steps);
+  let ts: Float64Array = new Float64Array(steps);
   if (spacing === 'linspace') {
     // steps + 1 points including 0, reversed, the trailing 0 dropped.
     const t = linspace(0, n - 1, steps + 1);

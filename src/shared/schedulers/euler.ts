@@ -29,7 +29,7 @@ export function eulerSchedule(cfg: SchedulerConfig, steps: number, karras: boole
     throw new Error(`steps must be an integer in 1..${n}, got ${steps}`);
   }
   const spacing = cfg.timestepSpacing ?? 'linspace';
-  let ts = new Float64Array(steps);
+  let ts: Float64Array = new Float64Array(steps);
   if (spacing === 'linspace') {
     const t = linspace(0, n - 1, steps);
     for (let i = 0; i < steps; i++) ts[i] = t[steps - 1 - i];
@@ -41,7 +41,7 @@ export function eulerSchedule(cfg: SchedulerConfig, steps: number, karras: boole
     for (let i = 0; i < steps; i++) ts[i] = roundHalfEven(t[i]) - 1;
   }
   const train = trainingSigmas(alphasCumprod(cfg));
-  let sig = ts.map((t) => interpOnGrid(t, train));
+  let sig: Float64Array = ts.map((t) => interpOnGrid(t, train));
   if (karras) {
     // diffusers' Euler takes the Karras range from the interpolated sigmas (not the training range).
     sig = karrasSigmas(sig[steps - 1], sig[0], steps);

@@ -12,7 +12,7 @@ export type NoiseFn = (count: number) => Float32Array;
 
 export type SchedulerName = 'ddim' | 'euler' | 'euler-a' | 'dpmpp-2m' | 'dpmpp-2m-karras' | 'pndm' | 'turbo';
 
-export const SCHEDULER_NAMES: readonly SchedulerName[] = [
+export const SCHEDULER_NAMES = [
   'ddim',
   'euler',
   'euler-a',
@@ -20,7 +20,7 @@ export const SCHEDULER_NAMES: readonly SchedulerName[] = [
   'dpmpp-2m-karras',
   'pndm',
   'turbo',
-];
+] as const satisfies readonly SchedulerName[];
 
 export interface Scheduler {
   readonly name: SchedulerName;

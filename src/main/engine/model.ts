@@ -1,0 +1,271 @@
+/**
+ * A loaded model: ONNX Runtime sessions for text encoder, U-Net and VAE decoder, the tokenizer,
+ * and everything the pipeline reads from the graphs' input/output metadata. Validation of the
+ * graphs happens here, before any generation runs.
+ *
+ * The U-Net can come from a buffer (e.g. a copy patched by the attention hook to expose extra
+ * outputs). ORT then has no file path to resolve external data against, so we point it at the
+ * U-Net's folder through the `session.model_external_initializers_file_folder_path` config key.
+ */
+import { dirname } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { ExecutionProviderName } from '../../shared/generation';
+import { inspectModelFolder, ModelFolderError, type ModelFolder } from './modelFolder';
+import { staticDim, tensorMeta, type TensorMeta } from './tensors';
+import { ClipTokenizer } from './tokenizer';
+
+export interface LoadOptions {
+  /** Execution provider to try; CPU is the default and the fallback. */
+  provider?: ExecutionProviderName;
+  /** A (possibly patched) U-Net model to use instead of unet/model.onnx; external data still comes from unet/. */
+  unetModel?: Uint8Array;
+  /** Intra-op threads (default: ORT's choice, all cores). */
+  threads?: number;
+}
+
+export interface ModelIO {
+  inputIds: TensorMeta;
+  hiddenState: TensorMeta; // text encoder output
+  hiddenStateName: string;
+  sample: TensorMeta;
+  timestep: TensorMeta;
+  encoderHiddenStates: TensorMeta;
+  outSampleName: string;
+  latentSample: TensorMeta;
+  imageName: string;
+  /** True when the U-Net's batch dimension is fixed at 1 (guidance then takes two calls). */
+  unetBatchFixedAt1: boolean;
+  textBatchFixedAt1: boolean;
+  latentChannels: number;
+  hiddenSize: number | undefined;
+  maxTokens: number;
+}
+
+export interface ProviderChoice {
+  requested: ExecutionProviderName;
+  used: ExecutionProviderName;
+  /** Why the requested provider was not used, when it was not. */
+  fallbackReason?: string;
+}
+
+const ORT_EP: Record<ExecutionProviderName, string> = { cpu: 'cpu', cuda: 'cuda', dml: 'dml', coreml: 'coreml' };
+
+function sessionOptions(provider: ExecutionProviderName, threads: number | undefined, extra?: Record<string, unknown>): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: provider === 'cpu' ? ['cpu'] : [ORT_EP[provider], 'cpu'],
+    graphOptimizationLevel: 'all',
+    ...(threads ? { intraOpNumThreads: threads } : {}),
+    ...(extra ? { extra } : {}),
+    logSeverityLevel: 3,
+  };
+}
+
+async function createSession(
+  source: string | Uint8Array,
+  path: string,
+  provider: ExecutionProviderName,
+  threads: number | undefined,
+): Promise<ort.InferenceSession> {
+  try {
+    if (typeof source === 'string') return await ort.InferenceSession.create(source, sessionOptions(provider, threads));
+    const extra = { session: { model_external_initializers_file_folder_path: dirname(path) } };
+    return await ort.InferenceSession.create(source, sessionOptions(provider, threads, extra));
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    throw new ModelFolderError('onnx-unreadable', path, `cannot load ONNX model ${path} (corrupt, truncated or unsupported): ${msg}`);
+  }
+}
+
+/** Available ORT backends in this build (cuda/dml/coreml may be absent). */
+function providerAvailable(p: ExecutionProviderName): boolean {
+  if (p === 'cpu') return true;
+  try {
+    return ort.listSupportedBackends().some((b) => b.name === ORT_EP[p]);
+  } catch {
+    return false;
+  }
+}
+
+export class LoadedModel {
+  private constructor(
+    readonly folder: ModelFolder,
+    readonly tokenizer: ClipTokenizer,
+    readonly textEncoder: ort.InferenceSession,
+    private unetSession: ort.InferenceSession,
+    readonly vaeDecoder: ort.InferenceSession,
+    private ioInfo: ModelIO,
+    readonly provider: ProviderChoice,
+    private readonly threads: number | undefined,
+    readonly unetFromBuffer: boolean,
+  ) {}
+
+  get unet(): ort.InferenceSession {
+    return this.unetSession;
+  }
+
+  get io(): ModelIO {
+    return this.ioInfo;
+  }
+
+  static async load(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+    const folder = inspectModelFolder(dir);
+    let tokenizer: ClipTokenizer;
+    try {
+      tokenizer = new ClipTokenizer(folder.tokenizerDir);
+    } catch (e) {
+      throw new ModelFolderError('tokenizer-missing', folder.tokenizerDir, `bad tokenizer: ${(e as Error).message}`);
+    }
+    const requested = opts.provider ?? 'cpu';
+    let used: ExecutionProviderName = requested;
+    let fallbackReason: string | undefined;
+    if (!providerAvailable(requested)) {
+      used = 'cpu';
+      fallbackReason = `${requested} is not available in this ONNX Runtime build`;
+    }
+    const sessions: ort.InferenceSession[] = [];
+    const make = async (src: string | Uint8Array, path: string) => {
+      try {
+        const s = await createSession(src, path, used, opts.threads);
+        sessions.push(s);
+        return s;
+      } catch (e) {
+        if (used !== 'cpu') {
+          // The provider exists but failed (missing driver/runtime): retry on CPU and say why.
+          fallbackReason = `${used} failed to start: ${(e as Error).message}`;
+          used = 'cpu';
+          const s = await createSession(src, path, used, opts.threads);
+          sessions.push(s);
+          return s;
+        }
+        throw e;
+      }
+    };
+    try {
+      const textEncoder = await make(folder.textEncoderPath, folder.textEncoderPath);
+      const unet = await make(opts.unetModel ?? folder.unetPath, folder.unetPath);
+      const vae = await make(folder.vaeDecoderPath, folder.vaeDecoderPath);
+      const io = validateSessions(folder, textEncoder, unet, vae);
+      tokenizer = io.maxTokens === tokenizer.special.maxLength ? tokenizer : new ClipTokenizer(folder.tokenizerDir, io.maxTokens);
+      return new LoadedModel(folder, tokenizer, textEncoder, unet, vae, io, { requested, used, fallbackReason }, opts.threads, !!opts.unetModel);
+    } catch (e) {
+      await Promise.all(sessions.map((s) => s.release().catch(() => undefined)));
+      throw e;
+    }
+  }
+
+  /**
+   * Swaps the U-Net for one built from `model` (a patched copy), or back to unet/model.onnx when
+   * null. The new graph is validated like the original; on failure the old session stays.
+   */
+  async setUnet(model: Uint8Array | null): Promise<void> {
+    const path = this.folder.unetPath;
+    const s = await createSession(model ?? path, path, this.provider.used, this.threads);
+    try {
+      this.ioInfo = validateSessions(this.folder, this.textEncoder, s, this.vaeDecoder);
+    } catch (e) {
+      await s.release();
+      throw e;
+    }
+    const old = this.unetSession;
+    this.unetSession = s;
+    await old.release();
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.textEncoder.release(), this.unetSession.release(), this.vaeDecoder.release()]);
+  }
+}
+
+function outputName(s: ort.InferenceSession, preferred: string, path: string, code: 'text-encoder-io' | 'unet-inputs' | 'vae-io'): string {
+  if (s.outputNames.includes(preferred)) return preferred;
+  if (s.outputNames.length === 0) throw new ModelFolderError(code, path, `${path} has no outputs`);
+  return s.outputNames[0];
+}
+
+/** Checks the three graphs against each other and the configs; returns what the pipeline needs. */
+export function validateSessions(
+  folder: ModelFolder,
+  text: ort.InferenceSession,
+  unet: ort.InferenceSession,
+  vae: ort.InferenceSession,
+): ModelIO {
+  const tp = folder.textEncoderPath;
+  const up = folder.unetPath;
+  const vp = folder.vaeDecoderPath;
+
+  const required = ['sample', 'timestep', 'encoder_hidden_states'];
+  const missing = required.filter((n) => !unet.inputNames.includes(n));
+  if (missing.length > 0) {
+    throw new ModelFolderError(
+      'unet-inputs',
+      up,
+      `U-Net ${up} lacks input(s) ${missing.join(', ')}; it has ${unet.inputNames.join(', ')} (expected sample, timestep, encoder_hidden_states)`,
+    );
+  }
+  if (!text.inputNames.includes('input_ids')) {
+    throw new ModelFolderError('text-encoder-io', tp, `text encoder ${tp} has no 'input_ids' input (it has ${text.inputNames.join(', ')})`);
+  }
+  if (!vae.inputNames.includes('latent_sample')) {
+    throw new ModelFolderError('vae-io', vp, `VAE decoder ${vp} has no 'latent_sample' input (it has ${vae.inputNames.join(', ')})`);
+  }
+  const sample = tensorMeta(unet.inputMetadata, 'sample', up);
+  const timestep = tensorMeta(unet.inputMetadata, 'timestep', up);
+  const ehs = tensorMeta(unet.inputMetadata, 'encoder_hidden_states', up);
+  const inputIds = tensorMeta(text.inputMetadata, 'input_ids', tp);
+  const latentSample = tensorMeta(vae.inputMetadata, 'latent_sample', vp);
+  const hiddenStateName = outputName(text, 'last_hidden_state', tp, 'text-encoder-io');
+  const hiddenState = tensorMeta(text.outputMetadata, hiddenStateName, tp);
+
+  for (const [m, path] of [[sample, up], [ehs, up], [latentSample, vp]] as const) {
+    if (m.type !== 'float32' && m.type !== 'float16') {
+      throw new ModelFolderError('unet-inputs', path, `${path}: input '${m.name}' is ${m.type}, expected float32 or float16`);
+    }
+  }
+  if (sample.shape.length !== 4) {
+    throw new ModelFolderError('unet-inputs', up, `U-Net ${up}: 'sample' must have rank 4 [B, C, H, W], has rank ${sample.shape.length}`);
+  }
+
+  // Latent channels: U-Net input, the VAE's latent input and the configs must agree.
+  const unetC = staticDim(sample, 1) ?? folder.unetInChannels;
+  const vaeC = staticDim(latentSample, 1) ?? folder.latentChannels ?? 4;
+  if (unetC !== undefined && unetC !== vaeC) {
+    throw new ModelFolderError(
+      'latent-channels',
+      up,
+      `wrong latent channels: U-Net ${up} takes ${unetC}-channel latents but the VAE decoder decodes ${vaeC} channels` +
+        (unetC === 9 ? ' (an inpainting U-Net is not supported)' : ''),
+    );
+  }
+  if (folder.unetInChannels !== undefined && staticDim(sample, 1) !== undefined && folder.unetInChannels !== staticDim(sample, 1)) {
+    throw new ModelFolderError('latent-channels', up, `wrong latent channels: unet/config.json says in_channels ${folder.unetInChannels}, the graph takes ${staticDim(sample, 1)}`);
+  }
+
+  // Text encoder width must equal the U-Net's cross-attention width.
+  const hidden = staticDim(hiddenState, 2) ?? folder.textHiddenSize;
+  const cross = staticDim(ehs, 2) ?? folder.crossAttentionDim;
+  if (hidden !== undefined && cross !== undefined && hidden !== cross) {
+    throw new ModelFolderError(
+      'hidden-size-mismatch',
+      tp,
+      `text encoder ${tp} produces ${hidden}-wide hidden states but the U-Net ${up} cross-attends over ${cross} (mismatched components)`,
+    );
+  }
+
+  const maxTokens = staticDim(inputIds, 1) ?? staticDim(ehs, 1) ?? 77;
+  return {
+    inputIds,
+    hiddenState,
+    hiddenStateName,
+    sample,
+    timestep,
+    encoderHiddenStates: ehs,
+    outSampleName: outputName(unet, 'out_sample', up, 'unet-inputs'),
+    latentSample,
+    imageName: outputName(vae, 'sample', vp, 'vae-io'),
+    unetBatchFixedAt1: staticDim(sample, 0) === 1,
+    textBatchFixedAt1: staticDim(inputIds, 0) === 1,
+    latentChannels: vaeC,
+    hiddenSize: hidden ?? cross,
+    maxTokens,
+  };
+}

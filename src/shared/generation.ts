@@ -1,0 +1,63 @@
+/**
+ * Generation parameters shared by the UI, the IPC layer, the CLI and the engine: types, the zod
+ * schema that validates them, and defaults. Width/height/scheduler default to the model's own
+ * values, so they stay optional here and are resolved by the engine.
+ */
+import { z } from 'zod';
+import { SCHEDULER_NAMES } from './schedulers/types';
+
+export const GENERATION_DEFAULTS = {
+  negativePrompt: '',
+  seed: 0,
+  steps: 20,
+  guidance: 7.5,
+  eta: 0,
+} as const;
+
+export const MAX_STEPS = 200;
+export const MAX_PROMPT_CHARS = 4000;
+
+export const generationParamsSchema = z.object({
+  prompt: z.string().max(MAX_PROMPT_CHARS),
+  negativePrompt: z.string().max(MAX_PROMPT_CHARS).default(GENERATION_DEFAULTS.negativePrompt),
+  seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(GENERATION_DEFAULTS.seed),
+  steps: z.number().int().min(1).max(MAX_STEPS).default(GENERATION_DEFAULTS.steps),
+  /** Classifier-free guidance scale; <= 1 runs the conditional pass only. */
+  guidance: z.number().min(0).max(50).default(GENERATION_DEFAULTS.guidance),
+  /** Sampler; undefined = the one the model's scheduler_config.json names. */
+  scheduler: z.enum(SCHEDULER_NAMES).optional(),
+  /** Image size in pixels; undefined = the model's default (unet sample_size x VAE factor). */
+  width: z.number().int().min(8).max(4096).optional(),
+  height: z.number().int().min(8).max(4096).optional(),
+  /** DDIM eta (0 = deterministic). */
+  eta: z.number().min(0).max(1).default(GENERATION_DEFAULTS.eta),
+});
+
+/** Parameters as a caller may give them (defaults optional). */
+export type GenerationParamsInput = z.input<typeof generationParamsSchema>;
+/** Parameters after validation and defaults. */
+export type GenerationParams = z.output<typeof generationParamsSchema>;
+
+/** Validates parameters; the error names the offending field. */
+export function parseGenerationParams(input: unknown): GenerationParams {
+  const r = generationParamsSchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new Error(`invalid generation parameter '${issue.path.join('.') || '(root)'}': ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** Per-step progress reported by the engine. */
+export interface GenerationProgress {
+  /** 1-based number of the finished denoising step. */
+  step: number;
+  total: number;
+  elapsedMs: number;
+  /** Estimated remaining time from the mean step time so far (decode not included). */
+  etaMs: number;
+  /** Optional cheap preview (linear latent -> RGB), width x height x 3 bytes. */
+  preview?: { width: number; height: number; rgb: Uint8Array };
+}
+
+export type ExecutionProviderName = 'cpu' | 'cuda' | 'dml' | 'coreml';
