@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import { writeNpy } from '../../shared/npy';
 import { colormapLut, type ColormapName } from '../../shared/colormaps';
 import { compositeWords, distinctColors, overlayHeatmap, overlayMask, type ImageBytes } from '../../shared/heatmap/compose';
@@ -89,7 +89,7 @@ export async function renderGrid(tiles: { rgba: Uint8ClampedArray | Uint8Array; 
   const rows = Math.ceil(tiles.length / cols);
   const captionH = Math.max(18, Math.round(height * 0.12));
   const fontSize = Math.round(captionH * 0.7);
-  const composites: sharp.OverlayOptions[] = [];
+  const composites: OverlayOptions[] = [];
   for (let i = 0; i < tiles.length; i++) {
     const left = (i % cols) * width;
     const top = Math.floor(i / cols) * (height + captionH);

@@ -47,7 +47,7 @@ export class Heatmaps {
    * Word maps at image size. Pass `out` (e.g. the previous result's maps) to reuse buffers: at
    * 512x512 a fresh 1 MB array per word costs as much as computing it.
    */
-  wordMaps(words: readonly WordSpec[], options: WordMapOptions = {}, out?: Float32Array[]): WordMaps {
+  wordMaps(words: readonly WordSpec[], options: WordMapOptions = {}, out?: readonly Float32Array[]): WordMaps {
     const tm = this.tokenMaps(options.filter, options.stream);
     const latent = normalizedLatentMaps(tm, words, options.normalization ?? 'word');
     const size = this.imageHeight * this.imageWidth;

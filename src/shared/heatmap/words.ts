@@ -36,7 +36,7 @@ function checkTokens(tm: TokenMaps, word: WordSpec): void {
 }
 
 /** Mean of the word's token maps on the latent grid. */
-export function wordLatentMap(tm: TokenMaps, word: WordSpec, out = new Float32Array(tm.height * tm.width)): Float32Array {
+export function wordLatentMap(tm: TokenMaps, word: WordSpec, out: Float32Array = new Float32Array(tm.height * tm.width)): Float32Array {
   checkTokens(tm, word);
   const n = tm.height * tm.width;
   out.fill(0);
@@ -90,6 +90,6 @@ export function normalizedLatentMaps(tm: TokenMaps, words: readonly WordSpec[], 
 }
 
 /** Upsamples a normalised latent map to image size, clamped to [0, 1]. */
-export function toImageSize(latent: Float32Array, lh: number, lw: number, height: number, width: number, out = new Float32Array(height * width)): Float32Array {
+export function toImageSize(latent: Float32Array, lh: number, lw: number, height: number, width: number, out: Float32Array = new Float32Array(height * width)): Float32Array {
   return resizeBicubic(latent, lh, lw, out, height, width, 0, 1);
 }
