@@ -1,0 +1,95 @@
+/**
+ * Cost of the attention hook on a real U-Net, in one run:
+ *   - plain vs hooked U-Net call (batch 2, classifier-free guidance shape), alternated so load
+ *     changes on the machine hit both equally; ratio goal <= 1.03;
+ *   - the same with the recorder's JS-side capture (float16 transposition) included;
+ *   - heat-map time per word and for all words of the record just captured, at image size.
+ * Run: npx tsx bench/capture-overhead.ts [--model models/daam-shapes] [--latent 16] [--iters 20]
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { patchUnet } from '../src/main/attention/patch-unet';
+import { externalDataOptions } from '../src/main/attention/session-options';
+import { AttentionRecorder } from '../src/main/attention/recorder';
+import { Heatmaps } from '../src/shared/heatmap/heatmaps';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+async function main(): Promise<void> {
+  const modelDir = arg('model', 'models/daam-shapes');
+  const latent = Number(arg('latent', '16'));
+  const iters = Number(arg('iters', '20'));
+  const unetPath = path.join(modelDir, 'unet', 'model.onnx');
+  if (!fs.existsSync(unetPath)) throw new Error(`no U-Net at ${unetPath}`);
+  const bytes = fs.readFileSync(unetPath);
+  const t0 = performance.now();
+  const patch = patchUnet(bytes);
+  const patchMs = performance.now() - t0;
+  if (patch.warning) throw new Error(patch.warning);
+  const opts: ort.InferenceSession.SessionOptions = { ...externalDataOptions(path.dirname(unetPath)), intraOpNumThreads: 2, interOpNumThreads: 1 };
+  const plain = await ort.InferenceSession.create(unetPath, opts);
+  const hooked = await ort.InferenceSession.create(patch.model, opts);
+
+  const meta = Object.fromEntries(plain.inputMetadata.map((m) => [m.name, m]));
+  const ehsMeta = meta.encoder_hidden_states;
+  const dim = ehsMeta?.isTensor && typeof ehsMeta.shape[2] === 'number' ? ehsMeta.shape[2] : 768;
+  const tMeta = meta.timestep;
+  const B = 2, T = 77, C = 4;
+  const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+  const timestep = (v: number): ort.Tensor => {
+    if (tMeta?.isTensor && tMeta.type === 'int64') return new ort.Tensor('int64', BigInt64Array.from([BigInt(v), BigInt(v)]), [B]);
+    if (tMeta?.isTensor && tMeta.shape.length === 0) return new ort.Tensor('float32', Float32Array.from([v]), []);
+    return new ort.Tensor('float32', Float32Array.from([v, v]), [B]);
+  };
+  const feeds = (step: number): Record<string, ort.Tensor> => ({
+    sample: new ort.Tensor('float32', rnd(B * C * latent * latent), [B, C, latent, latent]),
+    timestep: timestep(999 - step * 50),
+    encoder_hidden_states: new ort.Tensor('float32', rnd(B * T * dim), [B, T, dim]),
+  });
+
+  for (let i = 0; i < 3; i++) { await plain.run(feeds(i)); await hooked.run(feeds(i)); }
+  const recorder = new AttentionRecorder({ taps: patch.taps, latentHeight: latent, latentWidth: latent, steps: iters, condTokens: 12 });
+  let tPlain = 0, tHooked = 0, tCapture = 0;
+  for (let i = 0; i < iters; i++) {
+    const f = feeds(i);
+    // alternate the order so neither session systematically runs on a warmer cache
+    const order = i % 2 === 0 ? ['plain', 'hooked'] : ['hooked', 'plain'];
+    for (const which of order) {
+      const s = performance.now();
+      if (which === 'plain') { await plain.run(f); tPlain += performance.now() - s; continue; }
+      const out = await hooked.run(f);
+      tHooked += performance.now() - s;
+      const c = performance.now();
+      recorder.onUnetOutputs(i, 999 - i * 50, out);
+      tCapture += performance.now() - c;
+    }
+  }
+  const record = recorder.finish();
+  console.log(`model ${unetPath}: ${patch.taps.length} cross-attention layers tapped (${patch.selfAttention} self-attention left alone); patching took ${patchMs.toFixed(1)} ms`);
+  console.log(`latent ${latent}x${latent}, batch ${B}, ${iters} alternated calls each`);
+  console.log(`plain U-Net:   ${(tPlain / iters).toFixed(2)} ms/call`);
+  console.log(`hooked U-Net:  ${(tHooked / iters).toFixed(2)} ms/call   ratio ${(tHooked / tPlain).toFixed(3)} (goal <= 1.03)`);
+  console.log(`+ JS capture:  ${(tCapture / iters).toFixed(2)} ms/call   ratio incl. capture ${((tHooked + tCapture) / tPlain).toFixed(3)}`);
+
+  const size = latent * 8;
+  const hm = new Heatmaps(record, size, size);
+  const words = Array.from({ length: 10 }, (_, i) => ({ label: `w${i}`, tokens: [i + 1] }));
+  let s = performance.now();
+  hm.tokenMaps();
+  const aggMs = performance.now() - s;
+  let maps = hm.wordMaps(words).maps;
+  const runs = 20;
+  s = performance.now();
+  for (let i = 0; i < runs; i++) hm.wordMaps([words[0]], {}, maps);
+  const oneMs = (performance.now() - s) / runs;
+  s = performance.now();
+  for (let i = 0; i < runs; i++) maps = hm.wordMaps(words, {}, maps).maps;
+  const allMs = (performance.now() - s) / runs;
+  console.log(`heat maps at ${size}x${size}: aggregation ${aggMs.toFixed(2)} ms, one word ${oneMs.toFixed(2)} ms, all 10 words ${allMs.toFixed(2)} ms`);
+}
+
+main().catch((e: unknown) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
