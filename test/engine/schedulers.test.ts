@@ -47,7 +47,7 @@ describe('schedulers match the NumPy/diffusers reference', () => {
       expectClose(s.timesteps, c.timesteps, 1e-9, 'timesteps');
       if (c.sigmas) expectClose(s.sigmas ?? [], c.sigmas, 1e-7, 'sigmas');
       if (c.initNoiseSigma !== undefined) expect(s.initNoiseSigma).toBeCloseTo(c.initNoiseSigma, 6);
-      let x = Float32Array.from(ref.sample);
+      let x: Float32Array = Float32Array.from(ref.sample);
       let draws = 0;
       const noise = (n: number) => {
         const z = Float32Array.from(ref.noises[draws++]);
