@@ -1,0 +1,80 @@
+/**
+ * The hook on the bundled U-Net (models/daam-shapes): every cross-attention softmax tapped and no
+ * self-attention; a real record checked against the memory formula; word matching through the
+ * real tokenizer's spans. Skipped until the model folder exists.
+ */
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { scanModel } from '../../src/main/attention/onnx-scan';
+import { recordBytes, layerResolution } from '../../src/shared/attention-record';
+import { fromHalf } from '../../src/shared/heatmap/float16';
+import { selectWordSpecs, promptWordSpecs } from '../../src/shared/heatmap/prompt-words';
+import { aggregateTokens } from '../../src/shared/heatmap/aggregate';
+import { wordLatentMap } from '../../src/shared/heatmap/words';
+import { BUNDLED, BundledModel, bundledExists } from './bundled-pipeline';
+
+describe.skipIf(!bundledExists())('attention hook on the bundled U-Net', () => {
+  it('taps every attn2 softmax and no attn1 softmax', async () => {
+    const model = await BundledModel.load();
+    const scanned = scanModel(fs.readFileSync(path.join(BUNDLED, 'unet', 'model.onnx')));
+    const softmax = scanned.nodes.filter((n) => n.opType === 'Softmax').map((n) => n.name);
+    const attn2 = softmax.filter((n) => n.includes('/attn2/'));
+    const attn1 = softmax.filter((n) => n.includes('/attn1/'));
+    expect(attn2.length).toBeGreaterThanOrEqual(3);
+    expect(model.patch.taps.map((t) => t.softmax)).toEqual(attn2);
+    expect(model.patch.selfAttention).toBe(attn1.length);
+    expect(model.patch.warning).toBeUndefined();
+    const blocks = new Set(model.patch.taps.map((t) => t.block));
+    expect(blocks).toEqual(new Set(['down', 'mid', 'up']));
+  });
+
+  it('records a real generation within the memory formula', async () => {
+    const model = await BundledModel.load(BUNDLED, true);
+    const steps = 4;
+    const g = await model.generate('a red circle and a blue square', { seed: 3, steps, negative: 'green' });
+    const { record, encoding } = g;
+    expect(record.steps).toBe(steps);
+    expect(record.cond.tokens).toBe(encoding.length); // BOS + prompt tokens + first EOS
+    expect(record.uncond?.tokens).toBe(3); // BOS, "green", EOS
+    const stored = [...record.cond.data, ...record.uncond!.data].reduce((s, d) => s + d.byteLength, 0);
+    expect(stored).toBe(recordBytes(record.layers, steps, [record.cond.tokens, record.uncond!.tokens]));
+    for (const l of record.layers) {
+      expect(layerResolution(l.height * l.width, 16, 16)).toEqual({ height: l.height, width: l.width });
+      expect(l.bucketSize).toBe(1);
+      // kept tokens carry at most all of each query's attention (padding EOS took the rest)
+      const hw = l.height * l.width;
+      const data = record.cond.data[l.index];
+      for (let p = 0; p < hw; p += 7) {
+        let s = 0;
+        for (let t = 0; t < record.cond.tokens; t++) s += fromHalf(data[t * hw + p]);
+        expect(s).toBeGreaterThan(0);
+        expect(s).toBeLessThanOrEqual(1.01);
+      }
+    }
+    const sizes = [...new Set(record.layers.map((l) => l.height))].sort((a, b) => b - a);
+    console.log(`bundled record: ${record.layers.length} layers at ${sizes.join(', ')} px, ${record.cond.tokens}+${record.uncond!.tokens} tokens, ` +
+      `${steps} steps -> ${stored} bytes; per step ${stored / steps} bytes`);
+  });
+
+  it('matches words on word boundaries through the tokenizer spans', async () => {
+    const model = await BundledModel.load();
+    const prompt = 'a cat and a caterpillar near a cat';
+    const enc = model.tokenizer.encode(prompt);
+    const { words, missing } = selectWordSpecs(enc, ['cat', 'caterpillar', 'dog']);
+    expect(missing).toEqual(['dog']);
+    const [cat, caterpillar] = words;
+    const catWords = enc.words.filter((w) => w.text === 'cat');
+    expect(catWords).toHaveLength(2);
+    expect(cat.tokens).toEqual(catWords.flatMap((w) => w.tokenIndices)); // both occurrences
+    expect(caterpillar.tokens.some((t) => cat.tokens.includes(t))).toBe(false); // no prefix match
+    expect(promptWordSpecs(enc).map((w) => w.label)).toEqual(['a', 'cat', 'and', 'caterpillar', 'near']);
+    const g = await model.generate(prompt, { seed: 1, steps: 2 });
+    const tm = aggregateTokens(g.record);
+    const map = wordLatentMap(tm, cat);
+    const n = tm.height * tm.width;
+    const [t1, t2] = cat.tokens;
+    for (let i = 0; i < n; i += 5) expect(map[i]).toBeCloseTo((tm.data[t1 * n + i] + tm.data[t2 * n + i]) / 2, 6);
+    console.log(`"caterpillar" tokens: ${caterpillar.tokens.map((t) => enc.tokens[t]).join(' ')}`);
+  });
+});
