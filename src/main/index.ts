@@ -1,0 +1,80 @@
+/**
+ * Electron main process: thin glue between Electron and the transport-agnostic
+ * service (`./service`). Everything testable lives outside this file.
+ */
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { app, BrowserWindow, ipcMain } from 'electron'
+import { forwardEvents } from './ipc/dispatch'
+import { registerIpc } from './ipc/register'
+import { createSenderCheck } from './ipc/trust'
+import { hardenApp } from './security'
+import { AppService, serviceOptionsFromEnv, USER_DATA_DIR_ENV } from './service'
+import { createMainWindow, rendererEntry } from './window'
+
+// Must happen before the single-instance lock, which is keyed on userData.
+const userDataOverride = process.env[USER_DATA_DIR_ENV]
+if (userDataOverride) app.setPath('userData', path.resolve(userDataOverride))
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit()
+} else {
+  start()
+}
+
+function start(): void {
+  const entry = rendererEntry(__dirname, app.isPackaged)
+  const rendererDir = path.join(__dirname, '../renderer')
+  const preloadFile = path.join(__dirname, '../preload/index.js')
+  const devServerOrigin = entry.kind === 'url' ? new URL(entry.url).origin : undefined
+
+  hardenApp({ rendererDir, devServerOrigin })
+
+  let mainWindow: BrowserWindow | null = null
+  const openWindow = (): void => {
+    mainWindow = createMainWindow(entry, preloadFile)
+    mainWindow.on('closed', () => (mainWindow = null))
+  }
+
+  app.on('second-instance', () => {
+    if (!mainWindow) return
+    if (mainWindow.isMinimized()) mainWindow.restore()
+    mainWindow.focus()
+  })
+
+  void app.whenReady().then(() => {
+    const service = new AppService({
+      appName: app.getName(),
+      appVersion: app.getVersion(),
+      modelsDir: app.isPackaged
+        ? path.join(process.resourcesPath, 'models')
+        : path.join(app.getAppPath(), 'models'),
+      userDataDir: app.getPath('userData'),
+      ...serviceOptionsFromEnv(process.env),
+    })
+
+    registerIpc(ipcMain, service, {
+      isTrustedSender: createSenderCheck(
+        entry.kind === 'url'
+          ? { origins: [entry.url] }
+          : { files: [pathToFileURL(entry.file).href] },
+      ),
+      onInternalError: (channel, error) => console.error(`[ipc] ${channel} failed:`, error),
+    })
+    forwardEvents(service.events, (event, payload) => {
+      for (const win of BrowserWindow.getAllWindows()) {
+        if (!win.isDestroyed()) win.webContents.send(event, payload)
+      }
+    })
+
+    app.on('before-quit', () => void service.dispose())
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) openWindow()
+    })
+    openWindow()
+  })
+
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit()
+  })
+}

@@ -1,0 +1,27 @@
+/**
+ * App-wide hardening: no navigation, no new windows, no webviews, no
+ * permissions, and no network requests outside the app's own files (and the
+ * Vite dev server in development).
+ */
+import { app, session } from 'electron'
+import { isAllowedRequest, type HardenOptions } from './requestPolicy'
+
+export function hardenApp(options: HardenOptions): void {
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-navigate', (event) => event.preventDefault())
+    contents.on('will-redirect', (event) => event.preventDefault())
+    contents.on('will-attach-webview', (event) => event.preventDefault())
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  })
+
+  void app.whenReady().then(() => {
+    const ses = session.defaultSession
+    ses.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
+    ses.setPermissionCheckHandler(() => false)
+    ses.webRequest.onBeforeRequest((details, callback) => {
+      const allowed = isAllowedRequest(details.url, options)
+      if (!allowed) console.warn(`[security] blocked request to ${details.url}`)
+      callback({ cancel: !allowed })
+    })
+  })
+}

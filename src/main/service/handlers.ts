@@ -1,0 +1,24 @@
+import type { Channel, ParsedRequestOf, ResponseOf } from '../../shared/ipc/contract'
+import type { AppService } from './AppService'
+
+/** Context of a call, for handlers that need it (e.g. to tie a job to its caller). */
+export interface CallContext {
+  /** URL of the frame that sent the call. */
+  senderUrl: string
+}
+
+export type Handler<C extends Channel> = (
+  request: ParsedRequestOf<C>,
+  context: CallContext,
+) => ResponseOf<C> | Promise<ResponseOf<C>>
+
+/** One handler per contract channel; a missing or extra entry is a type error. */
+export type Handlers = { [C in Channel]: Handler<C> }
+
+/** Binds every contract channel to a service method. */
+export function bindService(service: AppService): Handlers {
+  return {
+    'app:getInfo': () => service.getAppInfo(),
+    'app:echo': ({ text }) => service.echo(text),
+  }
+}

@@ -1,0 +1,161 @@
+import { describe, expect, it, vi } from 'vitest'
+import { createSenderCheck } from '../src/main/ipc/trust'
+import { registerIpc } from '../src/main/ipc/register'
+import { forwardEvents } from '../src/main/ipc/dispatch'
+import { AppService } from '../src/main/service'
+import { channelNames, channels, eventNames, splitName, type Result } from '../src/shared/ipc/contract'
+import { createApi, type Transport } from '../src/shared/ipc/createApi'
+import { APP_URL, RecordingIpcMain, frameEvent } from './helpers/ipc'
+
+function setup() {
+  const ipcMain = new RecordingIpcMain()
+  const service = new AppService({ modelsDir: '/nonexistent/models' })
+  const dispose = registerIpc(ipcMain, service, {
+    isTrustedSender: createSenderCheck({ files: [APP_URL] }),
+  })
+  return { ipcMain, service, dispose }
+}
+
+/** A transport that goes straight to the recording ipcMain, as the preload would. */
+function transportTo(ipcMain: RecordingIpcMain, service: AppService): Transport {
+  return {
+    invoke: (channel, request) => ipcMain.invoke(channel, request),
+    on: (event, listener) => service.events.onAny((name, payload) => name === event && listener(payload)),
+  }
+}
+
+describe('IPC contract', () => {
+  it('names every channel and event namespace:method', () => {
+    for (const name of [...channelNames, ...eventNames]) {
+      const [ns, method] = splitName(name)
+      expect(ns, name).toMatch(/^[a-z][A-Za-z0-9]*$/)
+      expect(method, name).toMatch(/^[a-z][A-Za-z0-9]*$/)
+      expect(ns, name).not.toBe('on')
+    }
+  })
+
+  it('registers exactly one main-side handler per channel', () => {
+    const { ipcMain } = setup()
+    expect([...ipcMain.handlers.keys()].sort()).toEqual([...channelNames].sort())
+  })
+
+  it('unregisters every handler', () => {
+    const { ipcMain, dispose } = setup()
+    dispose()
+    expect(ipcMain.handlers.size).toBe(0)
+    expect(ipcMain.removed.sort()).toEqual([...channelNames].sort())
+  })
+
+  it('gives the api a method for every channel, calling that channel', async () => {
+    const calls: [string, unknown][] = []
+    const api = createApi({
+      invoke: async (channel, request) => {
+        calls.push([channel, request])
+        return { ok: true, value: null }
+      },
+      on: () => () => {},
+    }) as unknown as Record<string, Record<string, (req?: unknown) => Promise<unknown>>>
+    for (const channel of channelNames) {
+      const [ns, method] = splitName(channel)
+      expect(typeof api[ns]?.[method], channel).toBe('function')
+      await api[ns]![method]!({ probe: channel })
+      expect(calls.at(-1)).toEqual([channel, { probe: channel }])
+    }
+    expect(typeof (api as unknown as { on: unknown }).on).toBe('function')
+  })
+
+  it('round-trips through the real handlers and service', async () => {
+    const { ipcMain, service } = setup()
+    const api = createApi(transportTo(ipcMain, service))
+    const info = await api.app.getInfo()
+    expect(info.ok).toBe(true)
+    if (!info.ok) return
+    const ort = await import('onnxruntime-node')
+    expect(info.value.versions.onnxruntime).toBe(ort.env.versions.node)
+    expect(info.value.bundledModel).toEqual({ path: '/nonexistent/models/daam-shapes', exists: false })
+
+    const heard = vi.fn()
+    const off = api.on('app:echoed', heard)
+    const echo = await api.app.echo({ text: 'a snowman' })
+    expect(echo).toMatchObject({ ok: true, value: { text: 'a snowman' } })
+    expect(heard).toHaveBeenCalledWith({ text: 'a snowman' })
+    off()
+    await api.app.echo({ text: 'again' })
+    expect(heard).toHaveBeenCalledTimes(1)
+  })
+
+  it('answers an invalid payload with a typed error, without calling the service', async () => {
+    const { ipcMain, service } = setup()
+    const echo = vi.spyOn(service, 'echo')
+    const cases: unknown[] = [undefined, null, 'text', { text: 42 }, { text: 'x', extra: true }, { text: 'x'.repeat(10_001) }]
+    for (const payload of cases) {
+      const result = (await ipcMain.invoke('app:echo', payload)) as Result<unknown>
+      expect(result.ok, JSON.stringify(payload)).toBe(false)
+      if (result.ok) continue
+      expect(result.error.code).toBe('invalid-request')
+      expect(result.error.message).toMatch(/^app:echo: /)
+    }
+    const noArgs = (await ipcMain.invoke('app:getInfo', { unexpected: 1 })) as Result<unknown>
+    expect(noArgs).toMatchObject({ ok: false, error: { code: 'invalid-request' } })
+    expect(echo).not.toHaveBeenCalled()
+  })
+
+  it('refuses calls from any frame but the app page', async () => {
+    const { ipcMain, service } = setup()
+    const getInfo = vi.spyOn(service, 'getAppInfo')
+    const foreign = [
+      frameEvent('https://example.com/'),
+      frameEvent('file:///tmp/evil.html'),
+      frameEvent(APP_URL, { url: APP_URL }), // an iframe, even at the app URL
+      { senderFrame: null },
+    ]
+    for (const event of foreign) {
+      const result = (await ipcMain.invoke('app:getInfo', undefined, event)) as Result<unknown>
+      expect(result).toMatchObject({ ok: false, error: { code: 'forbidden-sender' } })
+    }
+    expect(getInfo).not.toHaveBeenCalled()
+    const fromApp = (await ipcMain.invoke('app:getInfo', undefined, frameEvent(`${APP_URL}#/route`))) as Result<unknown>
+    expect(fromApp.ok).toBe(true)
+  })
+
+  it('maps service failures to error envelopes instead of throwing', async () => {
+    const { ipcMain, service } = setup()
+    vi.spyOn(service, 'getAppInfo').mockImplementation(() => {
+      throw new Error('disk on fire')
+    })
+    const result = await ipcMain.invoke('app:getInfo', undefined)
+    expect(result).toEqual({ ok: false, error: { code: 'internal', message: 'disk on fire' } })
+  })
+
+  it('turns transport failures into error results on the renderer side', async () => {
+    const api = createApi({
+      invoke: () => Promise.reject(new Error('render process gone')),
+      on: () => () => {},
+    })
+    expect(await api.app.getInfo()).toEqual({
+      ok: false,
+      error: { code: 'transport', message: 'render process gone' },
+    })
+  })
+
+  it('only subscribes to contract events', () => {
+    const api = createApi({ invoke: async () => null, on: () => () => {} })
+    expect(() => (api.on as (e: string, l: () => void) => void)('not:an-event', () => {})).toThrow(/Unknown event/)
+  })
+
+  it('forwards every service event to the transport', () => {
+    const service = new AppService()
+    const sent: [string, unknown][] = []
+    const stop = forwardEvents(service.events, (event, payload) => sent.push([event, payload]))
+    service.echo('hi')
+    stop()
+    service.echo('ignored')
+    expect(sent).toEqual([['app:echoed', { text: 'hi' }]])
+  })
+
+  it('declares a zod schema for every request', () => {
+    for (const channel of channelNames) {
+      expect(typeof channels[channel].request.safeParse, channel).toBe('function')
+    }
+  })
+})
