@@ -1,0 +1,130 @@
+/**
+ * Heat-map evaluation on the bundled model (issue 5): >= 100 prompts built only from the
+ * combinations held out of training (models/training/world.py: HELD_OUT_SHAPES,
+ * HELD_OUT_ACCESSORIES), 20 DDIM steps, guidance 5. Ground truth is colour-keyed: the world draws
+ * every object in one flat palette colour, so the pixels of the generated image nearest to the
+ * named colour are the object's mask (hat -> hat colour, scarf/neck -> scarf colour, a shape ->
+ * its colour). Heat-map masks are the word maps (per-word min-max) thresholded at tau = 0.4.
+ * Prints mIoU per word class and overall for several filters, on the same records.
+ *
+ * Run: npx tsx scripts/eval.ts [--n 100] [--steps 20] [--guidance 5] [--model models/daam-shapes] [--json out.json]
+ */
+import * as fs from 'node:fs';
+import { BundledModel } from '../test/attention/bundled-pipeline';
+import { Heatmaps } from '../src/shared/heatmap/heatmaps';
+import { thresholdMask, iou, DEFAULT_TAU } from '../src/shared/heatmap/masks';
+import { selectWordSpecs } from '../src/shared/heatmap/prompt-words';
+import type { HeatmapFilter } from '../src/shared/heatmap/aggregate';
+import type { Normalization } from '../src/shared/heatmap/words';
+
+// Mirrors models/training/world.py (palette and held-out combinations).
+const PALETTE: Record<string, [number, number, number]> = {
+  red: [220, 40, 40], green: [40, 165, 60], blue: [40, 80, 220],
+  yellow: [240, 205, 30], purple: [140, 60, 185], orange: [245, 135, 25],
+};
+const OTHER: [number, number, number][] = [[250, 250, 250], [25, 25, 25], [120, 120, 130]];
+const COLOURS = Object.keys(PALETTE);
+const SHAPES = ['circle', 'square', 'triangle'];
+const HELD_OUT_SHAPES: [string, string][] = [['purple', 'triangle'], ['orange', 'circle'], ['green', 'square']];
+const HELD_OUT_ACCESSORIES: [string, string][] = [['yellow', 'purple'], ['green', 'orange'], ['purple', 'green'], ['orange', 'red'], ['blue', 'yellow']];
+const art = (w: string): string => (/^[aeiou]/.test(w) ? 'an' : 'a');
+
+interface Case { prompt: string; seed: number; targets: { word: string; colour: string }[] }
+
+function buildCases(n: number): Case[] {
+  const cases: Case[] = [];
+  let seed = 1000;
+  const nShapes = Math.ceil(n * 0.6);
+  for (let i = 0; cases.length < nShapes; i++) {
+    const [c1, s1] = HELD_OUT_SHAPES[i % 3];
+    const s2 = SHAPES.filter((s) => s !== s1)[Math.floor(i / 3) % 2];
+    const c2 = COLOURS.filter((c) => c !== c1)[(i * 7) % 5];
+    const a = `${art(c1)} ${c1} ${s1}`, b = `${art(c2)} ${c2} ${s2}`;
+    const template = i % 4;
+    const prompt = template === 0 ? `${a} and ${b}` : template === 1 ? `${b} and ${a}` : template === 2 ? `${a} to the left of ${b}` : `a picture of ${a}`;
+    const targets = template === 3 ? [{ word: s1, colour: c1 }] : [{ word: s1, colour: c1 }, { word: s2, colour: c2 }];
+    cases.push({ prompt, seed: seed++, targets });
+  }
+  for (let i = 0; cases.length < n; i++) {
+    const [h, s] = HELD_OUT_ACCESSORIES[i % 5];
+    const template = Math.floor(i / 5) % 3;
+    const prompt = template === 0 ? `a snowman wearing ${art(h)} ${h} hat and ${art(s)} ${s} scarf around its neck`
+      : template === 1 ? `a snowman in ${art(h)} ${h} hat with ${art(s)} ${s} scarf`
+      : `a snowman with ${art(s)} ${s} scarf around its neck and ${art(h)} ${h} hat`;
+    const targets = [{ word: 'hat', colour: h }, { word: 'scarf', colour: s }];
+    if (prompt.includes('neck')) targets.push({ word: 'neck', colour: s });
+    cases.push({ prompt, seed: seed++, targets });
+  }
+  return cases;
+}
+
+/** Pixels whose nearest reference colour is `colour` and that are within a distance of it. */
+function colourMask(rgb: Uint8Array, colour: string): Uint8Array {
+  const refs = [...Object.entries(PALETTE).map(([k, v]) => [k, v] as const), ...OTHER.map((v, i) => [`other${i}`, v] as const)];
+  const out = new Uint8Array(rgb.length / 3);
+  for (let i = 0; i < out.length; i++) {
+    let best = '', bestD = Infinity;
+    for (const [k, v] of refs) {
+      const d = (rgb[i * 3] - v[0]) ** 2 + (rgb[i * 3 + 1] - v[1]) ** 2 + (rgb[i * 3 + 2] - v[2]) ** 2;
+      if (d < bestD) { bestD = d; best = k; }
+    }
+    out[i] = best === colour && bestD < 70 ** 2 ? 1 : 0;
+  }
+  return out;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+async function main(): Promise<void> {
+  const n = Number(arg('n', '100'));
+  const steps = Number(arg('steps', '20'));
+  const guidance = Number(arg('guidance', '5'));
+  const model = await BundledModel.load(arg('model', 'models/daam-shapes'));
+  const cases = buildCases(n);
+  const half = Math.floor(steps / 2);
+  const configs: { name: string; filter: HeatmapFilter; norm: Normalization }[] = [
+    { name: 'DAAM default (no mid block, all steps)', filter: {}, norm: 'word' },
+    { name: 'all layers incl. mid', filter: { layers: model.patch.taps.map((t) => t.index) }, norm: 'word' },
+    { name: 'early steps (first half)', filter: { steps: { from: 0, to: half - 1 } }, norm: 'word' },
+    { name: 'late steps (second half)', filter: { steps: { from: half, to: steps - 1 } }, norm: 'word' },
+    { name: 'across-words normalisation', filter: {}, norm: 'across' },
+  ];
+  const perConfig = configs.map(() => new Map<string, number[]>());
+  let missingGt = 0;
+  const t0 = Date.now();
+  for (const [ci, c] of cases.entries()) {
+    const g = await model.generate(c.prompt, { seed: c.seed, steps, guidance });
+    const hm = new Heatmaps(g.record, g.width, g.height);
+    const { words, missing } = selectWordSpecs(g.encoding, c.targets.map((t) => t.word));
+    if (missing.length) throw new Error(`"${c.prompt}": words not found ${missing.join(', ')}`);
+    const gts = c.targets.map((t) => colourMask(g.rgb, t.colour));
+    configs.forEach((cfg, k) => {
+      const maps = hm.wordMaps(words, { filter: cfg.filter, normalization: cfg.norm }).maps;
+      c.targets.forEach((t, wi) => {
+        if (!gts[wi].some((v) => v)) { if (k === 0) missingGt++; return; } // object not drawn: no ground truth
+        const list = perConfig[k].get(t.word) ?? [];
+        list.push(iou(thresholdMask(maps[wi], DEFAULT_TAU), gts[wi]));
+        perConfig[k].set(t.word, list);
+      });
+    });
+    if ((ci + 1) % 10 === 0) process.stderr.write(`${ci + 1}/${cases.length} prompts, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  }
+  const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
+  const report = configs.map((cfg, k) => {
+    const classes = Object.fromEntries([...perConfig[k].entries()].map(([w, v]) => [w, { mIoU: mean(v), n: v.length }]));
+    const all = [...perConfig[k].values()].flat();
+    return { config: cfg.name, classes, overall: mean(all), classMean: mean(Object.values(classes).map((c) => c.mIoU)), n: all.length };
+  });
+  console.log(`${cases.length} held-out prompts, ${steps} DDIM steps, guidance ${guidance}, tau ${DEFAULT_TAU}; ${missingGt} targets skipped (colour absent from the image)`);
+  for (const r of report) {
+    console.log(`\n${r.config}: overall mIoU ${r.overall.toFixed(3)} (n=${r.n}), mean over classes ${r.classMean.toFixed(3)}`);
+    for (const [w, v] of Object.entries(r.classes)) console.log(`  ${w.padEnd(9)} ${v.mIoU.toFixed(3)}  (n=${v.n})`);
+  }
+  const json = arg('json', '');
+  if (json) fs.writeFileSync(json, JSON.stringify({ prompts: cases.length, steps, guidance, tau: DEFAULT_TAU, report }, null, 2));
+}
+
+main().catch((e: unknown) => { console.error(e instanceof Error ? e.stack : e); process.exit(1); });
