@@ -1,0 +1,168 @@
+/**
+ * Command-line generation with the engine (no Electron):
+ *
+ *   npx tsx scripts/generate.ts --prompt "a red circle" [--negative TEXT] [--seed N] [--steps N]
+ *     [--guidance X] [--scheduler NAME] [--width W --height H] [--model FOLDER] [--provider cpu]
+ *     --out DIR
+ *
+ * Writes DIR/image.png (parameters in its text chunks) and DIR/meta.json (parameters, model,
+ * provider, timings, prompt words). Exit code 2 for bad arguments, 1 for failures.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { Engine, ModelFolderError } from '../src/main/engine';
+import { parseGenerationParams, type ExecutionProviderName, type GenerationParamsInput } from '../src/shared/generation';
+import { isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers';
+
+const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
+                [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
+                [--model FOLDER] [--provider cpu|cuda|dml|coreml] [--threads N]`;
+
+class UsageError extends Error {}
+
+function integer(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.trim())) throw new UsageError(`--${name} must be a non-negative integer, got '${v}'`);
+  return Number(v);
+}
+
+function decimal(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
+  return n;
+}
+
+function parse(argv: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        prompt: { type: 'string' },
+        negative: { type: 'string' },
+        seed: { type: 'string' },
+        steps: { type: 'string' },
+        guidance: { type: 'string' },
+        scheduler: { type: 'string' },
+        width: { type: 'string' },
+        height: { type: 'string' },
+        model: { type: 'string' },
+        provider: { type: 'string' },
+        threads: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return null;
+  if (values.prompt === undefined) throw new UsageError('--prompt is required');
+  if (!values.out) throw new UsageError('--out DIR is required');
+  if (values.scheduler !== undefined && !isSchedulerName(values.scheduler)) {
+    throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')}, got '${values.scheduler}'`);
+  }
+  const providers: ExecutionProviderName[] = ['cpu', 'cuda', 'dml', 'coreml'];
+  if (values.provider !== undefined && !providers.includes(values.provider as ExecutionProviderName)) {
+    throw new UsageError(`--provider must be one of ${providers.join(', ')}, got '${values.provider}'`);
+  }
+  const input: GenerationParamsInput = {
+    prompt: values.prompt,
+    negativePrompt: values.negative,
+    seed: integer('seed', values.seed),
+    steps: integer('steps', values.steps),
+    guidance: decimal('guidance', values.guidance),
+    scheduler: values.scheduler as GenerationParamsInput['scheduler'],
+    width: integer('width', values.width),
+    height: integer('height', values.height),
+  };
+  // Drop unset keys so schema defaults apply.
+  for (const k of Object.keys(input) as (keyof GenerationParamsInput)[]) if (input[k] === undefined) delete input[k];
+  try {
+    parseGenerationParams(input);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return {
+    input,
+    model: resolve(values.model ?? join(__dirname, '..', 'models', 'daam-shapes')),
+    out: resolve(values.out),
+    provider: (values.provider ?? 'cpu') as ExecutionProviderName,
+    threads: integer('threads', values.threads),
+  };
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (!args) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const engine = new Engine();
+  try {
+    const tLoad = performance.now();
+    const model = await engine.load(args.model, { provider: args.provider, threads: args.threads });
+    const loadMs = performance.now() - tLoad;
+    if (model.provider.fallbackReason) process.stderr.write(`note: using cpu (${model.provider.fallbackReason})\n`);
+    const r = await engine.generate(args.model, args.input, {
+      load: { provider: args.provider, threads: args.threads },
+      onProgress: (p) =>
+        process.stderr.write(`\rstep ${p.step}/${p.total}  ${(p.elapsedMs / 1000).toFixed(1)} s  eta ${(p.etaMs / 1000).toFixed(1)} s   `),
+    });
+    process.stderr.write('\n');
+    mkdirSync(args.out, { recursive: true });
+    writeFileSync(join(args.out, 'image.png'), r.png);
+    const meta = {
+      params: r.params,
+      model: r.model,
+      provider: r.provider,
+      onnxruntime: ort.env.versions.common,
+      unetCalls: r.unetCalls,
+      guided: r.guided,
+      size: { width: r.width, height: r.height },
+      timings: { loadMs, ...r.timings },
+      prompt: {
+        tokens: r.encoding.tokens.slice(0, r.encoding.length),
+        words: r.encoding.words.map(({ text, start, end, kind, tokenIndices, truncated }) => ({ text, start, end, kind, tokenIndices, truncated })),
+        droppedWords: r.encoding.droppedWords.map((w) => w.text),
+      },
+    };
+    writeFileSync(join(args.out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    process.stdout.write(
+      `wrote ${join(args.out, 'image.png')} (${r.width}x${r.height}, ${r.params.scheduler}, ${r.params.steps} steps, ` +
+        `${(r.timings.totalMs / 1000).toFixed(2)} s, provider ${r.provider.used})\n`,
+    );
+    if (r.encoding.droppedWords.length > 0) {
+      process.stderr.write(`warning: prompt truncated; dropped: ${r.encoding.droppedWords.map((w) => w.text).join(' ')}\n`);
+    }
+    return 0;
+  } catch (e) {
+    const where = e instanceof ModelFolderError ? ` [${e.code}]` : '';
+    process.stderr.write(`error${where}: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    await engine.release();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);
