@@ -16,13 +16,8 @@ import { thresholdMask, iou, DEFAULT_TAU } from '../src/shared/heatmap/masks';
 import { selectWordSpecs } from '../src/shared/heatmap/prompt-words';
 import type { HeatmapFilter } from '../src/shared/heatmap/aggregate';
 import type { Normalization } from '../src/shared/heatmap/words';
+import { colourMask, PALETTE } from '../test/attention/colour-key';
 
-// Mirrors models/training/world.py (palette and held-out combinations).
-const PALETTE: Record<string, [number, number, number]> = {
-  red: [220, 40, 40], green: [40, 165, 60], blue: [40, 80, 220],
-  yellow: [240, 205, 30], purple: [140, 60, 185], orange: [245, 135, 25],
-};
-const OTHER: [number, number, number][] = [[250, 250, 250], [25, 25, 25], [120, 120, 130]];
 const COLOURS = Object.keys(PALETTE);
 const SHAPES = ['circle', 'square', 'triangle'];
 const HELD_OUT_SHAPES: [string, string][] = [['purple', 'triangle'], ['orange', 'circle'], ['green', 'square']];
@@ -56,21 +51,6 @@ function buildCases(n: number): Case[] {
     cases.push({ prompt, seed: seed++, targets });
   }
   return cases;
-}
-
-/** Pixels whose nearest reference colour is `colour` and that are within a distance of it. */
-function colourMask(rgb: Uint8Array, colour: string): Uint8Array {
-  const refs = [...Object.entries(PALETTE).map(([k, v]) => [k, v] as const), ...OTHER.map((v, i) => [`other${i}`, v] as const)];
-  const out = new Uint8Array(rgb.length / 3);
-  for (let i = 0; i < out.length; i++) {
-    let best = '', bestD = Infinity;
-    for (const [k, v] of refs) {
-      const d = (rgb[i * 3] - v[0]) ** 2 + (rgb[i * 3 + 1] - v[1]) ** 2 + (rgb[i * 3 + 2] - v[2]) ** 2;
-      if (d < bestD) { bestD = d; best = k; }
-    }
-    out[i] = best === colour && bestD < 70 ** 2 ? 1 : 0;
-  }
-  return out;
 }
 
 function arg(name: string, fallback: string): string {

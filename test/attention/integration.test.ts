@@ -1,0 +1,37 @@
+/**
+ * The headline demo on the trained bundled model: "a snowman wearing a red hat and a blue scarf
+ * around its neck". With DAAM's default maps and masks at tau = 0.4, the "hat" mask must lie
+ * above the "neck" mask and cover the red (hat) pixels; "neck" must cover the blue (scarf)
+ * pixels. Meaningless on an untrained export, so it runs only on the trained model.
+ */
+import { describe, expect, it } from 'vitest';
+import { BundledModel, trainedExists } from './bundled-pipeline';
+import { Heatmaps } from '../../src/shared/heatmap/heatmaps';
+import { selectWordSpecs } from '../../src/shared/heatmap/prompt-words';
+import { thresholdMask } from '../../src/shared/heatmap/masks';
+import { centroidY, colourMask, coverage } from './colour-key';
+
+const PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck';
+
+describe.skipIf(!trainedExists())('snowman heat maps on the trained bundled model', () => {
+  it.each([1, 2, 3])('seed %i: hat above neck, hat on red, neck on blue', async (seed) => {
+    const model = await BundledModel.load();
+    const g = await model.generate(PROMPT, { seed, steps: 20, guidance: 5 });
+    const red = colourMask(g.rgb, 'red');
+    const blue = colourMask(g.rgb, 'blue');
+    // the generator must have drawn both accessories for the check to mean anything
+    expect(red.reduce((a, b) => a + b, 0)).toBeGreaterThan(20);
+    expect(blue.reduce((a, b) => a + b, 0)).toBeGreaterThan(20);
+    const { words } = selectWordSpecs(g.encoding, ['hat', 'neck']);
+    const [hat, neck] = new Heatmaps(g.record, g.width, g.height).wordMaps(words).maps.map((m) => thresholdMask(m, 0.4));
+    const figures = {
+      hatY: centroidY(hat, g.width), neckY: centroidY(neck, g.width),
+      redY: centroidY(red, g.width), blueY: centroidY(blue, g.width),
+      hatOnRed: coverage(hat, red), neckOnBlue: coverage(neck, blue),
+    };
+    console.log(`seed ${seed}: ${JSON.stringify(figures, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(2)) : v))}`);
+    expect(figures.hatY).toBeLessThan(figures.neckY);
+    expect(figures.hatOnRed).toBeGreaterThan(0.5);
+    expect(figures.neckOnBlue).toBeGreaterThan(0.5);
+  }, 120_000);
+});
