@@ -1,0 +1,151 @@
+"""Stage 2: pre-encode a fixed procedural dataset to latents, then train text encoder + U-Net.
+
+/usr/bin/python3 -m models.training.train_unet --images 30000 --steps 6000
+Epsilon prediction on the SD scaled_linear 1000-step schedule, AdamW, warmup + cosine LR,
+EMA of weights (the EMA is what gets exported), 10% empty captions, min-SNR loss weighting.
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+
+from . import world
+from .common import WORK, EMA, alphas_cumprod, device, load, save, setup
+from .nets import TEXT_CONFIG, UNET_CONFIG, VAE_CONFIG, AutoencoderKL, TextEncoder, UNet2DConditionModel
+from .tokenizer import default_tokenizer
+from .train_vae import images_to_tensor
+
+
+def load_vae(path):
+    ck = load(path)
+    vae = AutoencoderKL(**ck["config"])
+    vae.load_state_dict(ck["state"])
+    vae.scaling_factor.fill_(ck["scaling_factor"])
+    return vae.eval()
+
+
+@torch.no_grad()
+def build_cache(vae, n, seed, dev, chunk=128, out=None):
+    tok = default_tokenizer()
+    rng = np.random.default_rng(seed)
+    lat, ids, caps = [], [], []
+    t0 = time.time()
+    vae = vae.to(dev)
+    for i in range(0, n, chunk):
+        m = min(chunk, n - i)
+        imgs, c, _ = world.sample_batch(rng, m, held_out="exclude")
+        mean, _ = vae.encode(images_to_tensor(imgs).to(dev))
+        lat.append((mean * vae.scaling_factor).cpu())
+        ids.append(torch.tensor([tok(x) for x in c], dtype=torch.int16))
+        caps += c
+        if (i // chunk) % 20 == 0:
+            print(json.dumps(dict(stage="cache", n=i + m, s=round(time.time() - t0, 1))), flush=True)
+    cache = dict(latents=torch.cat(lat), input_ids=torch.cat(ids), captions=caps, empty_ids=torch.tensor(tok("")))
+    if out:
+        save(cache, out)
+    return cache
+
+
+def min_snr_weight(ac_t, gamma=5.0):
+    snr = ac_t / (1 - ac_t)
+    return torch.clamp(snr, max=gamma) / snr
+
+
+def train(vae_path=None, images=30000, steps=6000, batch=64, lr=1e-3, seed=0, dev=None, out=None,
+          cache_path=None, ema_decay=0.999, p_uncond=0.1, max_minutes=None, ckpt_every=500, log_every=50):
+    setup(seed)
+    dev = device(dev)
+    out = out or os.path.join(WORK, "unet.pt")
+    vae_path = vae_path or os.path.join(WORK, "vae.pt")
+    vae = load_vae(vae_path)
+    if cache_path and os.path.exists(cache_path):
+        cache = load(cache_path)
+        if cache["latents"].shape[0] != images:
+            cache = None
+    else:
+        cache = None
+    if cache is None:
+        cache = build_cache(vae, images, seed + 1, dev, out=cache_path)
+    latents = cache["latents"].to(dev)
+    input_ids = cache["input_ids"].long().to(dev)
+    empty = cache["empty_ids"].long().to(dev)
+    print(json.dumps(dict(stage="unet", latent_std=float(latents.std()), latent_mean=float(latents.mean()),
+                          n=latents.shape[0])), flush=True)
+
+    torch.manual_seed(seed)
+    te = TextEncoder(**TEXT_CONFIG).to(dev)
+    unet = UNet2DConditionModel(**UNET_CONFIG).to(dev)
+    params = list(te.parameters()) + list(unet.parameters())
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01, betas=(0.9, 0.99))
+    warm = min(200, max(1, steps // 10))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
+    ema_te, ema_unet = EMA(te, ema_decay), EMA(unet, ema_decay)
+    ac = alphas_cumprod().to(dev)
+    gen = torch.Generator().manual_seed(seed + 7)
+    n = latents.shape[0]
+    t0 = time.time()
+    avg = None
+    step = 0
+    for step in range(steps):
+        idx = torch.randint(0, n, (batch,), generator=gen).to(dev)
+        x0 = latents[idx]
+        ids = input_ids[idx]
+        drop = (torch.rand(batch, generator=gen) < p_uncond).to(dev)
+        ids = torch.where(drop[:, None], empty[None, :].expand_as(ids), ids)
+        t = torch.randint(0, 1000, (batch,), generator=gen).to(dev)
+        noise = torch.randn(x0.shape, generator=gen).to(dev)
+        a = ac[t][:, None, None, None]
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        ctx = te(ids)
+        pred = unet(xt, t, ctx)
+        w = min_snr_weight(ac[t])
+        loss = ((pred - noise).pow(2).mean(dim=(1, 2, 3)) * w).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        ema_te.update(te)
+        ema_unet.update(unet)
+        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
+        if step % log_every == 0 or step == steps - 1:
+            el = time.time() - t0
+            print(json.dumps(dict(stage="unet", step=step, loss=round(avg, 5), lr=round(sched.get_last_lr()[0], 6),
+                                  s=round(el, 1), samples_per_s=round((step + 1) * batch / max(el, 1e-6), 1))),
+                  flush=True)
+        done = max_minutes and time.time() - t0 > max_minutes * 60
+        if (step + 1) % ckpt_every == 0 or step == steps - 1 or done:
+            save(dict(text_encoder=ema_te.shadow, unet=ema_unet.shadow, text_config=TEXT_CONFIG,
+                      unet_config=UNET_CONFIG, steps=step + 1, planned_steps=steps, batch=batch,
+                      images=n, wall_s=time.time() - t0, seed=seed), out)
+        if done:
+            print("unet: time limit reached at step", step, flush=True)
+            break
+    wall = time.time() - t0
+    print(json.dumps(dict(stage="unet", done=True, steps=step + 1, wall_s=round(wall, 1))), flush=True)
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--vae", default=None)
+    p.add_argument("--images", type=int, default=30000)
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", default=None)
+    p.add_argument("--cache", default=os.path.join(WORK, "latents.pt"))
+    p.add_argument("--max-minutes", type=float, default=None)
+    a = p.parse_args()
+    train(a.vae, a.images, a.steps, a.batch, a.lr, a.seed, a.device, a.out, a.cache, max_minutes=a.max_minutes)
+
+
+if __name__ == "__main__":
+    main()
