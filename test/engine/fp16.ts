@@ -21,20 +21,20 @@ function castNode(input: string, output: string, to: number): onnx.INodeProto {
   };
 }
 
-function floatValues(t: onnx.TensorProto): Float32Array | null {
+function floatValues(t: onnx.ITensorProto): Float32Array | null {
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) return null;
   if (t.rawData && t.rawData.length > 0) {
     const copy = new Uint8Array(t.rawData); // aligned copy
     return new Float32Array(copy.buffer, 0, copy.length / 4);
   }
   if (t.floatData && t.floatData.length > 0) return Float32Array.from(t.floatData);
-  const n = t.dims.reduce((a, b) => a * Number(b), 1);
+  const n = (t.dims ?? []).reduce((a, b) => a * Number(b), 1);
   return n === 0 ? new Float32Array(0) : null;
 }
 
 export function toFloat16Model(bytes: Uint8Array): Uint8Array {
   const m = onnx.ModelProto.decode(bytes);
-  const g = m.graph!;
+  const g = m.graph as onnx.GraphProto;
   const pre: onnx.INodeProto[] = [];
   const post: onnx.INodeProto[] = [];
 
@@ -47,32 +47,35 @@ export function toFloat16Model(bytes: Uint8Array): Uint8Array {
       continue;
     }
     const half = float32ToFloat16(values);
-    inits.push({ name: `${t.name}__fp16`, dims: t.dims, dataType: FLOAT16, rawData: new Uint8Array(half.buffer) });
-    pre.push(castNode(`${t.name}__fp16`, t.name, FLOAT));
+    const name = String(t.name);
+    inits.push({ name: `${name}__fp16`, dims: t.dims, dataType: FLOAT16, rawData: new Uint8Array(half.buffer) });
+    pre.push(castNode(`${name}__fp16`, name, FLOAT));
   }
 
   const rename = (from: string, to: string) => {
     for (const n of g.node) {
-      n.input = n.input.map((x) => (x === from ? to : x));
-      n.output = n.output.map((x) => (x === from ? to : x));
+      n.input = (n.input ?? []).map((x) => (x === from ? to : x));
+      n.output = (n.output ?? []).map((x) => (x === from ? to : x));
     }
   };
 
   // Float inputs become float16; the graph keeps reading a float32 copy.
   for (const inp of g.input) {
     const tt = inp.type?.tensorType;
-    if (!tt || tt.elemType !== FLOAT || g.initializer.some((t) => t.name === inp.name)) continue;
-    rename(inp.name, `${inp.name}__f32`);
+    const name = String(inp.name);
+    if (!tt || tt.elemType !== FLOAT || g.initializer.some((t) => t.name === name)) continue;
+    rename(name, `${name}__f32`);
     tt.elemType = FLOAT16;
-    pre.push(castNode(inp.name, `${inp.name}__f32`, FLOAT));
+    pre.push(castNode(name, `${name}__f32`, FLOAT));
   }
   // Float outputs are produced as float32 internally and cast to float16 at the end.
   for (const out of g.output) {
     const tt = out.type?.tensorType;
+    const name = String(out.name);
     if (!tt || tt.elemType !== FLOAT) continue;
-    rename(out.name, `${out.name}__f32`);
+    rename(name, `${name}__f32`);
     tt.elemType = FLOAT16;
-    post.push(castNode(`${out.name}__f32`, out.name, FLOAT16));
+    post.push(castNode(`${name}__f32`, name, FLOAT16));
   }
 
   g.initializer = inits as onnx.TensorProto[];

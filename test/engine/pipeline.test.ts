@@ -120,7 +120,7 @@ describe('pipeline on a tiny model', () => {
   it('hands the extra outputs of a patched U-Net to onUnetOutputs each step', async () => {
     // Patch: expose the intermediate 'e4' (mean text embedding, [B,1,1,1]) as a graph output.
     const m = onnx.ModelProto.decode(readFileSync(join(dir, 'unet', 'model.onnx')));
-    m.graph!.output.push(onnx.ValueInfoProto.create({ name: 'e4', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
+    (m.graph as onnx.GraphProto).output.push(onnx.ValueInfoProto.create({ name: 'e4', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
     const patched = await LoadedModel.load(dir);
     try {
       await patched.setUnet(onnx.ModelProto.encode(m).finish());

@@ -95,7 +95,7 @@ export function textEncoderModel(vocabSize: number, D: number, idsInt32 = false)
 }
 
 /** out = conv1x1(sample) + 0.001 * t + mean(encoder_hidden_states) + tanh(ehs . w) per position. */
-export function unetModel(C: number, D: number, o: TinyOptions = {}, externalDir?: string): Uint8Array {
+export function unetModel(C: number, o: TinyOptions = {}, externalDir?: string): Uint8Array {
   const [nSample, nT, nEhs] = o.unetInputNames ?? ['sample', 'timestep', 'encoder_hidden_states'];
   const B: Dim = o.unetBatch1 ? 1 : 'batch';
   const ATTR = onnx.AttributeProto.AttributeType;
@@ -234,7 +234,7 @@ export function writeTinyModel(o: TinyOptions = {}, dir = mkdtempSync(join(tmpdi
   writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'OnnxStableDiffusionPipeline', _diffusers_version: '0.30.0' }));
   writeFileSync(join(dir, 'text_encoder', 'model.onnx'), textEncoderModel(vocabSize, D, o.idsInt32));
   writeFileSync(join(dir, 'text_encoder', 'config.json'), JSON.stringify({ hidden_size: D }));
-  writeFileSync(join(dir, 'unet', 'model.onnx'), unetModel(C, D, o, o.externalData ? join(dir, 'unet') : undefined));
+  writeFileSync(join(dir, 'unet', 'model.onnx'), unetModel(C, o, o.externalData ? join(dir, 'unet') : undefined));
   writeFileSync(
     join(dir, 'unet', 'config.json'),
     JSON.stringify({ sample_size: 8, in_channels: o.unetChannels ?? C, cross_attention_dim: o.unetTextDim ?? D, block_out_channels: [8, 16] }),
