@@ -44,8 +44,8 @@ function median(fn: () => void, runs: number): number {
 
 const record = makeRecord();
 const words = Array.from({ length: 10 }, (_, i) => ({ label: `w${i}`, tokens: [i + 1] }));
-const bytes = record.cond.data.reduce((s, d) => s + d.byteLength, 0);
-console.log(`record: ${(bytes / 1e6).toFixed(2)} MB; bucket sizes ${record.layers.map((l) => l.bucketSize).join(',')}`);
+const recordSize = record.cond.data.reduce((s, d) => s + d.byteLength, 0);
+console.log(`record: ${(recordSize / 1e6).toFixed(2)} MB; bucket sizes ${record.layers.map((l) => l.bucketSize).join(',')}`);
 
 const agg = median(() => aggregateTokens(record), 7);
 const aggStep = median(() => aggregateTokens(record, { step: 25 }), 7);
@@ -63,10 +63,13 @@ let buffers = hm.wordMaps(words).maps;
 const all = median(() => { buffers = hm.wordMaps(words, {}, buffers).maps; }, 20);
 const allAcross = median(() => { buffers = hm.wordMaps(words, { normalization: 'across' }, buffers).maps; }, 20);
 
+let bytes8 = hm.wordBytes(words);
+const allBytes = median(() => { bytes8 = hm.wordBytes(words, {}, bytes8); }, 20);
 console.log(`aggregate (filter change), all steps, 15 layers:  ${agg.toFixed(1)} ms`);
 console.log(`aggregate, single step (scrubbing):               ${aggStep.toFixed(1)} ms`);
 console.log(`aggregate, steps 0-19 at 16x16 only:              ${aggRange.toFixed(1)} ms`);
 console.log(`one word map at ${IMG}x${IMG} (cached aggregation):   ${one.toFixed(2)} ms`);
 console.log(`all 10 word maps at ${IMG}x${IMG}, per word norm:     ${all.toFixed(2)} ms  (target <= 20 ms)`);
+console.log(`all 10 word maps as display bytes (wordBytes):   ${allBytes.toFixed(2)} ms  (target <= 20 ms)`);
 console.log(`  (same, allocating new output arrays:             ${fresh.toFixed(2)} ms)`);
 console.log(`all 10 word maps, across-words normalisation:     ${allAcross.toFixed(2)} ms`);

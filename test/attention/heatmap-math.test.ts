@@ -153,3 +153,20 @@ describe('masks, segmentation, ranking', () => {
     expect(iou(Uint8Array.from([1, 1, 0, 0]), Uint8Array.from([0, 1, 1, 0]))).toBeCloseTo(1 / 3, 6);
   });
 });
+
+describe('display bytes', () => {
+  it('equal the float maps rounded to colour-map indices', () => {
+    const rec = makeRecord([{ block: 'down', height: 4, width: 4, bucketSize: 1 }], 2, 5,
+      (_l, s, t, y, x) => ((x + 2 * y + t + s) % 5) / 10);
+    const hm = new Heatmaps(rec, 40, 24);
+    const words = [{ label: 'a', tokens: [1] }, { label: 'b', tokens: [2, 3] }];
+    const floats = hm.wordMaps(words).maps;
+    const bytes = hm.wordBytes(words);
+    for (let w = 0; w < 2; w++) {
+      let max = 0;
+      for (let i = 0; i < floats[w].length; i++) max = Math.max(max, Math.abs(floats[w][i] * 255 - bytes[w][i]));
+      expect(max).toBeLessThanOrEqual(0.5 + 1e-3);
+      expect(Array.from(thresholdMask(bytes[w], 0.4))).toEqual(Array.from(thresholdMask(floats[w], 0.4 + 0.5 / 255)).map((v, i) => (bytes[w][i] >= 102 ? 1 : v)));
+    }
+  });
+});

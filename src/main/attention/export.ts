@@ -125,14 +125,16 @@ export async function exportHeatmaps(o: HeatmapExportOptions): Promise<HeatmapEx
   for (const g of groups) {
     if (g.words.length === 0) continue;
     const res = heatmaps.wordMaps(g.words, { filter, normalization, stream: g.stream });
+    // overlays from the display bytes: exactly what the renderer's canvas shows
+    const display = heatmaps.wordBytes(g.words, { filter, normalization, stream: g.stream });
     approximate ||= res.tokenMaps.approximate;
     for (let i = 0; i < g.words.length; i++) {
       const word = g.words[i];
       const map = res.maps[i];
       const stem = stemFor(word.label, used, g.stream === 'uncond' ? 'neg_' : '');
       const rgba = o.mode === 'mask'
-        ? overlayMask(image, thresholdMask(map, tau), colors[i % colors.length])
-        : overlayHeatmap(image, map, lut, opacity);
+        ? overlayMask(image, thresholdMask(display[i], tau), colors[i % colors.length])
+        : overlayHeatmap(image, display[i], lut, opacity);
       const overlay = `${stem}.overlay.png`;
       const npy = `${stem}.npy`;
       await writePng(path.join(o.outDir, overlay), rgba, width, height, {

@@ -16,16 +16,20 @@ function checkSize(img: ImageBytes, n: number): void {
   if (img.data.length < n * img.channels) throw new Error('image buffer too small');
 }
 
-/** image*(1-opacity) + colormap(value)*opacity, the DAAM overlay. `lut` is a 256x3 table. */
-export function overlayHeatmap(img: ImageBytes, map: Float32Array, lut: Uint8Array, opacity = 0.5, out = new Uint8ClampedArray(map.length * 4)): Uint8ClampedArray {
+/**
+ * image*(1-opacity) + colormap(value)*opacity, the DAAM overlay. `lut` is a 256x3 table. The map
+ * is either bytes (colour-map indices, from Heatmaps.wordBytes) or floats in [0, 1], rounded to
+ * the same indices.
+ */
+export function overlayHeatmap(img: ImageBytes, map: Float32Array | Uint8ClampedArray, lut: Uint8Array, opacity = 0.5, out = new Uint8ClampedArray(map.length * 4)): Uint8ClampedArray {
   checkSize(img, map.length);
   const a = Math.min(1, Math.max(0, opacity));
   const b = 1 - a;
   const src = img.data;
   const ch = img.channels;
+  const bytes = map instanceof Uint8ClampedArray ? map : toBytes(map);
   for (let i = 0; i < map.length; i++) {
-    const v = map[i];
-    const k = (v <= 0 ? 0 : v >= 1 ? 255 : (v * 255 + 0.5) | 0) * 3;
+    const k = bytes[i] * 3;
     const s = i * ch;
     const o = i * 4;
     out[o] = b * src[s] + a * lut[k];
@@ -33,6 +37,12 @@ export function overlayHeatmap(img: ImageBytes, map: Float32Array, lut: Uint8Arr
     out[o + 2] = b * src[s + 2] + a * lut[k + 2];
     out[o + 3] = 255;
   }
+  return out;
+}
+
+/** Floats in [0, 1] -> colour-map indices, with the same rounding as Heatmaps.wordBytes. */
+export function toBytes(map: Float32Array, out = new Uint8ClampedArray(map.length)): Uint8ClampedArray {
+  for (let i = 0; i < map.length; i++) out[i] = map[i] * 255;
   return out;
 }
 

@@ -3,8 +3,10 @@
 /** DAAM paper's best mask threshold on per-word min-max normalised maps. */
 export const DEFAULT_TAU = 0.4;
 
-export function thresholdMask(map: Float32Array, tau = DEFAULT_TAU, out = new Uint8Array(map.length)): Uint8Array {
-  for (let i = 0; i < map.length; i++) out[i] = map[i] >= tau ? 1 : 0;
+/** 1 where the map reaches tau. Byte maps (Heatmaps.wordBytes) are compared with 255 * tau. */
+export function thresholdMask(map: Float32Array | Uint8ClampedArray, tau = DEFAULT_TAU, out = new Uint8Array(map.length)): Uint8Array {
+  const t = map instanceof Uint8ClampedArray ? tau * 255 : tau;
+  for (let i = 0; i < map.length; i++) out[i] = map[i] >= t ? 1 : 0;
   return out;
 }
 
