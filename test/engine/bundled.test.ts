@@ -3,8 +3,8 @@
  * float16 variant of its U-Net (test-time rewrite, see fp16.ts) against float32.
  *
  * float16 tolerance: with weights rounded to float16 and float16 inputs/outputs, the final
- * 20-step DDIM latents stay within 5e-2 x (1 + max |latent|) and the images within a mean of
- * 2 levels of 255.
+ * 20-step DDIM latents stay within 2e-3 x (1 + max |latent|) and the images within a mean of
+ * 1 level of 255 (measured on the early export: 2.2e-4 relative, 0.01 levels).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,8 +75,8 @@ describe('bundled model', () => {
       for (let i = 0; i < r.rgb.length; i++) sum += Math.abs(r.rgb[i] - ref.rgb[i]);
       console.log(`fp16 U-Net vs fp32: latents max|d| ${maxLat.toExponential(2)} (scale ${scale.toFixed(2)}), image mean|d| ${(sum / r.rgb.length).toFixed(3)}`);
       expect(maxLat).toBeGreaterThan(0);
-      expect(maxLat).toBeLessThanOrEqual(5e-2 * (1 + scale));
-      expect(sum / r.rgb.length).toBeLessThanOrEqual(2);
+      expect(maxLat).toBeLessThanOrEqual(2e-3 * (1 + scale));
+      expect(sum / r.rgb.length).toBeLessThanOrEqual(1);
     } finally {
       await half.release();
     }
