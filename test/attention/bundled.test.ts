@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { scanModel } from '../../src/main/attention/onnx-scan';
 import { recordBytes, layerResolution } from '../../src/shared/attention-record';
 import { fromHalf } from '../../src/shared/heatmap/float16';
-import { selectWordSpecs, promptWordSpecs } from '../../src/shared/heatmap/prompt-words';
+import { heatmapWords, selectWordSpecs, promptWordSpecs } from '../../src/shared/heatmap/prompt-words';
 import { aggregateTokens } from '../../src/shared/heatmap/aggregate';
 import { wordLatentMap } from '../../src/shared/heatmap/words';
 import { BUNDLED, BundledModel, bundledExists } from './bundled-pipeline';
@@ -75,6 +75,9 @@ describe.skipIf(!bundledExists())('attention hook on the bundled U-Net', () => {
     expect(cat.tokens).toEqual(catWords.flatMap((w) => w.tokenIndices)); // both occurrences
     expect(caterpillar.tokens.some((t) => cat.tokens.includes(t))).toBe(false); // no prefix match
     expect(promptWordSpecs(enc).map((w) => w.label)).toEqual(['a', 'cat', 'and', 'caterpillar', 'near', 'with', 'hats', 'hat']);
+    expect(heatmapWords(enc, 'all').words.map((w) => w.label)).toEqual(promptWordSpecs(enc).map((w) => w.label));
+    expect(heatmapWords(enc, 'hat, dog ,').missing).toEqual(['dog']);
+    expect(() => heatmapWords(enc, ' , ')).toThrow(/--heatmaps/);
     const g = await model.generate(prompt, { seed: 1, steps: 2 });
     const tm = aggregateTokens(g.record);
     const map = wordLatentMap(tm, cat);

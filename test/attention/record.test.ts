@@ -126,3 +126,30 @@ describe('recorder on a real session', () => {
     expect(() => deserializeRecord(bad)).toThrow(/magic/);
   });
 });
+
+describe('recorder when a generation is cancelled', () => {
+  it('cuts the record to the steps that ran, flushing a partial bucket', async () => {
+    const patch = patchUnet(buildSyntheticUnet({ layout: '4d' }));
+    const session = await ort.InferenceSession.create(patch.model);
+    const rec = new AttentionRecorder({ taps: patch.taps, latentHeight: 4, latentWidth: 6, steps: 10, condTokens: 4, budgetBytes: 2000 });
+    const firsts: number[] = [];
+    for (let s = 0; s < 3; s++) {
+      const out = await session.run({
+        sample: new ort.Tensor('float32', randn(96, 20 + s), [1, 4, 4, 6]),
+        timestep: new ort.Tensor('int64', BigInt64Array.from([BigInt(900 - s)]), [1]),
+        encoder_hidden_states: new ort.Tensor('float32', randn(30, 3), [1, 5, 6]),
+      });
+      firsts.push((out[patch.taps[0].output].data as Float32Array)[0]);
+      rec.onUnetOutputs(s, 900 - s, out);
+    }
+    const record = rec.finish();
+    expect(record.steps).toBe(3);
+    const l0 = record.layers[0];
+    expect(l0.bucketSize).toBeGreaterThan(1);
+    expect(record.cond.data[0].length).toBe(Math.ceil(3 / l0.bucketSize) * 4 * 24);
+    // the bucket holding step 2 has the sum of its steps, although it never completed
+    const b = Math.floor(2 / l0.bucketSize);
+    const expected = firsts.slice(b * l0.bucketSize, 3).reduce((a, v) => a + v, 0);
+    expect(fromHalf(record.cond.data[0][b * 4 * 24])).toBeCloseTo(expected, 2);
+  });
+});

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { buildSyntheticUnet, randn } from './synthetic-unet';
 import { patchUnet, FUSED_ATTENTION_MESSAGE } from '../../src/main/attention/patch-unet';
 import { externalDataOptions } from '../../src/main/attention/session-options';
+import { prepareAttentionHook } from '../../src/main/attention/hook';
 
 const H = 4, W = 6, T = 5, D = 6, HEADS = 2;
 
@@ -124,5 +125,33 @@ describe('graph surgery on special models', () => {
 
   it('rejects bytes that are not a model', () => {
     expect(() => patchUnet(new Uint8Array([8, 1, 16, 2]))).toThrow(/no graph/);
+  });
+});
+
+describe('prepareAttentionHook (engine entry point)', () => {
+  it('patches a model file and lists the extra outputs', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'daam-hook-'));
+    const file = path.join(dir, 'model.onnx');
+    fs.writeFileSync(file, buildSyntheticUnet({ layout: '3d' }));
+    const hook = prepareAttentionHook(file, { negative: true });
+    expect(hook.warning).toBeUndefined();
+    expect(hook.outputNames).toEqual(['daam.attn.0.cond', 'daam.attn.0.uncond', 'daam.attn.1.cond', 'daam.attn.1.uncond', 'daam.attn.2.cond', 'daam.attn.2.uncond']);
+    const session = await ort.InferenceSession.create(hook.model, hook.sessionOptions);
+    expect(session.outputNames).toEqual(['out_sample', ...hook.outputNames]);
+    // fetching only out_sample generates without touching the taps
+    const out = await session.run(feeds(2), ['out_sample']);
+    expect(Object.keys(out)).toEqual(['out_sample']);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('never blocks generation: an unparseable graph falls back to the original bytes with a message', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'daam-hook-'));
+    const file = path.join(dir, 'model.onnx');
+    fs.writeFileSync(file, Buffer.from([8, 7, 0x3a, 0x50])); // truncated graph field
+    const hook = prepareAttentionHook(file);
+    expect(hook.taps).toEqual([]);
+    expect(hook.warning).toMatch(/Attention hook disabled.*without heat maps/);
+    expect(Buffer.compare(hook.model, fs.readFileSync(file))).toBe(0);
+    fs.rmSync(dir, { recursive: true });
   });
 });

@@ -39,3 +39,14 @@ export function selectWordSpecs(encoding: PromptEncoding, queries: readonly stri
   }
   return { words, missing };
 }
+
+/**
+ * The CLI's `--heatmaps all|word,word` (and the app's word selection): 'all' = every distinct
+ * word of the prompt; otherwise the listed words, with the ones not in the prompt reported.
+ */
+export function heatmapWords(encoding: PromptEncoding, spec: string): { words: WordSpec[]; missing: string[] } {
+  if (spec.trim().toLowerCase() === 'all') return { words: promptWordSpecs(encoding), missing: [] };
+  const queries = spec.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (queries.length === 0) throw new Error('--heatmaps needs "all" or a comma-separated list of words');
+  return selectWordSpecs(encoding, queries);
+}
