@@ -196,12 +196,16 @@ export async function runPipeline(model: LoadedModel, input: GenerationParamsInp
   const ehsUncond = guided && !batched ? floatTensor(io.encoderHiddenStates, textEmbeddings.subarray(0, L * D), [1, L, D]) : null;
   const ehsCond = guided && !batched ? floatTensor(io.encoderHiddenStates, textEmbeddings.subarray(L * D), [1, L, D]) : null;
 
+  // Without a listener, fetch only the noise prediction: a patched U-Net's taps are then not
+  // copied out of ONNX Runtime at all.
+  const fetches = opts.onUnetOutputs ? model.unet.outputNames : [io.outSampleName];
   const callUnet = async (x: Float32Array, batch: number, ehs: ort.Tensor, t: number) => {
-    const out = await model.unet.run({
+    const feeds = {
       sample: floatTensor(io.sample, x, [batch, C, h, w]),
       timestep: timestepTensor(io.timestep, t, batch),
       encoder_hidden_states: ehs,
-    });
+    };
+    const out = await model.unet.run(feeds, fetches);
     return { pred: readFloat(out[io.outSampleName] as ort.Tensor, 'U-Net output'), out };
   };
 
