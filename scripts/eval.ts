@@ -53,6 +53,13 @@ function buildCases(n: number): Case[] {
   return cases;
 }
 
+function minMax(m: Float32Array): void {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of m) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  const k = hi > lo ? 1 / (hi - lo) : 0;
+  for (let i = 0; i < m.length; i++) m[i] = (m[i] - lo) * k;
+}
+
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
@@ -70,7 +77,8 @@ async function main(): Promise<void> {
     { name: 'all layers incl. mid', filter: { layers: model.patch.taps.map((t) => t.index) }, norm: 'word' },
     { name: 'early steps (first half)', filter: { steps: { from: 0, to: half - 1 } }, norm: 'word' },
     { name: 'late steps (second half)', filter: { steps: { from: half, to: steps - 1 } }, norm: 'word' },
-    { name: 'across-words normalisation', filter: {}, norm: 'across' },
+    // across-words maps are per-pixel shares (rarely >= 0.4); rescaled per word before tau
+    { name: 'across-words normalisation, then per-word min-max', filter: {}, norm: 'across' },
   ];
   const perConfig = configs.map(() => new Map<string, number[]>());
   let missingGt = 0;
@@ -83,6 +91,7 @@ async function main(): Promise<void> {
     const gts = c.targets.map((t) => colourMask(g.rgb, t.colour));
     configs.forEach((cfg, k) => {
       const maps = hm.wordMaps(words, { filter: cfg.filter, normalization: cfg.norm }).maps;
+      if (cfg.norm === 'across') maps.forEach(minMax);
       c.targets.forEach((t, wi) => {
         if (!gts[wi].some((v) => v)) { if (k === 0) missingGt++; return; } // object not drawn: no ground truth
         const list = perConfig[k].get(t.word) ?? [];
