@@ -2,9 +2,29 @@ import fs from 'node:fs'
 import path from 'node:path'
 import * as ort from 'onnxruntime-node'
 import sharp from 'sharp'
-import type { AppInfo, EchoReply } from '../../shared/ipc/contract'
+import type { GenerationParamsInput } from '../../shared/generation'
+import type {
+  AppInfo,
+  EchoReply,
+  GenerationPayload,
+  HistoryList,
+  ModelSummary,
+  OverlaySpec,
+  RecentModel,
+  SavedFile,
+} from '../../shared/ipc/contract'
+import { AppError } from '../../shared/ipc/result'
+import { HistoryStore, newGenerationId } from '../history/store'
+import { scriptedDialogs, type DialogAdapter } from './dialogs'
 import { ServiceEvents } from './events'
+import { drawable, fileStem, writeAllWords, writeMaps, writeOverlay, type Drawable } from './exports'
+import { GenerationRunner } from './generator'
+import { ModelManager } from './models'
 import { BUNDLED_MODEL_ID, defaultServiceOptions, type ServiceOptions } from './options'
+import { Settings } from './settings'
+
+/** Generations kept decoded in memory for saving without a disk read (the latest few). */
+const DRAWABLE_CACHE = 4
 
 /**
  * The main-process logic, independent of any transport: Electron IPC, the
@@ -14,9 +34,21 @@ import { BUNDLED_MODEL_ID, defaultServiceOptions, type ServiceOptions } from './
 export class AppService {
   readonly options: ServiceOptions
   readonly events = new ServiceEvents()
+  readonly models: ModelManager
+  readonly history: HistoryStore | null
+  private readonly runner = new GenerationRunner()
+  private readonly settings: Settings
+  private readonly dialogs: DialogAdapter | null
+  private readonly drawables = new Map<string, Drawable>()
+  /** Payloads that could not be written to the history (read-only disk), still savable this session. */
+  private readonly unsaved = new Map<string, GenerationPayload>()
 
   constructor(options: Partial<ServiceOptions> = {}) {
     this.options = defaultServiceOptions(options)
+    this.models = new ModelManager({ bundledDir: this.bundledModelDir, threads: this.options.threads })
+    this.history = this.options.userDataDir ? new HistoryStore(path.join(this.options.userDataDir, 'history')) : null
+    this.settings = Settings.inUserData(this.options.userDataDir)
+    this.dialogs = this.options.dialogs ?? (this.options.dialogAnswers ? scriptedDialogs(this.options.dialogAnswers) : null)
   }
 
   get bundledModelDir(): string {
@@ -49,6 +81,127 @@ export class AppService {
     return reply
   }
 
+  // ---- models ----
+
+  async currentModel(): Promise<ModelSummary> {
+    return (await this.models.ensure()).summary
+  }
+
+  async loadModel(dir: string): Promise<ModelSummary> {
+    if (this.runner.running) throw new AppError('busy', 'Wait for the running generation (or cancel it) before switching models.')
+    const active = await this.models.load(dir)
+    await this.settings.addRecentModel(active.summary.dir, active.summary.name)
+    return active.summary
+  }
+
+  async openModel(): Promise<ModelSummary | null> {
+    const dir = await this.requireDialogs().chooseFolder({ title: 'Open a diffusers ONNX model folder', purpose: 'open-model' })
+    return dir ? this.loadModel(dir) : null
+  }
+
+  recentModels(): RecentModel[] {
+    return this.settings.recentModels
+  }
+
+  // ---- generation ----
+
+  async generate(params: GenerationParamsInput): Promise<GenerationPayload> {
+    if (this.runner.running) throw new AppError('busy', 'A generation is already running. Wait for it or cancel it first.')
+    const active = await this.models.ensure()
+    const payload = await this.runner.run(active, params, {
+      id: newGenerationId(),
+      onProgress: (p) => this.events.emit('generate:progress', p),
+    })
+    if (this.history) {
+      try {
+        await this.history.save(payload)
+        payload.history = { saved: true }
+      } catch (error) {
+        payload.history = { saved: false, saveError: error instanceof Error ? error.message : String(error) }
+      }
+    }
+    if (!payload.history.saved) this.unsaved.set(payload.id, payload)
+    if (payload.record) this.remember(drawable(payload))
+    return payload
+  }
+
+  cancelGeneration(): { cancelled: boolean } {
+    return { cancelled: this.runner.cancel() }
+  }
+
+  // ---- history ----
+
+  async listHistory(): Promise<HistoryList> {
+    return this.history ? this.history.list() : { items: [], skipped: [] }
+  }
+
+  async getHistory(id: string): Promise<GenerationPayload> {
+    const kept = this.unsaved.get(id)
+    if (kept) return kept
+    if (!this.history) throw new AppError('not-found', 'There is no history without a user-data folder.')
+    return this.history.get(id)
+  }
+
+  async deleteHistory(id: string): Promise<{ deleted: boolean }> {
+    this.drawables.delete(id)
+    const wasUnsaved = this.unsaved.delete(id)
+    const deleted = this.history ? await this.history.delete(id) : false
+    return { deleted: deleted || wasUnsaved }
+  }
+
+  // ---- saving ----
+
+  async saveOverlay(id: string, spec: OverlaySpec): Promise<SavedFile> {
+    const d = await this.drawableFor(id)
+    const label = spec.words.map((w) => w.label).join('-')
+    const file = await this.requireDialogs().saveFile({
+      title: 'Save overlay',
+      defaultName: `${fileStem(label)}.overlay.png`,
+      filters: [{ name: 'PNG image', extensions: ['png'] }],
+    })
+    if (!file) return { path: null }
+    await writeOverlay(file, d, spec)
+    return { path: file }
+  }
+
+  async saveAllWords(id: string, spec: OverlaySpec): Promise<SavedFile> {
+    const d = await this.drawableFor(id)
+    const dir = await this.requireDialogs().chooseFolder({ title: 'Save all words into a folder', purpose: 'export' })
+    if (!dir) return { path: null }
+    await writeAllWords(dir, d, spec)
+    return { path: dir }
+  }
+
+  async exportMaps(id: string, spec: OverlaySpec): Promise<SavedFile> {
+    const d = await this.drawableFor(id)
+    const dir = await this.requireDialogs().chooseFolder({ title: 'Export maps into a folder', purpose: 'export' })
+    if (!dir) return { path: null }
+    await writeMaps(dir, d, spec)
+    return { path: dir }
+  }
+
+  private requireDialogs(): DialogAdapter {
+    if (!this.dialogs) throw new AppError('no-dialog', 'No file dialog is available in this environment.')
+    return this.dialogs
+  }
+
+  private async drawableFor(id: string): Promise<Drawable> {
+    const hit = this.drawables.get(id)
+    if (hit) return hit
+    const d = drawable(await this.getHistory(id))
+    this.remember(d)
+    return d
+  }
+
+  private remember(d: Drawable): void {
+    this.drawables.delete(d.payload.id)
+    this.drawables.set(d.payload.id, d)
+    while (this.drawables.size > DRAWABLE_CACHE) this.drawables.delete(this.drawables.keys().next().value!)
+  }
+
   /** Releases resources (sessions, workers). Called on app quit and after tests. */
-  async dispose(): Promise<void> {}
+  async dispose(): Promise<void> {
+    this.runner.cancel()
+    await this.models.release()
+  }
 }

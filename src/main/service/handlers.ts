@@ -20,5 +20,17 @@ export function bindService(service: AppService): Handlers {
   return {
     'app:getInfo': () => service.getAppInfo(),
     'app:echo': ({ text }) => service.echo(text),
+    'model:current': () => service.currentModel(),
+    'model:load': ({ dir }) => service.loadModel(dir),
+    'model:open': () => service.openModel(),
+    'model:recent': () => service.recentModels(),
+    'generate:start': ({ params }) => service.generate(params),
+    'generate:cancel': () => service.cancelGeneration(),
+    'overlay:save': ({ id, spec }) => service.saveOverlay(id, spec),
+    'overlay:saveAll': ({ id, spec }) => service.saveAllWords(id, spec),
+    'maps:export': ({ id, spec }) => service.exportMaps(id, spec),
+    'history:list': () => service.listHistory(),
+    'history:get': ({ id }) => service.getHistory(id),
+    'history:delete': ({ id }) => service.deleteHistory(id),
   }
 }

@@ -1,4 +1,5 @@
 export { AppService } from './AppService'
 export { ServiceEvents } from './events'
+export { scriptedDialogs, type DialogAdapter, type DialogAnswers } from './dialogs'
 export { bindService, type CallContext, type Handler, type Handlers } from './handlers'
 export * from './options'

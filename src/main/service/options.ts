@@ -1,4 +1,5 @@
 import path from 'node:path'
+import type { DialogAdapter, DialogAnswers } from './dialogs'
 
 /** Everything the service needs to know about its environment. No Electron types. */
 export interface ServiceOptions {
@@ -8,6 +9,12 @@ export interface ServiceOptions {
   modelsDir: string
   /** Per-user writable folder (settings, caches); null when none is wanted (unit tests). */
   userDataDir: string | null
+  /** Native dialogs (Electron injects one); without it `dialogAnswers` are used, else saves fail clearly. */
+  dialogs?: DialogAdapter
+  /** JSON-able scripted dialog answers (e2e tests, where options travel as JSON). */
+  dialogAnswers?: DialogAnswers
+  /** ONNX Runtime intra-op threads (default: ORT's choice). */
+  threads?: number
 }
 
 export const BUNDLED_MODEL_ID = 'daam-shapes'
