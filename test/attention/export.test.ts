@@ -8,7 +8,7 @@ import { readPngText } from '../../src/main/attention/png-text';
 import { readNpy, npyToFloat32 } from '../../src/shared/npy';
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps';
 import { colormapLut, COLORMAPS } from '../../src/shared/colormaps';
-import { compositeWords, distinctColors, overlayHeatmap, overlayMask } from '../../src/shared/heatmap/compose';
+import { compositeWords, distinctColors, overlayHeatmap, overlayMask, overlaySegmentation } from '../../src/shared/heatmap/compose';
 import { makeRecord } from './fixtures';
 
 describe('colour maps', () => {
@@ -46,6 +46,12 @@ describe('pixel composition', () => {
     expect(Array.from(out.subarray(0, 3))).toEqual([255, 0, 0]);
     expect(Array.from(out.subarray(4, 7))).toEqual([0, 0, 255]);
     expect(Array.from(out.subarray(8, 11))).toEqual([200, 100, 50]); // no word: image
+  });
+  it('tints argmax segments with their word colour', () => {
+    const out = overlaySegmentation(img, Int16Array.from([0, 1, -1, 0]), [[0, 0, 0], [255, 255, 255]], 0.5);
+    expect(Array.from(out.subarray(0, 3))).toEqual([100, 50, 25]);
+    expect(Array.from(out.subarray(4, 7))).toEqual([228, 178, 152]);
+    expect(Array.from(out.subarray(8, 11))).toEqual([200, 100, 50]);
   });
 });
 

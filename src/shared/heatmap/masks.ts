@@ -14,9 +14,10 @@ export function thresholdMask(map: Float32Array | Uint8ClampedArray, tau = DEFAU
  * Label of the strongest word per pixel (index into `maps`), or -1 (background) where no word
  * reaches tau. With tau = 0 every pixel gets a word.
  */
-export function argmaxSegmentation(maps: readonly Float32Array[], tau = DEFAULT_TAU): Int16Array {
+export function argmaxSegmentation(maps: readonly (Float32Array | Uint8ClampedArray)[], tau = DEFAULT_TAU): Int16Array {
   if (maps.length === 0) throw new Error('argmax segmentation needs at least one word');
   const n = maps[0].length;
+  if (maps[0] instanceof Uint8ClampedArray) tau *= 255; // display bytes
   const labels = new Int16Array(n).fill(-1);
   const best = new Float32Array(n).fill(-Infinity);
   maps.forEach((m, w) => {
@@ -34,7 +35,7 @@ export interface RankedWord {
 }
 
 /** Words ordered by their value at one pixel, strongest first (for the hover read-out). */
-export function rankWordsAt(maps: readonly Float32Array[], x: number, y: number, width: number): RankedWord[] {
+export function rankWordsAt(maps: readonly (Float32Array | Uint8ClampedArray)[], x: number, y: number, width: number): RankedWord[] {
   const i = y * width + x;
   return maps.map((m, word) => ({ word, value: m[i] })).sort((a, b) => b.value - a.value || a.word - b.word);
 }
