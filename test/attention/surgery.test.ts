@@ -7,6 +7,7 @@ import { buildSyntheticUnet, randn } from './synthetic-unet';
 import { patchUnet, FUSED_ATTENTION_MESSAGE } from '../../src/main/attention/patch-unet';
 import { externalDataOptions } from '../../src/main/attention/session-options';
 import { prepareAttentionHook } from '../../src/main/attention/hook';
+import { fromHalf, toHalf } from '../../src/shared/heatmap/float16';
 
 const H = 4, W = 6, T = 5, D = 6, HEADS = 2;
 
@@ -153,5 +154,27 @@ describe('prepareAttentionHook (engine entry point)', () => {
     expect(hook.warning).toMatch(/Attention hook disabled.*without heat maps/);
     expect(Buffer.compare(hook.model, fs.readFileSync(file))).toBe(0);
     fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('graph surgery on a float16 model', () => {
+  it('taps float16 probabilities and hands out float32 head means', async () => {
+    const bytes = buildSyntheticUnet({ layout: '4d', float16: true, exposeScores: true });
+    const patch = patchUnet(bytes);
+    expect(patch.taps).toHaveLength(3);
+    const session = await ort.InferenceSession.create(patch.model);
+    const half = (a: Float32Array): ort.Tensor['data'] => Uint16Array.from(a, (v) => toHalf(v));
+    const f = feeds(2);
+    const out = await session.run({
+      sample: new ort.Tensor('float16', half(f.sample.data as Float32Array), f.sample.dims),
+      timestep: f.timestep,
+      encoder_hidden_states: new ort.Tensor('float16', half(f.encoder_hidden_states.data as Float32Array), f.encoder_hidden_states.dims),
+    });
+    const tap = out[patch.taps[0].output];
+    expect(tap.type).toBe('float32');
+    const scores = out[session.outputNames.filter((n) => n.includes('/attn2/'))[0]];
+    const asFloat = new ort.Tensor('float32', Float32Array.from(scores.data as Uint16Array, (h) => fromHalf(h)), scores.dims);
+    // fp16 softmax inside the model vs float64 softmax here: agree to fp16 precision
+    expect(maxAbsDiff(tap.data as Float32Array, expectedMap(asFloat, 1, HEADS))).toBeLessThan(2e-3);
   });
 });

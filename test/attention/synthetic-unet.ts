@@ -7,6 +7,7 @@
 import { onnx } from 'onnx-proto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { toHalf } from '../../src/shared/heatmap/float16';
 
 export interface SyntheticOptions {
   layout: '3d' | '4d';
@@ -20,10 +21,12 @@ export interface SyntheticOptions {
   externalData?: { dir: string; file: string };
   /** Replace the attention blocks by com.microsoft.MultiHeadAttention (fused export). */
   fused?: boolean;
+  /** float16 weights, inputs and activations, like fp16 SD exports. */
+  float16?: boolean;
 }
 
 const C = 4; // latent channels (also the model width here)
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const F32 = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 
 function rng(seed: number): () => number {
@@ -38,6 +41,11 @@ function rng(seed: number): () => number {
 }
 
 export function buildSyntheticUnet(opts: SyntheticOptions): Uint8Array {
+  const FLOAT = opts.float16 ? onnx.TensorProto.DataType.FLOAT16 : F32;
+  /** Raw little-endian bytes of float values in the model's float type. */
+  const floatBytes = (values: Float32Array): Buffer => (opts.float16
+    ? Buffer.from(Uint16Array.from(values, (v) => toHalf(v)).buffer)
+    : Buffer.from(values.buffer));
   const heads = opts.heads ?? 2;
   const d = opts.headDim ?? 4;
   const D = opts.textDim ?? 6;
@@ -54,7 +62,7 @@ export function buildSyntheticUnet(opts: SyntheticOptions): Uint8Array {
     const n = dims.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) data[i] = rand() * 1.5;
-    const bytes = Buffer.from(data.buffer);
+    const bytes = floatBytes(data);
     if (opts.externalData) {
       inits.push({
         name, dims, dataType: FLOAT, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
@@ -126,7 +134,7 @@ export function buildSyntheticUnet(opts: SyntheticOptions): Uint8Array {
       const vh = splitHeads(v, `${p}/v`);
       const kt = node('Transpose', [kh], `${p}/Transpose_k`, [perm(opts.layout === '3d' ? [0, 2, 1] : [0, 1, 3, 2])]);
       const scores = node('MatMul', [qh, kt], `${p}/MatMul`);
-      inits.push({ name: `${p}.scale`, dims: [], dataType: FLOAT, floatData: [1 / Math.sqrt(d)] });
+      inits.push({ name: `${p}.scale`, dims: [], dataType: FLOAT, rawData: new Uint8Array(floatBytes(Float32Array.of(1 / Math.sqrt(d)))) });
       const scaled = node('Mul', [scores, `${p}.scale`], `${p}/Mul`);
       if (opts.exposeScores) extraOutputs.push(scaled);
       const probs = node('Softmax', [scaled], `${p}/Softmax`, [axis(-1)]);
@@ -154,7 +162,7 @@ export function buildSyntheticUnet(opts: SyntheticOptions): Uint8Array {
   const t0 = transformer('sample', '/down_blocks.0/attentions.0');
   const pooled = node('AveragePool', [t0], '/down_blocks.0/downsamplers.0/AveragePool', [kernel, strides]);
   const t1 = transformer(pooled, '/mid_block/attentions.0');
-  inits.push({ name: 'c_scales', dims: [4], dataType: FLOAT, floatData: [1, 1, 2, 2] });
+  inits.push({ name: 'c_scales', dims: [4], dataType: F32, floatData: [1, 1, 2, 2] });
   const up = node('Resize', [t1, '', 'c_scales'], '/up_blocks.0/upsamplers.0/Resize');
   const t2 = transformer(up, '/up_blocks.0/attentions.0');
   // timestep enters like a (trivial) time embedding so the input is used
