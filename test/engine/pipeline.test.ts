@@ -88,9 +88,10 @@ describe('pipeline on a tiny model', () => {
     }
   });
 
-  it('reads timestep and input_ids types from the graph: int64 / float [B] / float scalar, int32 ids', async () => {
+  it('reads timestep and input_ids types from the graph: int64 / float [B] / float scalar / [1], int32 ids', async () => {
     const ref = await runPipeline(model, base);
-    for (const o of [{ timestep: 'float' as const }, { timestep: 'scalar' as const }, { idsInt32: true }]) {
+    const variants = [{ timestep: 'float' as const }, { timestep: 'scalar' as const }, { timestep: 'int64-fixed1' as const }, { idsInt32: true }];
+    for (const o of variants) {
       const m = await LoadedModel.load(writeTinyModel(o));
       try {
         const r = await runPipeline(m, base);
@@ -241,6 +242,27 @@ describe('pipeline on a tiny model', () => {
 });
 
 describe('Engine', () => {
+  it('builds the U-Net from prepareUnet (the attention hook entry) and reuses the model for the same function', async () => {
+    const engine = new Engine();
+    const paths: string[] = [];
+    const prepareUnet = (unetPath: string) => {
+      paths.push(unetPath);
+      const m = onnx.ModelProto.decode(readFileSync(unetPath));
+      (m.graph as onnx.GraphProto).output.push(onnx.ValueInfoProto.create({ name: 'e4', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
+      return onnx.ModelProto.encode(m).finish();
+    };
+    try {
+      const names: string[][] = [];
+      await engine.generate(dir, { ...base, steps: 2 }, { load: { prepareUnet }, onUnetOutputs: (_i, _t, o) => names.push(Object.keys(o)) });
+      await engine.generate(dir, { ...base, steps: 2 }, { load: { prepareUnet } });
+      expect(paths).toEqual([join(dir, 'unet', 'model.onnx')]);
+      expect(names).toEqual([['e4'], ['e4']]);
+      expect(engine.model?.unetFromBuffer).toBe(true);
+    } finally {
+      await engine.release();
+    }
+  });
+
   it('caches the loaded model and releases it when another is loaded', async () => {
     const engine = new Engine();
     const other = writeTinyModel();

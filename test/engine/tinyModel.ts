@@ -23,8 +23,8 @@ export interface TinyOptions {
   unetInputNames?: [string, string, string];
   /** Batch dimension of the U-Net fixed at 1. */
   unetBatch1?: boolean;
-  /** timestep input: int64 [B] (default), float32 [B] or a float32 scalar. */
-  timestep?: 'int64' | 'float' | 'scalar';
+  /** timestep input: int64 [B] (default), float32 [B], a float32 scalar, or int64 fixed at [1]. */
+  timestep?: 'int64' | 'float' | 'scalar' | 'int64-fixed1';
   /** input_ids as int32 instead of int64. */
   idsInt32?: boolean;
   /** Store the U-Net's weights in an external file `weights.pb`. */
@@ -140,7 +140,7 @@ export function unetModel(C: number, o: TinyOptions = {}, externalDir?: string):
       ? valueInfo(nT, FLOAT, [B])
       : scalarT
         ? valueInfo(nT, FLOAT, [])
-        : valueInfo(nT, INT64, [B]);
+        : valueInfo(nT, INT64, [o.timestep === 'int64-fixed1' ? 1 : B]);
   return model({
     name: 'unet',
     node: nodes,

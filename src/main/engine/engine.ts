@@ -9,7 +9,7 @@ import { LoadedModel, type LoadOptions } from './model';
 import { runPipeline, type GenerateOptions, type GenerationResult } from './pipeline';
 
 export class Engine {
-  private current: { key: string; model: LoadedModel } | null = null;
+  private current: { key: string; prepareUnet: LoadOptions['prepareUnet']; model: LoadedModel } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
   /** The loaded model, loading (and releasing the previous one) when folder or options change. */
@@ -19,14 +19,17 @@ export class Engine {
 
   private async loadUnlocked(dir: string, opts: LoadOptions): Promise<LoadedModel> {
     const key = JSON.stringify([resolve(dir), opts.provider ?? 'cpu', opts.threads ?? 0]);
-    if (this.current && this.current.key === key && !opts.unetModel) return this.current.model;
+    // A given U-Net buffer always reloads; a prepareUnet function is reused when it is the same one.
+    if (this.current && this.current.key === key && !opts.unetModel && this.current.prepareUnet === opts.prepareUnet) {
+      return this.current.model;
+    }
     if (this.current) {
       const old = this.current;
       this.current = null;
       await old.model.release();
     }
     const model = await LoadedModel.load(dir, opts);
-    this.current = { key, model };
+    this.current = { key, prepareUnet: opts.prepareUnet, model };
     return model;
   }
 

@@ -19,6 +19,12 @@ export interface LoadOptions {
   provider?: ExecutionProviderName;
   /** A (possibly patched) U-Net model to use instead of unet/model.onnx; external data still comes from unet/. */
   unetModel?: Uint8Array;
+  /**
+   * Called once the folder is validated, with the path of unet/model.onnx; returns the model bytes
+   * to create the U-Net session from (e.g. the attention hook's patched copy). External data is
+   * still resolved from unet/. Ignored when `unetModel` is given.
+   */
+  prepareUnet?: (unetPath: string) => Uint8Array | Promise<Uint8Array>;
   /** Intra-op threads (default: ORT's choice, all cores). */
   threads?: number;
 }
@@ -142,11 +148,12 @@ export class LoadedModel {
     };
     try {
       const textEncoder = await make(folder.textEncoderPath, folder.textEncoderPath);
-      const unet = await make(opts.unetModel ?? folder.unetPath, folder.unetPath);
+      const unetSource = opts.unetModel ?? (opts.prepareUnet ? await opts.prepareUnet(folder.unetPath) : folder.unetPath);
+      const unet = await make(unetSource, folder.unetPath);
       const vae = await make(folder.vaeDecoderPath, folder.vaeDecoderPath);
       const io = validateSessions(folder, textEncoder, unet, vae);
       tokenizer = io.maxTokens === tokenizer.special.maxLength ? tokenizer : new ClipTokenizer(folder.tokenizerDir, io.maxTokens);
-      return new LoadedModel(folder, tokenizer, textEncoder, unet, vae, io, { requested, used, fallbackReason }, opts.threads, !!opts.unetModel);
+      return new LoadedModel(folder, tokenizer, textEncoder, unet, vae, io, { requested, used, fallbackReason }, opts.threads, typeof unetSource !== 'string');
     } catch (e) {
       await Promise.all(sessions.map((s) => s.release().catch(() => undefined)));
       throw e;

@@ -56,8 +56,9 @@ export function idsTensor(meta: TensorMeta, ids: readonly number[], batch: numbe
  */
 export function timestepTensor(meta: TensorMeta, t: number, batch: number): ort.Tensor {
   const scalar = meta.shape.length === 0;
-  const dims = scalar ? [] : [batch];
-  const n = scalar ? 1 : batch;
+  // Some exports fix the timestep at [1] while the batch is 2: one value broadcasts in the graph.
+  const n = scalar ? 1 : meta.shape[0] === 1 ? 1 : batch;
+  const dims = scalar ? [] : [n];
   switch (meta.type) {
     case 'int64':
       return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.round(t))), dims);
