@@ -40,7 +40,9 @@ describe('schedulers match the NumPy/diffusers reference', () => {
   for (const c of ref.cases) {
     const spacing = String(c.config.timestep_spacing ?? '');
     const karras = c.config.use_karras_sigmas ? ' karras' : '';
-    const label = `${c.scheduler} ${spacing}${karras} ${c.steps} steps${c.eta ? ` eta=${c.eta}` : ''}`;
+    const vpred = c.config.prediction_type === 'v_prediction' ? ' v-prediction' : '';
+    const betas = c.config.beta_schedule === 'linear' ? ' linear-betas' : '';
+    const label = `${c.scheduler} ${spacing}${karras}${vpred}${betas} ${c.steps} steps${c.eta ? ` eta=${c.eta}` : ''}`;
     it(label, () => {
       const cfg = parseSchedulerConfig(c.config);
       const s = createScheduler(c.scheduler, cfg, c.steps, { eta: c.eta });
