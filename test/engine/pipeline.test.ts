@@ -90,10 +90,11 @@ describe('pipeline on a tiny model', () => {
 
   it('reads timestep and input_ids types from the graph: int64 / float [B] / float scalar / [1], int32 ids', async () => {
     const ref = await runPipeline(model, base);
-    const variants = [{ timestep: 'float' as const }, { timestep: 'scalar' as const }, { timestep: 'int64-fixed1' as const }, { idsInt32: true }];
+    const variants = [{ timestep: 'float' as const }, { timestep: 'scalar' as const }, { timestep: 'int64-fixed1' as const }, { idsInt32: true }, { textBatch1: true }];
     for (const o of variants) {
       const m = await LoadedModel.load(writeTinyModel(o));
       try {
+        if (o.textBatch1) expect(m.io.textBatchFixedAt1).toBe(true);
         const r = await runPipeline(m, base);
         expect(maxAbsDiff(r.latents, ref.latents), JSON.stringify(o)).toBeLessThan(1e-5);
       } finally {

@@ -27,6 +27,8 @@ export interface TinyOptions {
   timestep?: 'int64' | 'float' | 'scalar' | 'int64-fixed1';
   /** input_ids as int32 instead of int64. */
   idsInt32?: boolean;
+  /** Text encoder batch dimension fixed at 1. */
+  textBatch1?: boolean;
   /** Store the U-Net's weights in an external file `weights.pb`. */
   externalData?: boolean;
 }
@@ -77,7 +79,8 @@ function randomWeights(n: number, seed: number, scale: number): Float32Array {
   return a;
 }
 
-export function textEncoderModel(vocabSize: number, D: number, idsInt32 = false): Uint8Array {
+export function textEncoderModel(vocabSize: number, D: number, idsInt32 = false, batch1 = false): Uint8Array {
+  const B: Dim = batch1 ? 1 : 'batch';
   const nodes: onnx.INodeProto[] = [];
   let ids = 'input_ids';
   if (idsInt32) {
@@ -89,8 +92,8 @@ export function textEncoderModel(vocabSize: number, D: number, idsInt32 = false)
     name: 'text_encoder',
     node: nodes,
     initializer: [floatInit('emb', [vocabSize, D], randomWeights(vocabSize * D, 7, 2))],
-    input: [valueInfo('input_ids', idsInt32 ? onnx.TensorProto.DataType.INT32 : INT64, ['batch', 77])],
-    output: [valueInfo('last_hidden_state', FLOAT, ['batch', 77, D])],
+    input: [valueInfo('input_ids', idsInt32 ? onnx.TensorProto.DataType.INT32 : INT64, [B, 77])],
+    output: [valueInfo('last_hidden_state', FLOAT, [B, 77, D])],
   });
 }
 
@@ -232,7 +235,7 @@ export function writeTinyModel(o: TinyOptions = {}, dir = mkdtempSync(join(tmpdi
   for (const sub of ['text_encoder', 'unet', 'vae_decoder', 'scheduler']) mkdirSync(join(dir, sub), { recursive: true });
   const vocabSize = writeTokenizer(join(dir, 'tokenizer'));
   writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ _class_name: 'OnnxStableDiffusionPipeline', _diffusers_version: '0.30.0' }));
-  writeFileSync(join(dir, 'text_encoder', 'model.onnx'), textEncoderModel(vocabSize, D, o.idsInt32));
+  writeFileSync(join(dir, 'text_encoder', 'model.onnx'), textEncoderModel(vocabSize, D, o.idsInt32, o.textBatch1));
   writeFileSync(join(dir, 'text_encoder', 'config.json'), JSON.stringify({ hidden_size: D }));
   writeFileSync(join(dir, 'unet', 'model.onnx'), unetModel(C, o, o.externalData ? join(dir, 'unet') : undefined));
   writeFileSync(

@@ -126,7 +126,9 @@ async function encodeText(model: LoadedModel, encodings: PromptEncoding[]): Prom
     return readFloat(out[io.hiddenStateName] as ort.Tensor, 'text encoder output');
   };
   if (encodings.length === 1 || !io.textBatchFixedAt1) return run(encodings);
-  const parts = await Promise.all(encodings.map((e) => run([e])));
+  // Batch fixed at 1: one call per prompt, in order (no concurrent runs on one session).
+  const parts: Float32Array[] = [];
+  for (const e of encodings) parts.push(await run([e]));
   const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
