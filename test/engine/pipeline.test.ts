@@ -4,7 +4,7 @@
  * progress, previews, cancellation, PNG metadata, providers, session caching and the U-Net
  * outputs hook.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import sharp from 'sharp';
@@ -159,6 +159,24 @@ describe('pipeline on a tiny model', () => {
       expect(diff).toBeGreaterThan(0); // really ran in float16
       expect(diff).toBeLessThan(2e-2);
       expect(maxAbsDiff(r.rgb, ref.rgb)).toBeLessThanOrEqual(3);
+    } finally {
+      await m.release();
+    }
+  });
+
+  it('runs a model whose three components are all float16', async () => {
+    const ref = await runPipeline(model, base);
+    const d16 = writeTinyModel();
+    for (const part of ['text_encoder', 'unet', 'vae_decoder']) {
+      const p = join(d16, part, 'model.onnx');
+      writeFileSync(p, toFloat16Model(readFileSync(p)));
+    }
+    const m = await LoadedModel.load(d16);
+    try {
+      expect([m.io.hiddenState.type, m.io.sample.type, m.io.latentSample.type]).toEqual(['float16', 'float16', 'float16']);
+      const r = await runPipeline(m, base);
+      expect(maxAbsDiff(r.latents, ref.latents)).toBeLessThan(5e-2);
+      expect(maxAbsDiff(r.rgb, ref.rgb)).toBeLessThanOrEqual(4);
     } finally {
       await m.release();
     }
