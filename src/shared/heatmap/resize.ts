@@ -67,29 +67,61 @@ function horizontal(src: Float32Array, sh: number, sw: number, dw: number): Floa
 }
 
 /**
- * Resizes a [sh][sw] map with values in [0, 1] to [dh][dw] bytes (value * 255, rounded and
- * clamped by Uint8ClampedArray itself). This is the display path: a byte is the colour-map
- * index, and 1 byte per pixel instead of 4 keeps all words of a 512x512 image in cache.
+ * Output rows that read the same four source rows, starting at row y (at most 4). When
+ * upsampling (8x from latent to image) runs of 4 are the rule: the vertical pass then loads each
+ * source value once for 4 outputs, which is where its time went.
+ */
+function sameSourceRun(yi: Int32Array, y: number, dh: number): number {
+  const k = y * 4;
+  let g = 1;
+  while (g < 4 && y + g < dh && yi[k + 4 * g] === yi[k] && yi[k + 4 * g + 3] === yi[k + 3]
+    && yi[k + 4 * g + 1] === yi[k + 1] && yi[k + 4 * g + 2] === yi[k + 2]) g++;
+  return g;
+}
+
+/**
+ * Resizes a [sh][sw] map with values in [0, 1] to [dh][dw] bytes: the float32 value
+ * resizeBicubic would store, times 255, rounded and clamped by Uint8ClampedArray itself. This is
+ * the display path: a byte is the colour-map index, and 1 byte per pixel instead of 4 keeps all
+ * words of a 512x512 image in cache.
  */
 export function resizeBicubicToBytes(src: Float32Array, sh: number, sw: number, out: Uint8ClampedArray, dh: number, dw: number): Uint8ClampedArray {
   if (src.length < sh * sw || out.length < dh * dw) throw new Error('resizeBicubicToBytes: buffer too small');
   const tmp = horizontal(src, sh, sw, dw);
-  const wy = bicubicWeights(sh, dh);
-  const yi = wy.index, yw = wy.weight;
-  for (let y = 0; y < dh; y++) {
+  const { index: yi, weight: yw } = bicubicWeights(sh, dh);
+  let y = 0;
+  while (y < dh) {
     const k = y * 4;
     const r0 = yi[k] * dw, r1 = yi[k + 1] * dw, r2 = yi[k + 2] * dw, r3 = yi[k + 3] * dw;
-    const w0 = yw[k] * 255, w1 = yw[k + 1] * 255, w2 = yw[k + 2] * 255, w3 = yw[k + 3] * 255;
+    if (sameSourceRun(yi, y, dh) === 4) {
+      const a0 = yw[k], a1 = yw[k + 1], a2 = yw[k + 2], a3 = yw[k + 3];
+      const b0 = yw[k + 4], b1 = yw[k + 5], b2 = yw[k + 6], b3 = yw[k + 7];
+      const c0 = yw[k + 8], c1 = yw[k + 9], c2 = yw[k + 10], c3 = yw[k + 11];
+      const d0 = yw[k + 12], d1 = yw[k + 13], d2 = yw[k + 14], d3 = yw[k + 15];
+      const oa = y * dw, ob = oa + dw, oc = ob + dw, od = oc + dw;
+      for (let x = 0; x < dw; x++) {
+        const t0 = tmp[r0 + x], t1 = tmp[r1 + x], t2 = tmp[r2 + x], t3 = tmp[r3 + x];
+        out[oa + x] = Math.fround(a0 * t0 + a1 * t1 + a2 * t2 + a3 * t3) * 255;
+        out[ob + x] = Math.fround(b0 * t0 + b1 * t1 + b2 * t2 + b3 * t3) * 255;
+        out[oc + x] = Math.fround(c0 * t0 + c1 * t1 + c2 * t2 + c3 * t3) * 255;
+        out[od + x] = Math.fround(d0 * t0 + d1 * t1 + d2 * t2 + d3 * t3) * 255;
+      }
+      y += 4;
+      continue;
+    }
+    const w0 = yw[k], w1 = yw[k + 1], w2 = yw[k + 2], w3 = yw[k + 3];
     const o = y * dw;
-    for (let x = 0; x < dw; x++) out[o + x] = w0 * tmp[r0 + x] + w1 * tmp[r1 + x] + w2 * tmp[r2 + x] + w3 * tmp[r3 + x];
+    for (let x = 0; x < dw; x++) out[o + x] = Math.fround(w0 * tmp[r0 + x] + w1 * tmp[r1 + x] + w2 * tmp[r2 + x] + w3 * tmp[r3 + x]) * 255;
+    y += 1;
   }
   return out;
 }
 
+const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
 
 /**
- * Resizes a [sh][sw] map to [dh][dw] into `out`. With clamp, results are clamped to
- * [lo, hi] in the same pass (bicubic overshoots at edges).
+ * Resizes a [sh][sw] map to [dh][dw] into `out`. Results are clamped to [lo, hi] in the same
+ * pass (bicubic overshoots at edges).
  */
 export function resizeBicubic(
   src: Float32Array, sh: number, sw: number,
@@ -98,19 +130,31 @@ export function resizeBicubic(
 ): Float32Array {
   if (src.length < sh * sw || out.length < dh * dw) throw new Error('resizeBicubic: buffer too small');
   const tmp = horizontal(src, sh, sw, dw); // on the (few) source rows
-  const wy = bicubicWeights(sh, dh);
-  // vertical pass: contiguous rows, 4 taps
-  const yi = wy.index, yw = wy.weight;
-  for (let y = 0; y < dh; y++) {
+  const { index: yi, weight: yw } = bicubicWeights(sh, dh);
+  let y = 0;
+  while (y < dh) {
     const k = y * 4;
     const r0 = yi[k] * dw, r1 = yi[k + 1] * dw, r2 = yi[k + 2] * dw, r3 = yi[k + 3] * dw;
+    if (sameSourceRun(yi, y, dh) === 4) {
+      const a0 = yw[k], a1 = yw[k + 1], a2 = yw[k + 2], a3 = yw[k + 3];
+      const b0 = yw[k + 4], b1 = yw[k + 5], b2 = yw[k + 6], b3 = yw[k + 7];
+      const c0 = yw[k + 8], c1 = yw[k + 9], c2 = yw[k + 10], c3 = yw[k + 11];
+      const d0 = yw[k + 12], d1 = yw[k + 13], d2 = yw[k + 14], d3 = yw[k + 15];
+      const oa = y * dw, ob = oa + dw, oc = ob + dw, od = oc + dw;
+      for (let x = 0; x < dw; x++) {
+        const t0 = tmp[r0 + x], t1 = tmp[r1 + x], t2 = tmp[r2 + x], t3 = tmp[r3 + x];
+        out[oa + x] = clamp(a0 * t0 + a1 * t1 + a2 * t2 + a3 * t3, lo, hi);
+        out[ob + x] = clamp(b0 * t0 + b1 * t1 + b2 * t2 + b3 * t3, lo, hi);
+        out[oc + x] = clamp(c0 * t0 + c1 * t1 + c2 * t2 + c3 * t3, lo, hi);
+        out[od + x] = clamp(d0 * t0 + d1 * t1 + d2 * t2 + d3 * t3, lo, hi);
+      }
+      y += 4;
+      continue;
+    }
     const w0 = yw[k], w1 = yw[k + 1], w2 = yw[k + 2], w3 = yw[k + 3];
     const o = y * dw;
-    for (let x = 0; x < dw; x++) {
-      let v = w0 * tmp[r0 + x] + w1 * tmp[r1 + x] + w2 * tmp[r2 + x] + w3 * tmp[r3 + x];
-      if (v < lo) v = lo; else if (v > hi) v = hi;
-      out[o + x] = v;
-    }
+    for (let x = 0; x < dw; x++) out[o + x] = clamp(w0 * tmp[r0 + x] + w1 * tmp[r1 + x] + w2 * tmp[r2 + x] + w3 * tmp[r3 + x], lo, hi);
+    y += 1;
   }
   return out;
 }
