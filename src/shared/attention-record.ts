@@ -16,8 +16,9 @@
  *   2 * 50 * 12 * 26 944 = 32.3 MB: four times over the 8 MB budget even in float16.
  * So the recorder plans bucket sizes against a byte budget (default 8 000 000): while over it,
  * the resolution group taking the most bytes gets larger buckets (planBuckets below). For the
- * SD 1.5 case this keeps 16^2 and 8^2 per step and sums 64^2 and 32^2 over a few steps each (see
- * test/attention/record.test.ts for the exact plan); the DAAM default (sum over all steps) is
+ * SD 1.5 case the plan is: 16^2 and 8^2 per step, 32^2 summed over 2 steps, 64^2 over 9 steps:
+ *   2 * 12 * (50*(5*256 + 64) + 25*5*1024 + 6*5*4096) = 7 633 920 bytes <= 8 MB
+ * (checked in test/attention/record.test.ts). The DAAM default (sum over all steps) is
  * exact for any plan, and time filters use the buckets they overlap (approximate only where a
  * bucket is cut; the heat-map code reports when that happens). Small models fit per step.
  *

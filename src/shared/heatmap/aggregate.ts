@@ -94,10 +94,12 @@ export function aggregateTokens(
       const base = b * T * hw;
       for (let i = 0; i < T * hw; i++) sum[i] += w * half[data[base + i]];
     }
+    const native = layer.height === H && layer.width === W; // no resize, only the clamp
     for (let t = 0; t < T; t++) {
-      resizeBicubic(sum.subarray(t * hw, (t + 1) * hw), layer.height, layer.width, up, H, W, 0);
+      const map = sum.subarray(t * hw, (t + 1) * hw);
+      const src = native ? map : resizeBicubic(map, layer.height, layer.width, up, H, W, 0);
       const o = t * H * W;
-      for (let i = 0; i < H * W; i++) out[o + i] += up[i];
+      for (let i = 0; i < H * W; i++) out[o + i] += src[i] > 0 ? src[i] : 0;
     }
   }
   const inv = 1 / selected.length;
