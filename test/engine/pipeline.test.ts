@@ -290,11 +290,17 @@ describe('Engine', () => {
       expect(await engine.load(dir)).toBe(a);
       const r = await engine.generate(dir, { ...base, steps: 2 });
       expect(engine.model).toBe(a);
+      // Loaded with other options (a provider that falls back): generate without options keeps it.
+      const c = await engine.load(dir, { provider: 'coreml' });
+      expect(c).not.toBe(a);
+      await engine.generate(dir, { ...base, steps: 1 });
+      expect(engine.model).toBe(c);
       expect(r.params.steps).toBe(2);
       const b = await engine.load(other);
-      expect(b).not.toBe(a);
-      // The first model's sessions are gone.
+      expect(b).not.toBe(c);
+      // The earlier models' sessions are gone.
       await expect(runPipeline(a, { ...base, steps: 1 })).rejects.toThrow();
+      await expect(runPipeline(c, { ...base, steps: 1 })).rejects.toThrow();
     } finally {
       await engine.release();
     }

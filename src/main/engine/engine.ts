@@ -39,7 +39,9 @@ export class Engine {
 
   async generate(dir: string, params: GenerationParamsInput, opts: GenerateOptions & { load?: LoadOptions } = {}): Promise<GenerationResult> {
     return this.serialise(async () => {
-      const model = await this.loadUnlocked(dir, opts.load ?? {});
+      // Without load options, whatever is loaded for this folder is used as it is.
+      const loaded = this.current?.model;
+      const model = !opts.load && loaded && loaded.folder.dir === resolve(dir) ? loaded : await this.loadUnlocked(dir, opts.load ?? {});
       return runPipeline(model, params, opts);
     });
   }
