@@ -47,6 +47,9 @@ describe('record memory formula', () => {
     expect(sizes.filter((_, i) => sd15[i] <= 256)).toEqual(Array(6).fill(1));
     const fine = new Set(sizes.filter((_, i) => sd15[i] === 4096));
     expect(fine.size).toBe(1);
+    // the plan documented in src/shared/attention-record.ts
+    expect([sizes[0], sizes[2], sizes[4], sizes[6]]).toEqual([9, 2, 1, 1]);
+    expect(bytes).toBe(7_633_920);
     console.log(`SD 1.5 plan: bucket sizes 64²=${sizes[0]}, 32²=${sizes[2]}, 16²=${sizes[4]}, 8²=${sizes[6]}; ${bytes} bytes`);
   });
 
