@@ -1,14 +1,198 @@
-import { useId, useState } from 'react'
-import { useAppInfo, type AppInfoState } from './useAppInfo'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import type { WordSpec } from '../../shared/heatmap/words'
+import { DEFAULT_OVERLAY, wordColors, type OverlaySpec } from '../../shared/ipc/overlay'
+import type { GenerationPayload, IpcError, WordChip } from '../../shared/ipc/contract'
+import { Banner, type Message } from './components/Banner'
+import { HistoryStrip } from './components/HistoryStrip'
+import { CLICK_MARK, ImageStage } from './components/ImageStage'
+import { ModelPicker } from './components/ModelPicker'
+import { OverlayControls, type OverlaySettings } from './components/OverlayControls'
+import { ProgressPanel } from './components/ProgressPanel'
+import { PromptPanel } from './components/PromptPanel'
+import { StatusBar } from './components/StatusBar'
+import { DisabledReasons, WordChips, type ChipSelection } from './components/WordChips'
+import { OverlayView } from './overlay/OverlayView'
+import { initialForm, randomSeed, toParams, validateForm, type FormState } from './state/form'
+import { useGeneration } from './state/useGeneration'
+import { useHistory } from './state/useHistory'
+import { useModel } from './state/useModel'
+import { useShortcuts, type Command } from './state/useShortcuts'
+import { useAppInfo } from './useAppInfo'
 
 export const DEMO_PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
-const MAX_PROMPT = 500
+const PLAY_INTERVAL_MS = 300
+const EMPTY_SELECTION: ChipSelection = { stream: 'cond', indices: [] }
+
+function settingsFor(view: OverlayView | null, previous?: OverlaySettings): OverlaySettings {
+  const steps = view?.record?.steps ?? 1
+  return {
+    mode: previous?.mode ?? DEFAULT_OVERLAY.mode,
+    colormap: previous?.colormap ?? DEFAULT_OVERLAY.colormap,
+    opacity: previous?.opacity ?? DEFAULT_OVERLAY.opacity,
+    tau: previous?.tau ?? DEFAULT_OVERLAY.tau,
+    normalization: previous?.normalization ?? DEFAULT_OVERLAY.normalization,
+    resolutions: view?.defaultResolutions() ?? [],
+    steps: { from: 0, to: steps - 1 },
+    step: null,
+  }
+}
+
+function toSpec(chips: WordChip[], selection: ChipSelection, settings: OverlaySettings, totalSteps: number): OverlaySpec | null {
+  const words = selection.indices
+    .map((i) => chips.find((c) => c.index === i))
+    .filter((c): c is WordChip => !!c && !c.disabledReason)
+    .map((c) => ({ label: c.text, tokens: c.tokenIndices }))
+  if (words.length === 0) return null
+  const fullRange = settings.steps.from === 0 && settings.steps.to >= totalSteps - 1
+  return {
+    words,
+    stream: selection.stream,
+    mode: settings.mode,
+    colormap: settings.colormap,
+    opacity: settings.opacity,
+    tau: settings.tau,
+    normalization: settings.normalization,
+    filter: {
+      resolutions: settings.resolutions,
+      ...(fullRange ? {} : { steps: { ...settings.steps } }),
+      ...(settings.step === null ? {} : { step: settings.step }),
+    },
+  }
+}
+
+function formFrom(p: GenerationPayload['params']): FormState {
+  return {
+    prompt: p.prompt, negativePrompt: p.negativePrompt, seed: String(p.seed), seedLocked: true, steps: String(p.steps),
+    guidance: String(p.guidance), scheduler: p.scheduler, width: String(p.width), height: String(p.height),
+  }
+}
 
 export function App(): React.JSX.Element {
-  const [prompt, setPrompt] = useState('')
   const appInfo = useAppInfo()
-  const promptId = useId()
-  const words = (prompt.trim() || DEMO_PROMPT).split(/\s+/)
+  const model = useModel()
+  const gen = useGeneration()
+  const history = useHistory()
+  const [form, setForm] = useState<FormState>(initialForm)
+  const [showErrors, setShowErrors] = useState(false)
+  const [current, setCurrent] = useState<GenerationPayload | null>(null)
+  const view = useMemo(() => (current ? new OverlayView(current) : null), [current])
+  const [selection, setSelection] = useState<ChipSelection>(EMPTY_SELECTION)
+  const [settings, setSettings] = useState<OverlaySettings>(() => settingsFor(null))
+  const [playing, setPlaying] = useState(false)
+  const [messages, setMessages] = useState<Message[]>([])
+  const [busy, setBusy] = useState<string | null>(null)
+
+  const say = useCallback((kind: Message['kind'], text: string) => setMessages((m) => [...m.slice(-3), { kind, text }]), [])
+  const sayError = useCallback((e: IpcError) => say(e.code === 'cancelled' ? 'info' : 'error', e.message), [say])
+
+  const errors = useMemo(() => validateForm(form, model.model), [form, model.model])
+  const totalSteps = view?.record?.steps ?? 1
+
+  // A new generation (or history entry) starts with no word picked and full ranges.
+  const lastView = useRef<OverlayView | null>(null)
+  if (lastView.current !== view) {
+    lastView.current = view
+    setSelection(EMPTY_SELECTION)
+    setSettings((s) => settingsFor(view, s))
+    setPlaying(false)
+  }
+
+  const chips = current?.words ?? []
+  const negativeChips = current?.negativeWords ?? []
+  const shownChips = selection.stream === 'cond' ? chips : negativeChips
+  const spec = useMemo(() => (view?.heatmaps ? toSpec(shownChips, selection, settings, totalSteps) : null), [view, shownChips, selection, settings, totalSteps])
+  const colors = useMemo(() => wordColors(selection.indices.length).map(([r, g, b]) => `rgb(${r}, ${g}, ${b})`), [selection.indices.length])
+  const hoverWords = useMemo<WordSpec[]>(
+    () => shownChips.filter((c) => !c.disabledReason).map((c) => ({ label: c.text, tokens: c.tokenIndices })),
+    [shownChips],
+  )
+
+  useEffect(() => {
+    if (gen.error) sayError(gen.error)
+  }, [gen.error, sayError])
+  useEffect(() => {
+    if (model.error) say('error', model.error.message)
+  }, [model.error, say])
+
+  // Play: step through the denoising steps one at a time.
+  useEffect(() => {
+    if (!playing) return
+    const timer = setInterval(() => {
+      setSettings((s) => ({ ...s, step: s.step === null || s.step >= totalSteps - 1 ? 0 : s.step + 1 }))
+    }, PLAY_INTERVAL_MS)
+    return () => clearInterval(timer)
+  }, [playing, totalSteps])
+
+  const generate = async (): Promise<void> => {
+    if (gen.running) return say('info', 'A generation is already running: wait for it or cancel it (Esc).')
+    if (Object.keys(errors).length > 0) {
+      setShowErrors(true)
+      return
+    }
+    setShowErrors(false)
+    const seed = form.seedLocked ? Number(form.seed) : randomSeed()
+    if (!form.seedLocked) setForm((f) => ({ ...f, seed: String(seed) }))
+    const payload = await gen.start(toParams(form, seed))
+    if (!payload) return
+    setCurrent(payload)
+    if (payload.droppedWords.length > 0) {
+      say('warn', `The prompt is longer than the model's ${model.model?.maxTokens ?? 77} tokens; these words were cut: ${payload.droppedWords.join(' ')}`)
+    }
+    if (payload.attentionWarning) say('warn', payload.attentionWarning)
+    if (payload.history.saveError) say('error', `${payload.history.saveError} The image is shown but not kept.`)
+    await history.refresh()
+  }
+
+  const onPick = (stream: 'cond' | 'uncond', index: number, additive: boolean): void => {
+    performance.mark(CLICK_MARK)
+    setPlaying(false)
+    setSelection((sel) => {
+      if (!additive || sel.stream !== stream) return sel.stream === stream && sel.indices.length === 1 && sel.indices[0] === index ? { stream, indices: [] } : { stream, indices: [index] }
+      return sel.indices.includes(index) ? { stream, indices: sel.indices.filter((i) => i !== index) } : { stream, indices: [...sel.indices, index] }
+    })
+  }
+
+  const save = async (kind: 'overlay' | 'all' | 'maps'): Promise<void> => {
+    if (!current) return say('info', 'Generate an image first.')
+    if (!current.record) return say('info', current.attentionWarning ?? 'This generation has no attention maps to save.')
+    // "All words" and maps need only the settings; the single overlay needs picked words.
+    const firstWord = chips.find((c) => !c.disabledReason)
+    const s = spec ?? (kind !== 'overlay' && firstWord ? toSpec(chips, { stream: 'cond', indices: [firstWord.index] }, settings, totalSteps) : null)
+    if (!s) return say('info', 'Pick a word first: Save overlay writes what the image shows.')
+    setBusy(kind)
+    const call = kind === 'overlay' ? window.api.overlay.save : kind === 'all' ? window.api.overlay.saveAll : window.api.maps.export
+    const r = await call({ id: current.id, spec: s })
+    setBusy(null)
+    if (!r.ok) return sayError(r.error)
+    if (r.value.path) say('info', `Saved to ${r.value.path}`)
+  }
+
+  const openHistory = async (id: string): Promise<void> => {
+    const r = await window.api.history.get({ id })
+    if (!r.ok) {
+      sayError(r.error)
+      return history.refresh()
+    }
+    setCurrent(r.value)
+    setForm(formFrom(r.value.params))
+  }
+
+  const deleteHistory = async (id: string): Promise<void> => {
+    await history.remove(id)
+    if (current?.id === id) setCurrent(null)
+  }
+
+  const run = (command: Command): void => {
+    if (command === 'generate') void generate()
+    else if (command === 'cancel') { if (gen.running) gen.cancel() }
+    else if (command === 'save-overlay') void save('overlay')
+    else if (command === 'save-all') void save('all')
+    else if (command === 'export-maps') void save('maps')
+    else if (command === 'open-model') void model.open()
+  }
+  useShortcuts(run)
+
+  const statusNote = gen.running ? 'Generating…' : busy ? 'Saving…' : current ? `${current.width}×${current.height} · ${current.params.steps} steps · ${(current.timings.totalMs / 1000).toFixed(1)} s · ${current.provider.toUpperCase()}` : null
 
   return (
     <div className="app">
@@ -18,110 +202,93 @@ export function App(): React.JSX.Element {
           <h1>DAAM Studio</h1>
           <span className="tagline">See, word by word, where the model looks</span>
         </div>
-        <ModelBadge state={appInfo} />
+        <ModelPicker state={model} disabled={gen.running} />
       </header>
 
       <main className="workspace">
-        <aside className="panel" aria-label="Prompt">
-          <label className="section-label" htmlFor={promptId}>
-            Prompt
-          </label>
-          <textarea
-            id={promptId}
-            className="prompt"
-            data-testid="prompt"
-            placeholder={DEMO_PROMPT}
-            value={prompt}
-            maxLength={MAX_PROMPT}
-            rows={5}
-            spellCheck={false}
-            onChange={(e) => setPrompt(e.target.value)}
+        <aside className="panel left" aria-label="Prompt">
+          <PromptPanel
+            form={form}
+            errors={errors}
+            showErrors={showErrors}
+            model={model.model}
+            running={gen.running}
+            onChange={(patch) => setForm((f) => ({ ...f, ...patch }))}
+            onGenerate={() => void generate()}
           />
-          <div className="prompt-footer">
-            <span className="counter">
-              {prompt.length} / {MAX_PROMPT}
-            </span>
-            <button
-              type="button"
-              className="primary"
-              disabled
-              title="Image generation arrives with the inference engine"
-            >
-              Generate
-            </button>
-          </div>
-
-          <div className="section-label">Words</div>
-          <ul className={prompt.trim() ? 'words' : 'words placeholder'} aria-label="Prompt words">
-            {words.map((word, i) => (
-              <li key={`${i}-${word}`} className="word">
-                {word}
-              </li>
-            ))}
-          </ul>
-          <p className="hint">
-            After generating, pick a word to see the heat map of where it attended in the image.
-          </p>
         </aside>
 
         <section className="stage" aria-label="Image">
+          <Banner messages={messages} onDismiss={(i) => setMessages((m) => m.filter((_, j) => j !== i))} />
+          {gen.running && <ProgressPanel progress={gen.progress} onCancel={gen.cancel} />}
           <div className="canvas" data-testid="image-area">
-            <div className="canvas-empty">
-              <div className="canvas-icon" aria-hidden="true" />
-              <p>Your image will appear here</p>
-              <p className="muted">Type a prompt, then generate. Everything runs on this machine.</p>
+            {view ? (
+              <ImageStage view={view} spec={spec} hoverWords={hoverWords} />
+            ) : (
+              <div className="canvas-empty">
+                <div className="canvas-icon" aria-hidden="true" />
+                <p>Your image will appear here</p>
+                <p className="muted">Type a prompt, then generate. Everything runs on this machine.</p>
+              </div>
+            )}
+          </div>
+          <div className="words-area">
+            <div className="section-label">
+              Words {current && <span className="muted small">· click for its map, Shift/Ctrl-click to combine</span>}
             </div>
+            {current ? (
+              <>
+                <WordChips label="Prompt words" testId="word-chips" stream="cond" chips={chips} selection={selection} colors={colors} onPick={onPick} />
+                <DisabledReasons chips={chips} />
+                {negativeChips.length > 0 && (
+                  <>
+                    <div className="section-label small">Negative prompt</div>
+                    <WordChips label="Negative prompt words" testId="negative-chips" stream="uncond" chips={negativeChips} selection={selection} colors={colors} onPick={onPick} />
+                  </>
+                )}
+              </>
+            ) : (
+              <ul className="words placeholder" aria-label="Prompt words">
+                {(form.prompt.trim() || model.model?.demoPrompt || DEMO_PROMPT).split(/\s+/).map((w, i) => (
+                  <li key={`${i}-${w}`} className="word">
+                    {w}
+                  </li>
+                ))}
+              </ul>
+            )}
           </div>
         </section>
+
+        <aside className="panel right" aria-label="Overlay and history">
+          <div className="section-label">Overlay</div>
+          <OverlayControls
+            settings={settings}
+            resolutions={view?.resolutions() ?? []}
+            totalSteps={totalSteps}
+            playing={playing}
+            disabled={!view?.heatmaps}
+            onChange={(patch) => setSettings((s) => ({ ...s, ...patch }))}
+            onPlay={() => {
+              if (!playing && selection.indices.length === 0) say('info', 'Pick a word to play its map through the steps.')
+              setPlaying(!playing)
+            }}
+          />
+          <div className="save-buttons">
+            <button type="button" data-testid="save-overlay" disabled={!spec || !!busy} onClick={() => void save('overlay')}>
+              Save overlay <kbd>Ctrl+S</kbd>
+            </button>
+            <button type="button" data-testid="save-all" disabled={!view?.heatmaps || !!busy} onClick={() => void save('all')}>
+              Save all words
+            </button>
+            <button type="button" data-testid="export-maps" disabled={!view?.heatmaps || !!busy} onClick={() => void save('maps')}>
+              Export maps
+            </button>
+          </div>
+          <HistoryStrip list={history.list} currentId={current?.id ?? null} onOpen={(id) => void openHistory(id)} onDelete={(id) => void deleteHistory(id)} />
+        </aside>
       </main>
 
-      <StatusBar state={appInfo} />
+      <StatusBar state={appInfo} note={statusNote} />
     </div>
-  )
-}
-
-function ModelBadge({ state }: { state: AppInfoState }): React.JSX.Element {
-  if (state.status !== 'ready') return <span className="badge">Model: …</span>
-  const { exists } = state.info.bundledModel
-  return (
-    <span
-      className={exists ? 'badge ok' : 'badge warn'}
-      title={state.info.bundledModel.path}
-      data-testid="model-badge"
-    >
-      {exists ? 'Bundled model ready' : 'Bundled model not found'}
-    </span>
-  )
-}
-
-function StatusBar({ state }: { state: AppInfoState }): React.JSX.Element {
-  if (state.status === 'loading') {
-    return <footer className="statusbar">Connecting to the main process…</footer>
-  }
-  if (state.status === 'error') {
-    return (
-      <footer className="statusbar error" data-testid="status-error">
-        Main process unavailable: {state.error.message}
-      </footer>
-    )
-  }
-  const { info } = state
-  return (
-    <footer className="statusbar" data-testid="statusbar">
-      <span>
-        {info.name} {info.version}
-      </span>
-      <span>
-        ONNX Runtime <b data-testid="ort-version">{info.versions.onnxruntime}</b>
-      </span>
-      <span>
-        sharp {info.versions.sharp} · libvips {info.versions.vips}
-      </span>
-      <span>Node {info.versions.node}</span>
-      {info.versions.electron && <span>Electron {info.versions.electron}</span>}
-      <span>
-        {info.platform}/{info.arch}
-      </span>
-    </footer>
   )
 }

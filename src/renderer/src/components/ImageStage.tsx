@@ -1,0 +1,95 @@
+import { useLayoutEffect, useRef, useState } from 'react'
+import type { WordSpec } from '../../../shared/heatmap/words'
+import type { OverlaySpec } from '../../../shared/ipc/overlay'
+import type { HoverWord, MapStats, OverlayView } from '../overlay/OverlayView'
+
+interface Props {
+  view: OverlayView | null
+  spec: OverlaySpec | null
+  /** All pickable words of the shown stream, for the hover read-out. */
+  hoverWords: WordSpec[]
+  /** Called after each paint with the first word's map statistics (null: plain image). */
+  onPainted?: (stats: MapStats | null) => void
+}
+
+/** Mark set by a word click; the paint measures from it (see bench/click-overlay.ts). */
+export const CLICK_MARK = 'word-click'
+export const PAINT_MEASURE = 'word-click-to-overlay'
+
+/**
+ * The generated image with the overlay drawn on a canvas at the image's own size (so the pixels
+ * are exactly what Save overlay writes); CSS scales it to the stage.
+ */
+export function ImageStage({ view, spec, hoverWords, onPainted }: Props): React.JSX.Element {
+  const canvas = useRef<HTMLCanvasElement>(null)
+  const [stats, setStats] = useState<MapStats | null>(null)
+  const [hover, setHover] = useState<{ x: number; y: number; left: number; top: number; words: HoverWord[] } | null>(null)
+  const [drawError, setDrawError] = useState<string | null>(null)
+
+  useLayoutEffect(() => {
+    const c = canvas.current
+    const ctx = c?.getContext('2d')
+    if (!c || !ctx || !view) return
+    if (c.width !== view.image.width) c.width = view.image.width
+    if (c.height !== view.image.height) c.height = view.image.height
+    let s: MapStats | null = null
+    try {
+      if (spec && view.heatmaps) s = view.draw(ctx, spec)
+      else view.drawImage(ctx)
+      setDrawError(null)
+    } catch (error) {
+      view.drawImage(ctx)
+      setDrawError(error instanceof Error ? error.message : String(error))
+    }
+    if (performance.getEntriesByName(CLICK_MARK, 'mark').length > 0) {
+      performance.measure(PAINT_MEASURE, CLICK_MARK)
+      performance.clearMarks(CLICK_MARK)
+    }
+    setStats(s)
+    onPainted?.(s)
+  }, [view, spec, onPainted])
+
+  const onMove = (e: React.MouseEvent<HTMLCanvasElement>): void => {
+    if (!view?.heatmaps || !spec) return setHover(null)
+    const rect = e.currentTarget.getBoundingClientRect()
+    const x = Math.min(view.image.width - 1, Math.max(0, Math.floor(((e.clientX - rect.left) / rect.width) * view.image.width)))
+    const y = Math.min(view.image.height - 1, Math.max(0, Math.floor(((e.clientY - rect.top) / rect.height) * view.image.height)))
+    setHover({ x, y, left: e.clientX - rect.left, top: e.clientY - rect.top, words: view.hover(x, y, hoverWords, spec) })
+  }
+
+  const w = view?.image.width ?? 0
+  const h = view?.image.height ?? 0
+  return (
+    <div className="image-frame" style={w && h ? { aspectRatio: `${w} / ${h}` } : undefined}>
+      <canvas
+        ref={canvas}
+        className="image-canvas"
+        data-testid="image-canvas"
+        role="img"
+        aria-label={spec ? `Heat map of ${spec.words.map((x) => x.label).join(', ')} over the image` : 'Generated image'}
+        data-overlay={spec ? spec.words.map((x) => x.label).join(',') : ''}
+        data-peak={stats ? `${stats.peak.x},${stats.peak.y}` : ''}
+        data-centroid={stats ? `${stats.centroid.x.toFixed(2)},${stats.centroid.y.toFixed(2)}` : ''}
+        onMouseMove={onMove}
+        onMouseLeave={() => setHover(null)}
+      />
+      {hover && hover.words.length > 0 && (
+        <div className="hover-card" data-testid="hover-card" style={{ left: hover.left + 14, top: hover.top + 14 }}>
+          <div className="muted">
+            pixel {hover.x}, {hover.y}
+          </div>
+          {hover.words.map((hw) => (
+            <div key={hw.label} className="hover-row">
+              <span>{hw.label}</span>
+              <span className="share-bar">
+                <span style={{ width: `${Math.round(hw.share * 100)}%` }} />
+              </span>
+              <b>{Math.round(hw.share * 100)}%</b>
+            </div>
+          ))}
+        </div>
+      )}
+      {drawError && <p className="field-error overlay-error">{drawError}</p>}
+    </div>
+  )
+}

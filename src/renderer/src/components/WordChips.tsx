@@ -1,0 +1,73 @@
+import type { WordChip } from '../../../shared/ipc/payloads'
+
+export interface ChipSelection {
+  stream: 'cond' | 'uncond'
+  /** Chip indices (WordChip.index) in the order they were picked. */
+  indices: number[]
+}
+
+interface Props {
+  label: string
+  testId: string
+  stream: 'cond' | 'uncond'
+  chips: WordChip[]
+  selection: ChipSelection
+  /** Hue of each picked chip (one per composite word), as CSS colours. */
+  colors: string[]
+  onPick: (stream: 'cond' | 'uncond', index: number, additive: boolean) => void
+}
+
+/**
+ * The prompt's words in prompt order, as typed. Click shows one word's map; Shift/Ctrl/Cmd-click
+ * adds it to (or removes it from) a composite. Disabled chips stay focusable so their reason can
+ * be read with the keyboard too.
+ */
+export function WordChips({ label, testId, stream, chips, selection, colors, onPick }: Props): React.JSX.Element {
+  return (
+    <ul className="words" aria-label={label} data-testid={testId}>
+      {chips.map((chip) => {
+        const order = selection.stream === stream ? selection.indices.indexOf(chip.index) : -1
+        const selected = order >= 0
+        const disabled = !!chip.disabledReason
+        return (
+          <li key={chip.index} className="word-item">
+            <button
+              type="button"
+              className={`chip${selected ? ' selected' : ''}${disabled ? ' disabled' : ''}${stream === 'uncond' ? ' negative' : ''}`}
+              aria-pressed={selected}
+              aria-disabled={disabled || undefined}
+              title={chip.disabledReason ?? (chip.partiallyTruncated ? 'Partly truncated: only its first tokens were kept' : `Tokens ${chip.tokenIndices.join(', ')} · Shift/Ctrl-click to combine`)}
+              data-word={chip.text}
+              style={selected ? { borderColor: colors[order], boxShadow: `0 0 0 1px ${colors[order]} inset` } : undefined}
+              onClick={(e) => {
+                if (disabled) return
+                onPick(stream, chip.index, e.shiftKey || e.ctrlKey || e.metaKey)
+              }}
+            >
+              {selected && <span className="swatch" style={{ background: colors[order] }} aria-hidden="true" />}
+              {chip.text}
+              {chip.partiallyTruncated && <span className="chip-note" aria-hidden="true">…</span>}
+            </button>
+          </li>
+        )
+      })}
+    </ul>
+  )
+}
+
+/** Reasons of the disabled chips, listed under the chips so they are readable without hovering. */
+export function DisabledReasons({ chips }: { chips: WordChip[] }): React.JSX.Element | null {
+  const disabled = chips.filter((c) => c.disabledReason)
+  if (disabled.length === 0) return null
+  const byReason = new Map<string, string[]>()
+  for (const c of disabled) byReason.set(c.disabledReason!, [...(byReason.get(c.disabledReason!) ?? []), c.text])
+  return (
+    <ul className="disabled-reasons" data-testid="disabled-reasons">
+      {[...byReason].map(([reason, words]) => (
+        <li key={reason}>
+          <b>{words.join(' ')}</b>: {reason}
+        </li>
+      ))}
+    </ul>
+  )
+}

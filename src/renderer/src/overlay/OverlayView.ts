@@ -1,0 +1,105 @@
+/**
+ * Everything the image canvas needs to draw overlays without asking main: the decoded attention
+ * record, the image pixels, cached aggregations (in Heatmaps) and reusable buffers. One instance
+ * per shown generation. Drawing calls the same `renderOverlay` main uses to save PNGs.
+ */
+import { deserializeRecord, type AttentionRecord } from '../../../shared/attention-record'
+import type { ImageBytes } from '../../../shared/heatmap/compose'
+import { Heatmaps } from '../../../shared/heatmap/heatmaps'
+import type { WordSpec } from '../../../shared/heatmap/words'
+import { renderOverlay, specFilter, type OverlayScratch, type OverlaySpec } from '../../../shared/ipc/overlay'
+import type { GenerationPayload } from '../../../shared/ipc/payloads'
+
+export interface MapStats {
+  /** Pixel of the strongest value of the first word's map. */
+  peak: { x: number; y: number }
+  /** Value-weighted centre of the first word's map, in pixels. */
+  centroid: { x: number; y: number }
+}
+
+export interface HoverWord {
+  label: string
+  /** Share of the pixel's attention over the prompt's words, 0..1. */
+  share: number
+}
+
+export class OverlayView {
+  readonly record: AttentionRecord | null
+  readonly image: ImageBytes
+  readonly heatmaps: Heatmaps | null
+  private readonly scratch: OverlayScratch = {}
+  private readonly imageData: ImageData
+  private hoverCache: { key: string; maps: Float32Array[]; labels: string[] } | null = null
+
+  constructor(readonly payload: GenerationPayload) {
+    this.record = payload.record ? deserializeRecord(payload.record) : null
+    this.image = { data: payload.rgb, width: payload.width, height: payload.height, channels: 3 }
+    this.heatmaps = this.record ? new Heatmaps(this.record, payload.width, payload.height) : null
+    this.imageData = new ImageData(payload.width, payload.height)
+  }
+
+  /** Distinct native resolutions of the recorded layers, largest first. */
+  resolutions(): number[] {
+    return [...new Set((this.record?.layers ?? []).map((l) => l.height))].sort((a, b) => b - a)
+  }
+
+  /** Resolutions DAAM's default uses (all but the mid block's), for the toggles' initial state. */
+  defaultResolutions(): number[] {
+    const layers = this.record?.layers ?? []
+    const noMid = layers.filter((l) => l.block !== 'mid')
+    return [...new Set((noMid.length ? noMid : layers).map((l) => l.height))].sort((a, b) => b - a)
+  }
+
+  /** Paints the plain image. */
+  drawImage(ctx: CanvasRenderingContext2D): void {
+    const { data, width, height } = this.image
+    const out = this.imageData.data
+    for (let i = 0, j = 0; i < width * height; i++, j += 3) {
+      out[i * 4] = data[j]!
+      out[i * 4 + 1] = data[j + 1]!
+      out[i * 4 + 2] = data[j + 2]!
+      out[i * 4 + 3] = 255
+    }
+    ctx.putImageData(this.imageData, 0, 0)
+  }
+
+  /** Paints the overlay for `spec`; returns statistics of the first word's map. */
+  draw(ctx: CanvasRenderingContext2D, spec: OverlaySpec): MapStats {
+    if (!this.heatmaps) throw new Error('no attention record to draw')
+    const rgba = renderOverlay(this.heatmaps, this.image, spec, this.scratch)
+    this.imageData.data.set(rgba)
+    ctx.putImageData(this.imageData, 0, 0)
+    return this.stats(this.scratch.maps![0]!)
+  }
+
+  private stats(map: Float32Array): MapStats {
+    const w = this.image.width
+    let best = -1, bi = 0, sum = 0, sx = 0, sy = 0
+    for (let i = 0; i < map.length; i++) {
+      const v = map[i]!
+      if (v > best) { best = v; bi = i }
+      const x = i % w
+      sum += v; sx += v * x; sy += v * ((i - x) / w)
+    }
+    return {
+      peak: { x: bi % w, y: Math.floor(bi / w) },
+      centroid: sum > 0 ? { x: sx / sum, y: sy / sum } : { x: w / 2, y: this.image.height / 2 },
+    }
+  }
+
+  /** Top words at a pixel with their share of its attention (across-words normalisation). */
+  hover(x: number, y: number, words: readonly WordSpec[], spec: Pick<OverlaySpec, 'filter' | 'stream'>, top = 3): HoverWord[] {
+    if (!this.heatmaps || words.length === 0) return []
+    const key = `${spec.stream}|${JSON.stringify(spec.filter)}|${words.map((w) => w.tokens.join('.')).join(',')}`
+    if (this.hoverCache?.key !== key) {
+      const res = this.heatmaps.wordMaps(words, { filter: specFilter(spec), normalization: 'across', stream: spec.stream })
+      this.hoverCache = { key, maps: res.maps, labels: words.map((w) => w.label) }
+    }
+    const { maps, labels } = this.hoverCache
+    const i = y * this.image.width + x
+    return maps
+      .map((m, w) => ({ label: labels[w]!, share: m[i]! }))
+      .sort((a, b) => b.share - a.share)
+      .slice(0, top)
+  }
+}
