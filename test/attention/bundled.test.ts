@@ -12,6 +12,8 @@ import { fromHalf } from '../../src/shared/heatmap/float16';
 import { heatmapWords, selectWordSpecs, promptWordSpecs } from '../../src/shared/heatmap/prompt-words';
 import { aggregateTokens } from '../../src/shared/heatmap/aggregate';
 import { wordLatentMap } from '../../src/shared/heatmap/words';
+import * as os from 'node:os';
+import { writeCliHeatmaps } from '../../src/main/attention/cli-heatmaps';
 import { BUNDLED, BundledModel, bundledExists } from './bundled-pipeline';
 
 describe.skipIf(!bundledExists())('attention hook on the bundled U-Net', () => {
@@ -87,5 +89,30 @@ describe.skipIf(!bundledExists())('attention hook on the bundled U-Net', () => {
       expect(map[i]).toBeCloseTo(mean, 6);
     }
     console.log(`"caterpillar" tokens: ${caterpillar.tokens.map((t) => enc.tokens[t]).join(' ')}`);
+  });
+});
+
+describe.skipIf(!bundledExists())('CLI heat maps on the bundled model', () => {
+  it('writes every word\'s files and rejects unknown words with the prompt\'s words listed', async () => {
+    const model = await BundledModel.load();
+    const prompt = 'a red circle and a blue square';
+    const g = await model.generate(prompt, { seed: 5, steps: 3 });
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'daam-cli-'));
+    const meta = await writeCliHeatmaps({
+      outDir: out, spec: 'all', encoding: g.encoding, record: g.record, rgb: g.rgb, width: g.width, height: g.height,
+      meta: { prompt, seed: 5, steps: 3, model: 'daam-shapes' },
+    });
+    expect(meta.words.map((w) => w.word)).toEqual(['a', 'red', 'circle', 'and', 'blue', 'square']);
+    for (const w of meta.words) {
+      expect(fs.existsSync(path.join(out, w.overlay))).toBe(true);
+      expect(fs.existsSync(path.join(out, w.npy))).toBe(true);
+    }
+    expect(fs.existsSync(path.join(out, 'grid.png'))).toBe(true);
+    expect(fs.existsSync(path.join(out, 'raw', 'index.json'))).toBe(true);
+    await expect(writeCliHeatmaps({
+      outDir: out, spec: 'circle,hat', encoding: g.encoding, record: g.record, rgb: g.rgb, width: g.width, height: g.height,
+      meta: { prompt, seed: 5, steps: 3, model: 'daam-shapes' },
+    })).rejects.toThrow(/not in the prompt: hat \(prompt words: a, red, circle, and, a, blue, square\)/);
+    fs.rmSync(out, { recursive: true });
   });
 });
