@@ -7,10 +7,11 @@
  * its colour). Heat-map masks are the word maps (per-word min-max) thresholded at tau = 0.4.
  * Prints mIoU per word class and overall for several filters, on the same records.
  *
+ * Generation runs through the app's engine (LoadedModel + runPipeline) on the hook-patched U-Net.
  * Run: npx tsx scripts/eval.ts [--n 100] [--steps 20] [--guidance 5] [--model models/daam-shapes] [--json out.json]
  */
 import * as fs from 'node:fs';
-import { BundledModel } from '../test/attention/bundled-pipeline';
+import { generateWithRecord, loadHookedEngine } from '../test/attention/engine-run';
 import { Heatmaps } from '../src/shared/heatmap/heatmaps';
 import { thresholdMask, iou, DEFAULT_TAU } from '../src/shared/heatmap/masks';
 import { selectWordSpecs } from '../src/shared/heatmap/prompt-words';
@@ -69,12 +70,12 @@ async function main(): Promise<void> {
   const n = Number(arg('n', '100'));
   const steps = Number(arg('steps', '20'));
   const guidance = Number(arg('guidance', '5'));
-  const model = await BundledModel.load(arg('model', 'models/daam-shapes'));
+  const engine = await loadHookedEngine(arg('model', 'models/daam-shapes'));
   const cases = buildCases(n);
   const half = Math.floor(steps / 2);
   const configs: { name: string; filter: HeatmapFilter; norm: Normalization }[] = [
     { name: 'DAAM default (no mid block, all steps)', filter: {}, norm: 'word' },
-    { name: 'all layers incl. mid', filter: { layers: model.patch.taps.map((t) => t.index) }, norm: 'word' },
+    { name: 'all layers incl. mid', filter: { layers: engine.hook.taps.map((t) => t.index) }, norm: 'word' },
     { name: 'early steps (first half)', filter: { steps: { from: 0, to: half - 1 } }, norm: 'word' },
     { name: 'late steps (second half)', filter: { steps: { from: half, to: steps - 1 } }, norm: 'word' },
     // across-words maps are per-pixel shares (rarely >= 0.4); rescaled per word before tau
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   let missingGt = 0;
   const t0 = Date.now();
   for (const [ci, c] of cases.entries()) {
-    const g = await model.generate(c.prompt, { seed: c.seed, steps, guidance });
+    const g = await generateWithRecord(engine, { prompt: c.prompt, seed: c.seed, steps, guidance, scheduler: 'ddim' });
     const hm = new Heatmaps(g.record, g.width, g.height);
     const { words, missing } = selectWordSpecs(g.encoding, c.targets.map((t) => t.word));
     if (missing.length) throw new Error(`"${c.prompt}": words not found ${missing.join(', ')}`);

@@ -15,6 +15,7 @@ import { wordLatentMap } from '../../src/shared/heatmap/words';
 import * as os from 'node:os';
 import { writeCliHeatmaps } from '../../src/main/attention/cli-heatmaps';
 import { BUNDLED, BundledModel, bundledExists } from './bundled-pipeline';
+import { generateWithRecord, loadHookedEngine } from './engine-run';
 
 describe.skipIf(!bundledExists())('attention hook on the bundled U-Net', () => {
   it('taps every attn2 softmax and no attn1 softmax', async () => {
@@ -114,5 +115,20 @@ describe.skipIf(!bundledExists())('CLI heat maps on the bundled model', () => {
       meta: { prompt, seed: 5, steps: 3, model: 'daam-shapes' },
     })).rejects.toThrow(/not in the prompt: hat \(prompt words: a, red, circle, and, a, blue, square\)/);
     fs.rmSync(out, { recursive: true });
+  });
+});
+
+describe.skipIf(!bundledExists())('hook through the engine pipeline', () => {
+  it('records every U-Net call of runPipeline, negative prompt included', async () => {
+    const engine = await loadHookedEngine(BUNDLED, true);
+    const g = await generateWithRecord(engine, { prompt: 'a green triangle', negativePrompt: 'red', seed: 2, steps: 3, guidance: 5, scheduler: 'ddim' });
+    expect(g.record.steps).toBe(3);
+    expect(g.record.layers).toHaveLength(engine.hook.taps.length);
+    expect(g.record.cond.tokens).toBe(g.encoding.length);
+    expect(g.record.uncond?.tokens).toBe(g.negativeEncoding!.length);
+    const nonZero = (d: Uint16Array): boolean => d.some((v) => v !== 0);
+    expect(g.record.cond.data.every(nonZero)).toBe(true);
+    expect(g.record.uncond!.data.every(nonZero)).toBe(true);
+    expect(g.record.timesteps).toHaveLength(3);
   });
 });

@@ -5,7 +5,8 @@
  * pixels. Meaningless on an untrained export, so it runs only on the trained model.
  */
 import { describe, expect, it } from 'vitest';
-import { BundledModel, trainedExists } from './bundled-pipeline';
+import { BUNDLED, trainedExists } from './bundled-pipeline';
+import { generateWithRecord, loadHookedEngine } from './engine-run';
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps';
 import { selectWordSpecs } from '../../src/shared/heatmap/prompt-words';
 import { thresholdMask } from '../../src/shared/heatmap/masks';
@@ -15,8 +16,8 @@ const PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck';
 
 describe.skipIf(!trainedExists())('snowman heat maps on the trained bundled model', () => {
   it.each([1, 2, 3])('seed %i: hat above neck, hat on red, neck on blue', async (seed) => {
-    const model = await BundledModel.load();
-    const g = await model.generate(PROMPT, { seed, steps: 20, guidance: 5 });
+    const engine = await loadHookedEngine(BUNDLED);
+    const g = await generateWithRecord(engine, { prompt: PROMPT, seed, steps: 20, guidance: 5, scheduler: 'ddim' });
     const red = colourMask(g.rgb, 'red');
     const blue = colourMask(g.rgb, 'blue');
     // the generator must have drawn both accessories for the check to mean anything
