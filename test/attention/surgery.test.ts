@@ -157,6 +157,19 @@ describe('prepareAttentionHook (engine entry point)', () => {
   });
 });
 
+describe('graph surgery on an Einsum attention', () => {
+  it('finds the Einsum scores and taps them correctly', async () => {
+    const bytes = buildSyntheticUnet({ layout: '3d', einsum: true, exposeScores: true });
+    const patch = patchUnet(bytes);
+    expect(patch.taps).toHaveLength(3);
+    expect(patch.selfAttention).toBe(3);
+    const session = await ort.InferenceSession.create(patch.model);
+    const out = await session.run(feeds(2));
+    const scores = out[session.outputNames.filter((n) => n.includes('/attn2/'))[1]];
+    expect(maxAbsDiff(out[patch.taps[1].output].data as Float32Array, expectedMap(scores, 1, HEADS))).toBeLessThan(1e-6);
+  });
+});
+
 describe('graph surgery on a float16 model', () => {
   it('taps float16 probabilities and hands out float32 head means', async () => {
     const bytes = buildSyntheticUnet({ layout: '4d', float16: true, exposeScores: true });

@@ -23,6 +23,8 @@ export interface SyntheticOptions {
   fused?: boolean;
   /** float16 weights, inputs and activations, like fp16 SD exports. */
   float16?: boolean;
+  /** Scores by Einsum instead of Transpose + MatMul (3-D layout only). */
+  einsum?: boolean;
 }
 
 const C = 4; // latent channels (also the model width here)
@@ -132,8 +134,10 @@ export function buildSyntheticUnet(opts: SyntheticOptions): Uint8Array {
       const qh = splitHeads(q, `${p}/q`);
       const kh = splitHeads(k, `${p}/k`);
       const vh = splitHeads(v, `${p}/v`);
-      const kt = node('Transpose', [kh], `${p}/Transpose_k`, [perm(opts.layout === '3d' ? [0, 2, 1] : [0, 1, 3, 2])]);
-      const scores = node('MatMul', [qh, kt], `${p}/MatMul`);
+      const equation: onnx.IAttributeProto = { name: 'equation', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('bid,bjd->bij') };
+      const scores = opts.einsum
+        ? node('Einsum', [qh, kh], `${p}/Einsum`, [equation])
+        : node('MatMul', [qh, node('Transpose', [kh], `${p}/Transpose_k`, [perm(opts.layout === '3d' ? [0, 2, 1] : [0, 1, 3, 2])])], `${p}/MatMul`);
       inits.push({ name: `${p}.scale`, dims: [], dataType: FLOAT, rawData: new Uint8Array(floatBytes(Float32Array.of(1 / Math.sqrt(d)))) });
       const scaled = node('Mul', [scores, `${p}.scale`], `${p}/Mul`);
       if (opts.exposeScores) extraOutputs.push(scaled);

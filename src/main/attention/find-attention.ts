@@ -1,7 +1,7 @@
 /**
  * Finds the cross-attention softmaxes of a U-Net graph by structure, not by name:
- * a softmax's scores come from MatMul(Q, K^T) (possibly followed by a scale Mul/Div, a mask Add
- * or a Cast); for cross-attention one MatMul operand (the keys) derives from the text embeddings
+ * a softmax's scores come from MatMul(Q, K^T) (or Einsum / FusedMatMul; possibly followed by a
+ * scale Mul/Div, a mask Add or a Cast); for cross-attention one MatMul operand (the keys) derives from the text embeddings
  * (`encoder_hidden_states`) alone, the other (the queries) from the image path (`sample`).
  * Self-attention has both operands on the image path and is never tapped.
  */
@@ -115,7 +115,9 @@ function scoreMatMul(
     const p = producer.get(tensor);
     if (p === undefined) return undefined;
     const node = nodes[p];
-    if (node.opType === 'MatMul') return node;
+    // Q·K^T: MatMul (diffusers/Optimum exports), Einsum (einsum-based attention code) or
+    // com.microsoft FusedMatMul (ORT's optimizer folded the scale into the MatMul).
+    if (node.opType === 'MatMul' || node.opType === 'FusedMatMul' || (node.opType === 'Einsum' && node.input.length === 2)) return node;
     if (!SCORE_PASS_THROUGH.has(node.opType)) return undefined;
     // Follow the operand that carries data (the other is a scale or mask constant). For Where,
     // operand 0 is the condition; for a mask Add both may carry data: the scores come first.
