@@ -54,28 +54,35 @@ async function main(): Promise<void> {
 
   for (let i = 0; i < 3; i++) { await plain.run(feeds(i)); await hooked.run(feeds(i)); }
   const recorder = new AttentionRecorder({ taps: patch.taps, latentHeight: latent, latentWidth: latent, steps: iters, condTokens: 12 });
-  let tPlain = 0, tHooked = 0, tCapture = 0;
+  const plainMs: number[] = [], hookedMs: number[] = [], captureMs: number[] = [];
   for (let i = 0; i < iters; i++) {
     const f = feeds(i);
     // alternate the order so neither session systematically runs on a warmer cache
     const order = i % 2 === 0 ? ['plain', 'hooked'] : ['hooked', 'plain'];
     for (const which of order) {
       const s = performance.now();
-      if (which === 'plain') { await plain.run(f); tPlain += performance.now() - s; continue; }
+      if (which === 'plain') { await plain.run(f); plainMs.push(performance.now() - s); continue; }
       const out = await hooked.run(f);
-      tHooked += performance.now() - s;
+      hookedMs.push(performance.now() - s);
       const c = performance.now();
       recorder.onUnetOutputs(i, 999 - i * 50, out);
-      tCapture += performance.now() - c;
+      captureMs.push(performance.now() - c);
     }
   }
   const record = recorder.finish();
   console.log(`model ${unetPath}: ${patch.taps.length} cross-attention layers tapped (${patch.selfAttention} self-attention left alone); patching took ${patchMs.toFixed(1)} ms`);
   console.log(`latent ${latent}x${latent}, batch ${B}, ${iters} alternated calls each`);
-  console.log(`plain U-Net:   ${(tPlain / iters).toFixed(2)} ms/call`);
-  console.log(`hooked U-Net:  ${(tHooked / iters).toFixed(2)} ms/call   ratio ${(tHooked / tPlain).toFixed(3)} (goal <= 1.03)`);
-  console.log(`+ JS capture:  ${(tCapture / iters).toFixed(2)} ms/call   ratio incl. capture ${((tHooked + tCapture) / tPlain).toFixed(3)}`);
-
+  // Medians: on a shared machine single calls get descheduled; a median per call and the median
+  // of the paired ratios (same inputs, back to back) are robust to that, a sum is not.
+  const med = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const pairRatio = med(hookedMs.map((h, i) => h / plainMs[i]));
+  const pairRatioCapture = med(hookedMs.map((h, i) => (h + captureMs[i]) / plainMs[i]));
+  const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
+  console.log(`plain U-Net:   median ${med(plainMs).toFixed(2)} ms/call (mean ${(sum(plainMs) / iters).toFixed(2)})`);
+  console.log(`hooked U-Net:  median ${med(hookedMs).toFixed(2)} ms/call (mean ${(sum(hookedMs) / iters).toFixed(2)})`);
+  console.log(`JS capture:    median ${med(captureMs).toFixed(3)} ms/call (first call, with planning: ${captureMs[0].toFixed(2)} ms)`);
+  console.log(`ratio hooked/plain: median of paired ratios ${pairRatio.toFixed(3)}, ratio of medians ${(med(hookedMs) / med(plainMs)).toFixed(3)}, ratio of sums ${(sum(hookedMs) / sum(plainMs)).toFixed(3)} (goal <= 1.03)`);
+  console.log(`ratio incl. JS capture: median of paired ratios ${pairRatioCapture.toFixed(3)}`);
   const size = latent * 8;
   const hm = new Heatmaps(record, size, size);
   const words = Array.from({ length: 10 }, (_, i) => ({ label: `w${i}`, tokens: [i + 1] }));
