@@ -4,7 +4,9 @@
  */
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { app, BrowserWindow, ipcMain } from 'electron'
+import { app, BrowserWindow, ipcMain, Menu } from 'electron'
+import { electronDialogs } from './dialogs'
+import { buildMenu } from './menu'
 import { forwardEvents } from './ipc/dispatch'
 import { registerIpc } from './ipc/register'
 import { createSenderCheck } from './ipc/trust'
@@ -50,8 +52,10 @@ function start(): void {
         ? path.join(process.resourcesPath, 'models')
         : path.join(app.getAppPath(), 'models'),
       userDataDir: app.getPath('userData'),
+      dialogs: electronDialogs(() => app.getPath('pictures')),
       ...serviceOptionsFromEnv(process.env),
     })
+    Menu.setApplicationMenu(buildMenu((command) => service.events.emit('app:menu', { command })))
 
     registerIpc(ipcMain, service, {
       isTrustedSender: createSenderCheck(

@@ -48,7 +48,8 @@ export class AppService {
     this.models = new ModelManager({ bundledDir: this.bundledModelDir, threads: this.options.threads })
     this.history = this.options.userDataDir ? new HistoryStore(path.join(this.options.userDataDir, 'history')) : null
     this.settings = Settings.inUserData(this.options.userDataDir)
-    this.dialogs = this.options.dialogs ?? (this.options.dialogAnswers ? scriptedDialogs(this.options.dialogAnswers) : null)
+    // Scripted answers win: e2e tests set them (as JSON) even where Electron injects real dialogs.
+    this.dialogs = this.options.dialogAnswers ? scriptedDialogs(this.options.dialogAnswers) : (this.options.dialogs ?? null)
   }
 
   get bundledModelDir(): string {

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { useCallback, useEffect, useMemo, useState } from 'react'
 import type { WordSpec } from '../../shared/heatmap/words'
 import { DEFAULT_OVERLAY, wordColors, type OverlaySpec } from '../../shared/ipc/overlay'
 import type { GenerationPayload, IpcError, WordChip } from '../../shared/ipc/contract'
@@ -89,9 +89,9 @@ export function App(): React.JSX.Element {
   const totalSteps = view?.record?.steps ?? 1
 
   // A new generation (or history entry) starts with no word picked and full ranges.
-  const lastView = useRef<OverlayView | null>(null)
-  if (lastView.current !== view) {
-    lastView.current = view
+  const [shownView, setShownView] = useState<OverlayView | null>(null)
+  if (shownView !== view) {
+    setShownView(view)
     setSelection(EMPTY_SELECTION)
     setSettings((s) => settingsFor(view, s))
     setPlaying(false)
@@ -107,12 +107,6 @@ export function App(): React.JSX.Element {
     [shownChips],
   )
 
-  useEffect(() => {
-    if (gen.error) sayError(gen.error)
-  }, [gen.error, sayError])
-  useEffect(() => {
-    if (model.error) say('error', model.error.message)
-  }, [model.error, say])
 
   // Play: step through the denoising steps one at a time.
   useEffect(() => {
@@ -132,8 +126,10 @@ export function App(): React.JSX.Element {
     setShowErrors(false)
     const seed = form.seedLocked ? Number(form.seed) : randomSeed()
     if (!form.seedLocked) setForm((f) => ({ ...f, seed: String(seed) }))
-    const payload = await gen.start(toParams(form, seed))
-    if (!payload) return
+    const outcome = await gen.start(toParams(form, seed))
+    if ('refused' in outcome) return
+    if ('error' in outcome) return sayError(outcome.error)
+    const { payload } = outcome
     setCurrent(payload)
     if (payload.droppedWords.length > 0) {
       say('warn', `The prompt is longer than the model's ${model.model?.maxTokens ?? 77} tokens; these words were cut: ${payload.droppedWords.join(' ')}`)
@@ -182,13 +178,18 @@ export function App(): React.JSX.Element {
     if (current?.id === id) setCurrent(null)
   }
 
+  const openModel = async (dir?: string): Promise<void> => {
+    const error = dir ? await model.load(dir) : await model.open()
+    if (error) sayError(error)
+  }
+
   const run = (command: Command): void => {
     if (command === 'generate') void generate()
     else if (command === 'cancel') { if (gen.running) gen.cancel() }
     else if (command === 'save-overlay') void save('overlay')
     else if (command === 'save-all') void save('all')
     else if (command === 'export-maps') void save('maps')
-    else if (command === 'open-model') void model.open()
+    else if (command === 'open-model') void openModel()
   }
   useShortcuts(run)
 
@@ -202,7 +203,7 @@ export function App(): React.JSX.Element {
           <h1>DAAM Studio</h1>
           <span className="tagline">See, word by word, where the model looks</span>
         </div>
-        <ModelPicker state={model} disabled={gen.running} />
+        <ModelPicker state={model} disabled={gen.running} onOpen={(dir) => void openModel(dir)} />
       </header>
 
       <main className="workspace">
@@ -219,6 +220,11 @@ export function App(): React.JSX.Element {
         </aside>
 
         <section className="stage" aria-label="Image">
+          {model.error && (
+            <p className="banner error" role="alert" data-testid="model-error">
+              The model could not be loaded: {model.error.message}
+            </p>
+          )}
           <Banner messages={messages} onDismiss={(i) => setMessages((m) => m.filter((_, j) => j !== i))} />
           {gen.running && <ProgressPanel progress={gen.progress} onCancel={gen.cancel} />}
           <div className="canvas" data-testid="image-area">

@@ -1,5 +1,5 @@
 import type { HistoryItem, HistoryList } from '../../../shared/ipc/payloads'
-import { useObjectUrl } from './useObjectUrl'
+import { useDataUrl } from './useObjectUrl'
 
 interface Props {
   list: HistoryList
@@ -9,7 +9,7 @@ interface Props {
 }
 
 function Thumb({ item, current, onOpen, onDelete }: { item: HistoryItem; current: boolean; onOpen: () => void; onDelete: () => void }): React.JSX.Element {
-  const url = useObjectUrl(item.thumbnail)
+  const url = useDataUrl(item.thumbnail)
   const when = new Date(item.createdAt)
   return (
     <li className={current ? 'history-item current' : 'history-item'} data-testid="history-item" data-id={item.id}>

@@ -8,8 +8,6 @@ interface Props {
   spec: OverlaySpec | null
   /** All pickable words of the shown stream, for the hover read-out. */
   hoverWords: WordSpec[]
-  /** Called after each paint with the first word's map statistics (null: plain image). */
-  onPainted?: (stats: MapStats | null) => void
 }
 
 /** Mark set by a word click; the paint measures from it (see bench/click-overlay.ts). */
@@ -20,11 +18,10 @@ export const PAINT_MEASURE = 'word-click-to-overlay'
  * The generated image with the overlay drawn on a canvas at the image's own size (so the pixels
  * are exactly what Save overlay writes); CSS scales it to the stage.
  */
-export function ImageStage({ view, spec, hoverWords, onPainted }: Props): React.JSX.Element {
+export function ImageStage({ view, spec, hoverWords }: Props): React.JSX.Element {
   const canvas = useRef<HTMLCanvasElement>(null)
-  const [stats, setStats] = useState<MapStats | null>(null)
+  const errorLine = useRef<HTMLParagraphElement>(null)
   const [hover, setHover] = useState<{ x: number; y: number; left: number; top: number; words: HoverWord[] } | null>(null)
-  const [drawError, setDrawError] = useState<string | null>(null)
 
   useLayoutEffect(() => {
     const c = canvas.current
@@ -33,21 +30,26 @@ export function ImageStage({ view, spec, hoverWords, onPainted }: Props): React.
     if (c.width !== view.image.width) c.width = view.image.width
     if (c.height !== view.image.height) c.height = view.image.height
     let s: MapStats | null = null
+    let failure = ''
     try {
       if (spec && view.heatmaps) s = view.draw(ctx, spec)
       else view.drawImage(ctx)
-      setDrawError(null)
     } catch (error) {
       view.drawImage(ctx)
-      setDrawError(error instanceof Error ? error.message : String(error))
+      failure = error instanceof Error ? error.message : String(error)
     }
     if (performance.getEntriesByName(CLICK_MARK, 'mark').length > 0) {
       performance.measure(PAINT_MEASURE, CLICK_MARK)
       performance.clearMarks(CLICK_MARK)
     }
-    setStats(s)
-    onPainted?.(s)
-  }, [view, spec, onPainted])
+    // Published on the element itself (not React state: no second render per paint) for tests.
+    c.dataset['peak'] = s ? `${s.peak.x},${s.peak.y}` : ''
+    c.dataset['centroid'] = s ? `${s.centroid.x.toFixed(2)},${s.centroid.y.toFixed(2)}` : ''
+    if (errorLine.current) {
+      errorLine.current.textContent = failure
+      errorLine.current.hidden = !failure
+    }
+  }, [view, spec])
 
   const onMove = (e: React.MouseEvent<HTMLCanvasElement>): void => {
     if (!view?.heatmaps || !spec) return setHover(null)
@@ -68,8 +70,6 @@ export function ImageStage({ view, spec, hoverWords, onPainted }: Props): React.
         role="img"
         aria-label={spec ? `Heat map of ${spec.words.map((x) => x.label).join(', ')} over the image` : 'Generated image'}
         data-overlay={spec ? spec.words.map((x) => x.label).join(',') : ''}
-        data-peak={stats ? `${stats.peak.x},${stats.peak.y}` : ''}
-        data-centroid={stats ? `${stats.centroid.x.toFixed(2)},${stats.centroid.y.toFixed(2)}` : ''}
         onMouseMove={onMove}
         onMouseLeave={() => setHover(null)}
       />
@@ -89,7 +89,7 @@ export function ImageStage({ view, spec, hoverWords, onPainted }: Props): React.
           ))}
         </div>
       )}
-      {drawError && <p className="field-error overlay-error">{drawError}</p>}
+      <p ref={errorLine} className="field-error overlay-error" role="alert" hidden />
     </div>
   )
 }

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react'
 import type { ModelState } from '../state/useModel'
 
 /** Badge with the current model; its menu opens a folder or a recent model. */
-export function ModelPicker({ state, disabled }: { state: ModelState; disabled: boolean }): React.JSX.Element {
+export function ModelPicker({ state, disabled, onOpen }: { state: ModelState; disabled: boolean; onOpen: (dir?: string) => void }): React.JSX.Element {
   const [open, setOpen] = useState(false)
   const root = useRef<HTMLDivElement>(null)
   useEffect(() => {
@@ -28,12 +28,12 @@ export function ModelPicker({ state, disabled }: { state: ModelState; disabled: 
       </button>
       {open && (
         <div className="menu" role="menu">
-          <button type="button" role="menuitem" data-testid="open-model" disabled={disabled} onClick={() => { setOpen(false); void state.open() }}>
+          <button type="button" role="menuitem" data-testid="open-model" disabled={disabled} onClick={() => { setOpen(false); onOpen() }}>
             Open model folder…
           </button>
           {state.recent.length > 0 && <div className="menu-label">Recent</div>}
           {state.recent.map((r) => (
-            <button key={r.dir} type="button" role="menuitem" disabled={disabled || r.dir === m?.dir} title={r.dir} onClick={() => { setOpen(false); void state.load(r.dir) }}>
+            <button key={r.dir} type="button" role="menuitem" disabled={disabled || r.dir === m?.dir} title={r.dir} onClick={() => { setOpen(false); onOpen(r.dir) }}>
               {r.name}
               <span className="muted small"> {r.dir}</span>
             </button>

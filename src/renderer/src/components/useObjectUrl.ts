@@ -1,13 +1,16 @@
-import { useEffect, useState } from 'react'
+import { useMemo } from 'react'
 
-/** A blob: URL for PNG bytes, revoked when the bytes change or the component goes away. */
-export function useObjectUrl(bytes: Uint8Array | null | undefined, type = 'image/png'): string | null {
-  const [url, setUrl] = useState<string | null>(null)
-  useEffect(() => {
-    if (!bytes) return setUrl(null)
-    const u = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }))
-    setUrl(u)
-    return () => URL.revokeObjectURL(u)
-  }, [bytes, type])
-  return url
+function base64(bytes: Uint8Array): string {
+  let s = ''
+  // Chunks keep String.fromCharCode's argument list short.
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000))
+  return btoa(s)
+}
+
+/**
+ * A data: URL for small PNG bytes (thumbnails). Unlike blob: URLs it needs no revoking, so it is
+ * safe under React's double-run effects; the page's CSP allows data: images.
+ */
+export function useDataUrl(bytes: Uint8Array | null | undefined, type = 'image/png'): string | null {
+  return useMemo(() => (bytes ? `data:${type};base64,${base64(bytes)}` : null), [bytes, type])
 }

@@ -2,12 +2,13 @@ import { useCallback, useEffect, useRef, useState } from 'react'
 import type { GenerationParamsInput } from '../../../shared/generation'
 import type { GenerationPayload, IpcError, ProgressEvent } from '../../../shared/ipc/contract'
 
+export type StartOutcome = { payload: GenerationPayload } | { error: IpcError } | { refused: true }
+
 export interface GenerationState {
   running: boolean
   progress: ProgressEvent | null
-  /** The last error of a run (cleared by the next start); 'cancelled' is reported too. */
-  error: IpcError | null
-  start: (params: GenerationParamsInput) => Promise<GenerationPayload | null>
+  /** Runs a generation; errors (including 'cancelled') come back for the caller to show. */
+  start: (params: GenerationParamsInput) => Promise<StartOutcome>
   cancel: () => void
 }
 
@@ -15,7 +16,6 @@ export interface GenerationState {
 export function useGeneration(): GenerationState {
   const [running, setRunning] = useState(false)
   const [progress, setProgress] = useState<ProgressEvent | null>(null)
-  const [error, setError] = useState<IpcError | null>(null)
   const runningRef = useRef(false)
 
   useEffect(() => {
@@ -25,19 +25,14 @@ export function useGeneration(): GenerationState {
     })
   }, [])
 
-  const start = useCallback(async (params: GenerationParamsInput) => {
-    if (runningRef.current) return null
+  const start = useCallback(async (params: GenerationParamsInput): Promise<StartOutcome> => {
+    if (runningRef.current) return { refused: true }
     runningRef.current = true
     setRunning(true)
     setProgress(null)
-    setError(null)
     try {
       const r = await window.api.generate.start({ params })
-      if (!r.ok) {
-        setError(r.error)
-        return null
-      }
-      return r.value
+      return r.ok ? { payload: r.value } : { error: r.error }
     } finally {
       runningRef.current = false
       setRunning(false)
@@ -48,5 +43,5 @@ export function useGeneration(): GenerationState {
     void window.api.generate.cancel()
   }, [])
 
-  return { running, progress, error, start, cancel }
+  return { running, progress, start, cancel }
 }

@@ -22,8 +22,16 @@ export function useHistory(): HistoryState {
 
   useEffect(() => {
     if (typeof window.api === 'undefined') return
-    void refresh()
-  }, [refresh])
+    let alive = true
+    void window.api.history.list().then((r) => {
+      if (!alive) return
+      if (r.ok) setList(r.value)
+      else setError(r.error)
+    })
+    return () => {
+      alive = false
+    }
+  }, [])
 
   const remove = useCallback(
     async (id: string) => {

@@ -6,9 +6,9 @@ export interface ModelState {
   loading: boolean
   error: IpcError | null
   recent: RecentModel[]
-  /** Shows the folder picker and loads the chosen folder. */
-  open: () => Promise<void>
-  load: (dir: string) => Promise<void>
+  /** Shows the folder picker and loads the chosen folder; resolves to the error, if any. */
+  open: () => Promise<IpcError | null>
+  load: (dir: string) => Promise<IpcError | null>
 }
 
 /** The current model (the bundled one at start), folder picking, and the recent list. */
@@ -28,21 +28,29 @@ export function useModel(): ModelState {
       setLoading(true)
       const r = await call()
       setLoading(false)
-      if (!r.ok) {
-        setError(r.error)
-        return
-      }
+      if (!r.ok) return r.error
       setError(null)
       if (r.value) setModel(r.value)
       await refreshRecent()
+      return null
     },
     [refreshRecent],
   )
 
   useEffect(() => {
     if (typeof window.api === 'undefined') return
-    void apply(() => window.api.model.current())
-  }, [apply])
+    let alive = true
+    void Promise.all([window.api.model.current(), window.api.model.recent()]).then(([current, recentModels]) => {
+      if (!alive) return
+      setLoading(false)
+      if (current.ok) setModel(current.value)
+      else setError(current.error)
+      if (recentModels.ok) setRecent(recentModels.value)
+    })
+    return () => {
+      alive = false
+    }
+  }, [])
 
   return {
     model,

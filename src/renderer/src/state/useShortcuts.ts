@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react'
+import { useEffect, useLayoutEffect, useRef } from 'react'
 import type { MenuCommand } from '../../../shared/ipc/payloads'
 
 export type Command = MenuCommand['command'] | 'cancel'
@@ -10,7 +10,9 @@ export type Command = MenuCommand['command'] | 'cancel'
  */
 export function useShortcuts(run: (command: Command) => void): void {
   const latest = useRef(run)
-  latest.current = run
+  useLayoutEffect(() => {
+    latest.current = run
+  })
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
       const mod = e.ctrlKey || e.metaKey

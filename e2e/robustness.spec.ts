@@ -1,0 +1,100 @@
+/**
+ * What goes wrong must show in the UI and leave the app working: bad input, a broken model
+ * folder, cancelling mid-run. Plus readability at 200 % zoom and keyboard reachability.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { evaluateApi, expect, ROOT, saveScreenshot, test } from './fixtures'
+
+const hasModel = fs.existsSync(path.join(ROOT, 'models', 'daam-shapes', 'unet', 'model.onnx'))
+test.skip(!hasModel, 'the bundled model is not exported yet')
+
+const brokenModel = fs.mkdtempSync(path.join(os.tmpdir(), 'daam-broken-model-'))
+fs.writeFileSync(path.join(brokenModel, 'model_index.json'), JSON.stringify({ _class_name: 'OnnxStableDiffusionPipeline' }))
+fs.mkdirSync(path.join(brokenModel, 'unet'))
+fs.writeFileSync(path.join(brokenModel, 'unet', 'model.onnx'), 'this is not an onnx file')
+
+test.use({ appOptions: { serviceOptions: { threads: 1, dialogAnswers: { openModel: brokenModel } } } })
+test.afterAll(() => fs.rmSync(brokenModel, { recursive: true, force: true }))
+
+test('bad input gives clear messages next to the fields', async ({ app, page }) => {
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+  await page.getByTestId('generate').click()
+  await expect(page.getByText('Type a prompt first.')).toBeVisible()
+  await page.getByTestId('prompt').fill('a red hat')
+  await page.getByTestId('steps').fill('5000')
+  await page.getByTestId('width').fill('100')
+  await page.getByTestId('height').fill('100000')
+  await page.getByTestId('generate').click()
+  await expect(page.getByText('Steps must be a whole number from 1 to 200.')).toBeVisible()
+  await expect(page.getByText('Width must be a multiple of 32 px')).toBeVisible()
+  await expect(page.getByText('Height 100000 px is too large: at most 2048 px.')).toBeVisible()
+  await saveScreenshot(page, `input-errors-${app.mode}`)
+
+  // Main validates too: a payload that skips the UI's checks gets a clear refusal.
+  const r = await evaluateApi(page, (api) => api.generate.start({ params: { prompt: '  ' } }))
+  expect(r).toMatchObject({ ok: false, error: { code: 'invalid-params', message: 'Type a prompt first: the prompt is empty.' } })
+  const tooMany = await evaluateApi(page, (api) => api.generate.start({ params: { prompt: 'x', steps: 9999 } }))
+  expect(tooMany).toMatchObject({ ok: false, error: { code: 'invalid-request' } })
+})
+
+test('a broken model folder shows an error and the bundled model keeps working', async ({ app, page }) => {
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+  await page.getByTestId('model-badge').click()
+  await page.getByTestId('open-model').click()
+  const banner = page.getByTestId('banner-error')
+  await expect(banner).toContainText(brokenModel)
+  await saveScreenshot(page, `broken-model-${app.mode}`)
+  await page.getByTestId('prompt').fill('a red hat')
+  await page.getByTestId('steps').fill('4')
+  await page.getByTestId('generate').click()
+  await expect(page.getByTestId('word-chips').getByRole('button')).toHaveText(['a', 'red', 'hat'], { timeout: 60_000 })
+})
+
+test('Cancel mid-run leaves the app ready; a second start is refused while running', async ({ app, page }) => {
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+  await page.getByTestId('prompt').fill('a snowman wearing a red hat')
+  await page.getByTestId('steps').fill('200')
+  await page.getByTestId('generate').click()
+  await expect(page.getByTestId('progress-step')).toBeVisible({ timeout: 30_000 })
+  await saveScreenshot(page, `running-${app.mode}`)
+  const second = await evaluateApi(page, (api) => api.generate.start({ params: { prompt: 'a red hat', steps: 2 } }))
+  expect(second).toMatchObject({ ok: false, error: { code: 'busy' } })
+  await page.getByTestId('cancel').click()
+  await expect(page.getByTestId('banner-info')).toContainText('Cancelled after')
+  await expect(page.getByTestId('progress')).toBeHidden()
+  await expect(page.getByTestId('generate')).toBeEnabled()
+  await page.getByTestId('steps').fill('3')
+  await page.getByTestId('generate').click()
+  await expect(page.getByTestId('word-chips').getByRole('button')).toHaveCount(6, { timeout: 60_000 })
+})
+
+test('keyboard only, and readable at 200 % zoom', async ({ app, page }) => {
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+  await page.getByTestId('prompt').focus()
+  await page.keyboard.type('a red hat and a blue scarf')
+  await page.getByTestId('steps').fill('4')
+  await page.getByTestId('steps').press('Control+Enter')
+  const chips = page.getByTestId('word-chips')
+  await expect(chips.getByRole('button', { name: 'scarf', exact: true })).toBeVisible({ timeout: 60_000 })
+  // Tab to the "red" chip and pick it with Enter, then add "scarf" with Shift+Enter.
+  await chips.getByRole('button', { name: 'red', exact: true }).focus()
+  await page.keyboard.press('Enter')
+  await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', 'red')
+  await chips.getByRole('button', { name: 'scarf', exact: true }).focus()
+  await page.keyboard.press('Shift+Enter')
+  await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', 'red,scarf')
+  await saveScreenshot(page, `composite-${app.mode}`)
+
+  // 200 %: the same window shows half as many CSS pixels (what Ctrl++ twice does in Electron).
+  await page.setViewportSize({ width: 660, height: 430 })
+  await expect(page.getByTestId('generate')).toBeVisible()
+  await saveScreenshot(page, `zoom-200-${app.mode}`)
+  await page.getByTestId('image-canvas').scrollIntoViewIfNeeded()
+  await expect(page.getByTestId('image-canvas')).toBeInViewport()
+  await saveScreenshot(page, `zoom-200-image-${app.mode}`)
+  // Nothing overflows sideways: the page never needs a horizontal scroll bar.
+  const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')
+  expect(overflow).toBeLessThanOrEqual(0)
+})

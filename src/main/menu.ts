@@ -1,0 +1,51 @@
+/**
+ * The application menu. Items that act on the renderer's state (the picked words, the overlay
+ * settings) send an `app:menu` command; the renderer owns the keyboard shortcuts, so the
+ * accelerators here are shown but not registered (registerAccelerator: false), which keeps one
+ * key press from firing twice.
+ */
+import { Menu, type MenuItemConstructorOptions } from 'electron'
+import type { MenuCommand } from '../shared/ipc/payloads'
+
+export function buildMenu(send: (command: MenuCommand['command']) => void): Menu {
+  const isMac = process.platform === 'darwin'
+  const item = (label: string, command: MenuCommand['command'], accelerator?: string): MenuItemConstructorOptions => ({
+    label,
+    accelerator,
+    registerAccelerator: false,
+    click: () => send(command),
+  })
+  const template: MenuItemConstructorOptions[] = [
+    ...(isMac ? [{ role: 'appMenu' as const }] : []),
+    {
+      label: 'File',
+      submenu: [
+        item('Generate', 'generate', 'CmdOrCtrl+Enter'),
+        { type: 'separator' },
+        item('Open Model Folder…', 'open-model', 'CmdOrCtrl+O'),
+        { type: 'separator' },
+        item('Save Overlay…', 'save-overlay', 'CmdOrCtrl+S'),
+        item('Save All Words…', 'save-all', 'CmdOrCtrl+Shift+S'),
+        item('Export Maps…', 'export-maps', 'CmdOrCtrl+E'),
+        { type: 'separator' },
+        isMac ? { role: 'close' } : { role: 'quit' },
+      ],
+    },
+    { role: 'editMenu' },
+    {
+      label: 'View',
+      submenu: [
+        { role: 'resetZoom' },
+        { role: 'zoomIn' },
+        { role: 'zoomOut' },
+        { type: 'separator' },
+        { role: 'togglefullscreen' },
+        { type: 'separator' },
+        { role: 'reload' },
+        { role: 'toggleDevTools' },
+      ],
+    },
+    { role: 'windowMenu' },
+  ]
+  return Menu.buildFromTemplate(template)
+}
