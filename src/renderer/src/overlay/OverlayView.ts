@@ -36,6 +36,8 @@ export class OverlayView {
     this.image = { data: payload.rgb, width: payload.width, height: payload.height, channels: 3 }
     this.heatmaps = this.record ? new Heatmaps(this.record, payload.width, payload.height) : null
     this.imageData = new ImageData(payload.width, payload.height)
+    // Compose straight into the canvas buffer: saves a full-image copy per click.
+    this.scratch.rgba = this.imageData.data as Uint8ClampedArray<ArrayBuffer>
   }
 
   /** Distinct native resolutions of the recorded layers, largest first. */
@@ -67,19 +69,25 @@ export class OverlayView {
   draw(ctx: CanvasRenderingContext2D, spec: OverlaySpec): MapStats {
     if (!this.heatmaps) throw new Error('no attention record to draw')
     const rgba = renderOverlay(this.heatmaps, this.image, spec, this.scratch)
-    this.imageData.data.set(rgba)
+    if (rgba !== this.imageData.data) this.imageData.data.set(rgba) // mask chains end in a scratch buffer
     ctx.putImageData(this.imageData, 0, 0)
     return this.stats(this.scratch.maps![0]!)
   }
 
   private stats(map: Float32Array): MapStats {
     const w = this.image.width
+    const h = this.image.height
     let best = -1, bi = 0, sum = 0, sx = 0, sy = 0
-    for (let i = 0; i < map.length; i++) {
-      const v = map[i]!
-      if (v > best) { best = v; bi = i }
-      const x = i % w
-      sum += v; sx += v * x; sy += v * ((i - x) / w)
+    for (let y = 0, i = 0; y < h; y++) {
+      let row = 0
+      for (let x = 0; x < w; x++, i++) {
+        const v = map[i]!
+        if (v > best) { best = v; bi = i }
+        row += v
+        sx += v * x
+      }
+      sum += row
+      sy += row * y
     }
     return {
       peak: { x: bi % w, y: Math.floor(bi / w) },
