@@ -159,3 +159,49 @@ describe('IPC contract', () => {
     }
   })
 })
+
+describe('request schemas of the app channels', () => {
+  const ok = (channel: keyof typeof channels, payload: unknown): boolean => channels[channel].request.safeParse(payload).success
+  const spec = {
+    words: [{ label: 'hat', tokens: [6] }],
+    stream: 'cond',
+    mode: 'heatmap',
+    colormap: 'jet',
+    opacity: 0.5,
+    tau: 0.4,
+    normalization: 'word',
+    filter: { resolutions: [16, 8], steps: { from: 0, to: 9 } },
+  }
+  const id = '20261128-222025-123-abcdef'
+
+  it('generate:start takes generation params and nothing else', () => {
+    expect(ok('generate:start', { params: { prompt: 'a red hat', steps: 20, seed: 1, width: 512, height: 512 } })).toBe(true)
+    expect(ok('generate:start', { params: { prompt: 'a red hat', steps: 0 } })).toBe(false)
+    expect(ok('generate:start', { params: { prompt: 'a red hat', steps: 201 } })).toBe(false)
+    expect(ok('generate:start', { params: { prompt: 'x'.repeat(4001) } })).toBe(false)
+    expect(ok('generate:start', { params: { prompt: 'a', width: 1e6 } })).toBe(false)
+    expect(ok('generate:start', { params: { prompt: 'a', scheduler: 'magic' } })).toBe(false)
+    expect(ok('generate:start', { params: { prompt: 'a', unknown: 1 } })).toBe(false)
+    expect(ok('generate:start', { params: { prompt: 'a' }, extra: true })).toBe(false)
+  })
+
+  it('overlay specs are bounded and strict', () => {
+    expect(ok('overlay:save', { id, spec })).toBe(true)
+    expect(ok('overlay:saveAll', { id, spec })).toBe(true)
+    expect(ok('maps:export', { id, spec })).toBe(true)
+    expect(ok('overlay:save', { id, spec: { ...spec, words: [] } })).toBe(false)
+    expect(ok('overlay:save', { id, spec: { ...spec, opacity: 2 } })).toBe(false)
+    expect(ok('overlay:save', { id, spec: { ...spec, colormap: 'rainbow' } })).toBe(false)
+    expect(ok('overlay:save', { id, spec: { ...spec, filter: { layers: [1] } } })).toBe(false)
+    expect(ok('overlay:save', { id: '../../etc/passwd', spec })).toBe(false)
+  })
+
+  it('model folders and history ids are bounded strings', () => {
+    expect(ok('model:load', { dir: '/models/sd15' })).toBe(true)
+    expect(ok('model:load', { dir: '' })).toBe(false)
+    expect(ok('model:load', { dir: 'x'.repeat(5000) })).toBe(false)
+    expect(ok('history:delete', { id })).toBe(true)
+    expect(ok('history:delete', { id: 'a/b' })).toBe(false)
+    expect(ok('model:current', undefined)).toBe(true)
+  })
+})

@@ -1,0 +1,39 @@
+/** The prompt side's validation messages and the parameters it sends. */
+import { describe, expect, it } from 'vitest'
+import { initialForm, toParams, validateForm, type FormState } from '../../src/renderer/src/state/form'
+import type { ModelSummary } from '../../src/shared/ipc/payloads'
+
+const model = { spatialMultiple: 32, width: 128, height: 128, maxTokens: 77 } as ModelSummary
+const form = (patch: Partial<FormState>): FormState => ({ ...initialForm(), prompt: 'a red hat', ...patch })
+
+describe('validateForm', () => {
+  it('accepts the defaults with a prompt', () => {
+    expect(validateForm(form({}), model)).toEqual({})
+  })
+
+  it('explains empty and overlong prompts', () => {
+    expect(validateForm(form({ prompt: '  \n' }), model).prompt).toBe('Type a prompt first.')
+    expect(validateForm(form({ prompt: 'x'.repeat(4001) }), model).prompt).toMatch(/too long: at most 4000/)
+  })
+
+  it('explains absurd steps, guidance, seed and sizes', () => {
+    const e = validateForm(form({ steps: '0', guidance: '-1', seed: '1.5', width: '100', height: '99999' }), model)
+    expect(e.steps).toBe('Steps must be a whole number from 1 to 200.')
+    expect(e.guidance).toBe('Guidance must be a number from 0 to 50.')
+    expect(e.seed).toMatch(/whole number/)
+    expect(e.width).toBe('Width must be a multiple of 32 px (e.g. 96).')
+    expect(e.height).toBe('Height 99999 px is too large: at most 2048 px.')
+    expect(validateForm(form({ steps: 'lots' }), model).steps).toBeDefined()
+  })
+
+  it('ignores the seed field when the seed is random', () => {
+    expect(validateForm(form({ seed: 'x', seedLocked: false }), model)).toEqual({})
+  })
+})
+
+describe('toParams', () => {
+  it('leaves size and scheduler to the model when unset', () => {
+    expect(toParams(form({}), 9)).toEqual({ prompt: 'a red hat', negativePrompt: '', seed: 9, steps: 20, guidance: 7.5 })
+    expect(toParams(form({ width: '256', height: '192', scheduler: 'ddim' }), 1)).toMatchObject({ width: 256, height: 192, scheduler: 'ddim' })
+  })
+})
