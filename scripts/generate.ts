@@ -3,22 +3,29 @@
  *
  *   npx tsx scripts/generate.ts --prompt "a red circle" [--negative TEXT] [--seed N] [--steps N]
  *     [--guidance X] [--scheduler NAME] [--width W --height H] [--model FOLDER] [--provider cpu]
- *     --out DIR
+ *     [--heatmaps all|word,word] --out DIR
  *
  * Writes DIR/image.png (parameters in its text chunks) and DIR/meta.json (parameters, model,
- * provider, timings, prompt words). Exit code 2 for bad arguments, 1 for failures.
+ * provider, timings, prompt words). With --heatmaps the U-Net is patched by the attention hook
+ * and the word heat maps are written too (src/main/attention/cli-heatmaps.ts). Exit code 2 for
+ * bad arguments (including heat-map words not in the prompt), 1 for failures.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { Engine, ModelFolderError } from '../src/main/engine';
+import { prepareAttentionHook, type AttentionHook } from '../src/main/attention/hook';
+import { writeCliHeatmaps } from '../src/main/attention/cli-heatmaps';
+import type { AttentionRecorder } from '../src/main/attention/recorder';
+import { Engine, inspectModelFolder, ModelFolderError, resolveParams } from '../src/main/engine';
+import { heatmapWords } from '../src/shared/heatmap/prompt-words';
 import { parseGenerationParams, type ExecutionProviderName, type GenerationParamsInput } from '../src/shared/generation';
-import { isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers';
+import { createScheduler, isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers';
 
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
-                [--model FOLDER] [--provider cpu|cuda|dml|coreml] [--threads N]`;
+                [--model FOLDER] [--provider cpu|cuda|dml|coreml] [--threads N]
+                [--heatmaps all|word,word]`;
 
 class UsageError extends Error {}
 
@@ -54,6 +61,7 @@ function parse(argv: string[]) {
         model: { type: 'string' },
         provider: { type: 'string' },
         threads: { type: 'string' },
+        heatmaps: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -94,6 +102,7 @@ function parse(argv: string[]) {
     out: resolve(values.out),
     provider: (values.provider ?? 'cpu') as ExecutionProviderName,
     threads: integer('threads', values.threads),
+    heatmaps: values.heatmaps,
   };
 }
 
@@ -115,13 +124,45 @@ async function main(): Promise<number> {
   const engine = new Engine();
   try {
     const tLoad = performance.now();
-    const model = await engine.load(args.model, { provider: args.provider, threads: args.threads });
+    // Heat maps need the U-Net patched with attention taps before the session is created.
+    let hook: AttentionHook | undefined;
+    if (args.heatmaps !== undefined) {
+      hook = prepareAttentionHook(inspectModelFolder(args.model).unetPath, {});
+      if (hook.taps.length === 0) throw new Error(hook.warning ?? 'this model exposes no cross-attention to map');
+      if (hook.warning) process.stderr.write(`note: ${hook.warning}\n`);
+    }
+    const load = { provider: args.provider, threads: args.threads, unetModel: hook?.model };
+    const model = await engine.load(args.model, load);
     const loadMs = performance.now() - tLoad;
     if (model.provider.fallbackReason) process.stderr.write(`note: using cpu (${model.provider.fallbackReason})\n`);
+
+    let recorder: AttentionRecorder | undefined;
+    if (hook && args.heatmaps !== undefined) {
+      const params = resolveParams(model, args.input);
+      const encoding = model.tokenizer.encode(params.prompt);
+      let missing: string[];
+      try {
+        missing = heatmapWords(encoding, args.heatmaps).missing;
+      } catch (e) {
+        process.stderr.write(`error: ${(e as Error).message}\n${USAGE}\n`);
+        return 2;
+      }
+      if (missing.length > 0) {
+        const known = encoding.words.filter((w) => w.kind === 'word').map((w) => w.text);
+        process.stderr.write(`error: --heatmaps: not in the prompt: ${missing.join(', ')} (prompt words: ${known.join(', ')})\n`);
+        return 2;
+      }
+      recorder = hook.recorder({
+        latentHeight: params.height / model.folder.vaeScaleFactor,
+        latentWidth: params.width / model.folder.vaeScaleFactor,
+        steps: createScheduler(params.scheduler, model.folder.scheduler, params.steps).timesteps.length,
+        condTokens: encoding.length,
+      });
+    }
     const r = await engine.generate(args.model, args.input, {
-      load: { provider: args.provider, threads: args.threads },
       onProgress: (p) =>
         process.stderr.write(`\rstep ${p.step}/${p.total}  ${(p.elapsedMs / 1000).toFixed(1)} s  eta ${(p.etaMs / 1000).toFixed(1)} s   `),
+      onUnetOutputs: recorder ? (i, t, outputs, part) => recorder.onUnetOutputs(i, t, outputs, part) : undefined,
     });
     process.stderr.write('\n');
     mkdirSync(args.out, { recursive: true });
@@ -134,13 +175,28 @@ async function main(): Promise<number> {
       unetCalls: r.unetCalls,
       guided: r.guided,
       size: { width: r.width, height: r.height },
-      timings: { loadMs, ...r.timings },
+      timings: { loadMs, ...r.timings } as Record<string, unknown>,
       prompt: {
         tokens: r.encoding.tokens.slice(0, r.encoding.length),
         words: r.encoding.words.map(({ text, start, end, kind, tokenIndices, truncated }) => ({ text, start, end, kind, tokenIndices, truncated })),
         droppedWords: r.encoding.droppedWords.map((w) => w.text),
       },
     };
+    if (recorder && args.heatmaps !== undefined) {
+      const tMaps = performance.now();
+      const heatmaps = await writeCliHeatmaps({
+        outDir: args.out,
+        spec: args.heatmaps,
+        encoding: r.encoding,
+        record: recorder.finish(),
+        rgb: r.rgb,
+        width: r.width,
+        height: r.height,
+        meta: { ...r.params, model: r.model },
+      });
+      Object.assign(meta, { heatmaps });
+      meta.timings.heatmapsMs = performance.now() - tMaps;
+    }
     writeFileSync(join(args.out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
     process.stdout.write(
       `wrote ${join(args.out, 'image.png')} (${r.width}x${r.height}, ${r.params.scheduler}, ${r.params.steps} steps, ` +

@@ -1,6 +1,6 @@
 /** The generate CLI end to end on a tiny model folder, and its argument errors. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -59,5 +59,29 @@ describe('scripts/generate.ts', () => {
     const r = cli(['--prompt', 'x', '--out', join(tmpdir(), 'never'), '--model', join(tmpdir(), 'missing-model-folder')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/error \[folder-missing\]: model folder not found: .*missing-model-folder/);
+  }, 60_000);
+});
+
+const bundled = join(root, 'models/daam-shapes');
+
+describe('scripts/generate.ts --heatmaps', () => {
+  it.runIf(existsSync(join(bundled, 'model_index.json')))('writes the word heat maps next to the image (bundled model)', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'cli-maps-')), 'r');
+    const r = cli(['--prompt', 'a red circle and a blue square', '--heatmaps', 'red,square', '--steps', '3', '--out', out]);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8'));
+    expect(meta.heatmaps.words.map((w: { word: string }) => w.word)).toEqual(['red', 'square']);
+    expect(readdirSync(out)).toEqual(expect.arrayContaining(['image.png', 'red.overlay.png', 'square.npy', 'grid.png']));
+
+    const bad = cli(['--prompt', 'a red circle', '--heatmaps', 'dog', '--steps', '1', '--out', join(out, 'x')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--heatmaps: not in the prompt: dog \(prompt words: a, red, circle\)/);
+  }, 120_000);
+
+  it('fails clearly on a model without cross-attention', () => {
+    const r = cli(['--prompt', 'a red circle', '--heatmaps', 'all', '--model', writeTinyModel(), '--out', join(tmpdir(), 'never-maps')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: No cross-attention softmax found in the U-Net/);
   }, 60_000);
 });
