@@ -21,10 +21,11 @@ function tmp(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
 }
 
-test('prompt -> image -> word maps -> save -> restart restores it from history', async ({}, testInfo) => {
+test('prompt -> image -> word maps -> save -> restart restores it from history', async () => {
+  const testInfo = test.info()
   const userDataDir = tmp('daam-e2e-user-')
   const saveDir = tmp('daam-e2e-save-')
-  let app = await launchApp({ userDataDir, serviceOptions: { threads: 1, dialogAnswers: { saveFile: saveDir } } })
+  let app = await launchApp({ userDataDir, serviceOptions: { threads: 1, dialogAnswers: { saveFile: saveDir, chooseFolder: path.join(saveDir, 'export') } } })
   try {
     let page = app.page
     await expect(page.getByTestId('model-detail')).toContainText('128×128')
@@ -51,6 +52,7 @@ test('prompt -> image -> word maps -> save -> restart restores it from history',
     await chips.getByRole('button', { name: 'neck', exact: true }).click()
     await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', 'neck')
     const neck = await overlayStats(page)
+    const neckPixels = await canvasPixels(page)
     await saveScreenshot(page, `word-neck-${app.mode}`)
 
     // Where the words live: only meaningful once the model has learnt to draw snowmen.
@@ -76,6 +78,27 @@ test('prompt -> image -> word maps -> save -> restart restores it from history',
     // Different words give different maps either way.
     expect(neck.centroid).not.toEqual(hat.centroid)
 
+    // Hover: the top words at a pixel with their share.
+    const box = (await page.getByTestId('image-canvas').boundingBox())!
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3)
+    await expect(page.getByTestId('hover-card')).toContainText('%')
+    await saveScreenshot(page, `hover-${app.mode}`)
+    await page.mouse.move(0, 0)
+
+    // Scrubbing to the first step changes the map; "All" returns to the full range.
+    await page.getByTestId('step-scrub').fill('0')
+    await expect(page.getByTestId('image-canvas')).not.toHaveAttribute('data-centroid', `${neck.centroid.x.toFixed(2)},${neck.centroid.y.toFixed(2)}`)
+    await page.getByRole('button', { name: 'All', exact: true }).click()
+    await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-centroid', `${neck.centroid.x.toFixed(2)},${neck.centroid.y.toFixed(2)}`)
+
+    // Mask mode with a threshold: the image outside the mask is dimmed.
+    await page.getByRole('radio', { name: 'Mask' }).click()
+    await page.getByTestId('threshold').fill('0.6')
+    const masked = await canvasPixels(page)
+    expect(differingFraction(neckPixels, masked)).toBeGreaterThan(0.3)
+    await saveScreenshot(page, `mask-${app.mode}`)
+    await page.getByRole('radio', { name: 'Heat map' }).click()
+
     // Save overlay with the shortcut; the test's dialog answer is the folder.
     const onScreen = await canvasPixels(page)
     await page.keyboard.press('Control+s')
@@ -88,6 +111,15 @@ test('prompt -> image -> word maps -> save -> restart restores it from history',
       for (let c = 0; c < 3; c++) maxDiff = Math.max(maxDiff, Math.abs(data[i * 3 + c]! - onScreen.data[i * 4 + c]!))
     }
     expect(maxDiff, 'saved PNG vs on-screen overlay').toBeLessThanOrEqual(2)
+
+    // Save all words and export maps go to the folder the (test-answered) dialog picks.
+    await page.getByTestId('save-all').click()
+    await expect(page.getByTestId('banner-info').last()).toContainText(path.join(saveDir, 'export'))
+    const exported = fs.readdirSync(path.join(saveDir, 'export'))
+    expect(exported).toEqual(expect.arrayContaining(['meta.json', 'grid.png', 'hat.overlay.png', 'neck.npy', 'raw']))
+    await page.getByTestId('export-maps').click()
+    await expect(page.getByTestId('banner-info')).toHaveCount(3)
+    expect(fs.existsSync(path.join(saveDir, 'export', 'maps.json'))).toBe(true)
 
     // Restart on the same user data: the history restores the image and its maps.
     await app.close()

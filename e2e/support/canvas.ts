@@ -9,12 +9,13 @@ export interface CanvasPixels {
 }
 
 export async function canvasPixels(page: Page): Promise<CanvasPixels> {
-  const r = await page.evaluate(() => {
-    const c = document.querySelector<HTMLCanvasElement>('[data-testid="image-canvas"]')
+  // A source string: the node tsconfig has no DOM types, and the page's CSP allows CDP evaluation.
+  const r = (await page.evaluate(`(() => {
+    const c = document.querySelector('[data-testid="image-canvas"]')
     if (!c) throw new Error('no image canvas')
-    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
     return { width: c.width, height: c.height, data: new Uint8Array(d.buffer) }
-  })
+  })()`)) as { width: number; height: number; data: Uint8Array }
   return { width: r.width, height: r.height, data: new Uint8Array(r.data) }
 }
 

@@ -102,10 +102,18 @@ export function App(): React.JSX.Element {
   const shownChips = selection.stream === 'cond' ? chips : negativeChips
   const spec = useMemo(() => (view?.heatmaps ? toSpec(shownChips, selection, settings, totalSteps) : null), [view, shownChips, selection, settings, totalSteps])
   const colors = useMemo(() => wordColors(selection.indices.length).map(([r, g, b]) => `rgb(${r}, ${g}, ${b})`), [selection.indices.length])
-  const hoverWords = useMemo<WordSpec[]>(
-    () => shownChips.filter((c) => !c.disabledReason).map((c) => ({ label: c.text, tokens: c.tokenIndices })),
-    [shownChips],
-  )
+  // One hover row per distinct word: a word typed several times averages its occurrences (DAAM).
+  const hoverWords = useMemo<WordSpec[]>(() => {
+    const byText = new Map<string, { label: string; tokens: number[] }>()
+    for (const c of shownChips) {
+      if (c.disabledReason) continue
+      const key = c.text.toLowerCase()
+      const entry = byText.get(key) ?? { label: c.text, tokens: [] }
+      entry.tokens.push(...c.tokenIndices)
+      byText.set(key, entry)
+    }
+    return [...byText.values()]
+  }, [shownChips])
 
 
   // Play: step through the denoising steps one at a time.

@@ -43,7 +43,7 @@ export function wordColors(n: number): [number, number, number][] {
   return distinctColors(Math.max(1, n))
 }
 
-export function specFilter(spec: OverlaySpec): HeatmapFilter {
+export function specFilter(spec: Pick<OverlaySpec, 'filter'>): HeatmapFilter {
   const f: HeatmapFilter = {}
   if (spec.filter.resolutions) f.resolutions = [...spec.filter.resolutions]
   if (spec.filter.steps) f.steps = { ...spec.filter.steps }
