@@ -133,6 +133,12 @@ test('prompt -> image -> word maps -> save -> restart restores it from history',
     const restored = await canvasPixels(page)
     expect(differingFraction(onScreen, restored, 0)).toBe(0)
     await saveScreenshot(page, `restored-${app.mode}`)
+
+    // Delete removes the entry and its files.
+    const id = await page.getByTestId('history-item').getAttribute('data-id')
+    await page.getByTestId('history-item').getByRole('button', { name: /^Delete/ }).click()
+    await expect(page.getByTestId('history-item')).toHaveCount(0)
+    expect(fs.existsSync(path.join(userDataDir, 'history', id!))).toBe(false)
   } finally {
     await app.close()
     fs.rmSync(userDataDir, { recursive: true, force: true })

@@ -98,3 +98,19 @@ test('keyboard only, and readable at 200 % zoom', async ({ app, page }) => {
   const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')
   expect(overflow).toBeLessThanOrEqual(0)
 })
+
+test('menu commands reach the renderer; a corrupt history entry is a notice, not a crash', async ({ app, page }) => {
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+  // What the Electron menu sends ("File > Open Model Folder…"), emitted by the service.
+  test.skip(!app.service, 'needs the in-process service (Chromium mode)')
+  app.service!.events.emit('app:menu', { command: 'open-model' })
+  await expect(page.getByTestId('banner-error')).toContainText(brokenModel)
+
+  const bad = path.join(app.userDataDir, 'history', '20260101-000000-000-abcdef')
+  fs.mkdirSync(bad, { recursive: true })
+  fs.writeFileSync(path.join(bad, 'meta.json'), '{ "format": "daam-history/1", ')
+  await page.reload()
+  await expect(page.getByTestId('history-skipped')).toContainText('Skipped 1 unreadable entry: 20260101-000000-000-abcdef')
+  await expect(page.getByTestId('prompt')).toBeEditable()
+  await saveScreenshot(page, `history-notice-${app.mode}`)
+})
