@@ -114,6 +114,22 @@ describe.skipIf(!hasModel)('AppService with the bundled model', () => {
     expect(after.words.map((w) => w.text)).toEqual(['a', 'red', 'hat'])
   }, 60_000)
 
+  it('records negative-prompt maps and shows its words as chips', async () => {
+    const g = await service.generate({ prompt: 'a red hat', negativePrompt: 'blue scarf', steps: 3 })
+    expect(g.negativeWords.map((w) => w.text)).toEqual(['blue', 'scarf'])
+    const record = deserializeRecord(g.record!)
+    expect(record.uncond?.tokens).toBe(4) // BOS, blue, scarf, EOS
+    const hm = new Heatmaps(record, g.width, g.height)
+    const spec: OverlaySpec = { ...DEFAULT_OVERLAY, stream: 'uncond', words: [{ label: 'scarf', tokens: g.negativeWords[1]!.tokenIndices }] }
+    expect(renderOverlay(hm, { data: g.rgb, width: g.width, height: g.height, channels: 3 }, spec).length).toBe(g.width * g.height * 4)
+  })
+
+  it('remembers opened model folders across restarts', async () => {
+    await service.loadModel(path.join(MODELS, 'daam-shapes'))
+    const again = new AppService({ modelsDir: MODELS, userDataDir: userData })
+    expect(again.recentModels().map((m) => m.dir)).toEqual([path.join(MODELS, 'daam-shapes')])
+  })
+
   it('gives clear errors for empty prompts and sizes the model cannot make', async () => {
     expect(await code(service.generate({ prompt: '   ' }))).toBe('invalid-params')
     expect(await code(service.generate({ prompt: 'x', width: 100 }))).toBe('invalid-params')
