@@ -114,3 +114,22 @@ test('menu commands reach the renderer; a corrupt history entry is a notice, not
   await expect(page.getByTestId('prompt')).toBeEditable()
   await saveScreenshot(page, `history-notice-${app.mode}`)
 })
+
+test('an overlong prompt: the cut words are disabled chips with the reason, and a warning says so', async ({ app, page }) => {
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+  const words = Array.from({ length: 90 }, (_, i) => (i % 2 ? 'red' : 'hat'))
+  await page.getByTestId('prompt').fill(words.join(' '))
+  await page.getByTestId('steps').fill('2')
+  await page.getByTestId('generate').click()
+  const chips = page.getByTestId('word-chips').getByRole('button')
+  await expect(chips).toHaveCount(90, { timeout: 60_000 })
+  await expect(page.getByTestId('banner-warn')).toContainText("longer than the model's 77 tokens")
+  await expect(chips.nth(89)).toHaveAttribute('aria-disabled', 'true')
+  await expect(chips.nth(89)).toHaveAttribute('title', "Truncated: past the model's 77-token limit")
+  await expect(chips.nth(0)).not.toHaveAttribute('aria-disabled', 'true')
+  await expect(page.getByTestId('disabled-reasons')).toContainText("Truncated: past the model's 77-token limit")
+  // A disabled chip does nothing when clicked.
+  await chips.nth(89).dispatchEvent('click') // Playwright will not click an aria-disabled element itself
+  await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', '')
+  await saveScreenshot(page, `truncated-${app.mode}`)
+})
