@@ -44,7 +44,10 @@ def save(obj, path):
 
 
 def load(path):
-    return torch.load(path, map_location="cpu")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except TypeError:  # older torch without weights_only
+        return torch.load(path, map_location="cpu")
 
 
 class EMA:

@@ -5,6 +5,7 @@ Also writes the combined PyTorch checkpoint used by the reference sampler
 (models/training/checkpoint/daam-shapes.pt).
 """
 import argparse
+import inspect
 import json
 import os
 import shutil
@@ -71,9 +72,12 @@ def combine(vae_path, unet_path):
 
 def _export(model, args, path, inputs, outputs, axes):
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    kw = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kw["dynamo"] = False  # the TorchScript exporter keeps module-path node names
     with torch.no_grad():
         torch.onnx.export(model, args, path, input_names=inputs, output_names=outputs, dynamic_axes=axes,
-                          opset_version=OPSET, do_constant_folding=True)
+                          opset_version=OPSET, do_constant_folding=True, **kw)
 
 
 def _json(path, obj):

@@ -55,8 +55,8 @@ def min_snr_weight(ac_t, gamma=5.0):
     return torch.clamp(snr, max=gamma) / snr
 
 
-def train(vae_path=None, images=30000, steps=6000, batch=64, lr=1e-3, seed=0, dev=None, out=None,
-          cache_path=None, ema_decay=0.999, p_uncond=0.1, max_minutes=None, ckpt_every=500, log_every=50):
+def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, dev=None, out=None,
+          cache_path=None, ema_decay=0.998, p_uncond=0.1, max_minutes=None, ckpt_every=500, log_every=50):
     setup(seed)
     dev = device(dev)
     out = out or os.path.join(WORK, "unet.pt")
@@ -134,10 +134,10 @@ def train(vae_path=None, images=30000, steps=6000, batch=64, lr=1e-3, seed=0, de
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--vae", default=None)
-    p.add_argument("--images", type=int, default=30000)
-    p.add_argument("--steps", type=int, default=6000)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--images", type=int, default=12000)
+    p.add_argument("--steps", type=int, default=3200)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=8e-4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None)
     p.add_argument("--out", default=None)

@@ -1,0 +1,26 @@
+"""The whole pipeline with the settings used for the committed model (fixed seeds):
+
+/usr/bin/python3 -m models.training.pipeline
+= train_vae (1000 steps, 10 min cap) -> train_unet (12k cached latents, 3200 steps, batch 32, 55 min cap)
+  -> export (models/daam-shapes + checkpoint) -> fixtures (test/fixtures/parity) -> evaluate (models/eval)
+"""
+import subprocess
+import sys
+
+STAGES = [
+    ["models.training.train_vae", "--steps", "1000", "--max-minutes", "10"],
+    ["models.training.train_unet", "--images", "12000", "--steps", "3200", "--batch", "32", "--max-minutes", "55"],
+    ["models.training.export"],
+    ["models.training.fixtures"],
+    ["models.training.evaluate"],
+]
+
+
+def main():
+    for st in STAGES:
+        print("==>", " ".join(st), flush=True)
+        subprocess.check_call([sys.executable, "-m"] + st)
+
+
+if __name__ == "__main__":
+    main()

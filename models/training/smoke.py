@@ -1,0 +1,40 @@
+"""CI smoke run: a few training steps on a few images and an export, in a temp dir (< 2 min on CPU).
+
+/usr/bin/python3 -m models.training.smoke
+"""
+import json
+import os
+import sys
+import tempfile
+import time
+
+import torch
+
+
+def main():
+    t0 = time.time()
+    from . import train_unet, train_vae
+    from .export import combine, export, build_models
+    from .sampler import generate
+    from .tokenizer import default_tokenizer
+    from .common import load
+    with tempfile.TemporaryDirectory() as d:
+        vae_p, unet_p = os.path.join(d, "vae.pt"), os.path.join(d, "unet.pt")
+        train_vae.train(steps=3, batch=4, crop=32, out=vae_p, pool=8, log_every=1)
+        train_unet.train(vae_path=vae_p, images=16, steps=3, batch=8, out=unet_p, cache_path=None, log_every=1)
+        ck = combine(vae_p, unet_p)
+        out = export(ck, os.path.join(d, "bundle"), write_checkpoint=os.path.join(d, "ck.pt"))
+        need = ["model_index.json", "text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx",
+                "vae_encoder/model.onnx", "tokenizer/vocab.json", "tokenizer/merges.txt",
+                "scheduler/scheduler_config.json", "vae_decoder/config.json"]
+        missing = [n for n in need if not os.path.exists(os.path.join(out, n))]
+        te, unet, vae = build_models(load(os.path.join(d, "ck.pt")))
+        img, lat = generate(default_tokenizer(), te, unet, vae, ["a red circle"], seeds=[0], steps=2)
+        ok = not missing and tuple(img.shape) == (1, 3, 128, 128) and bool(torch.isfinite(img).all())
+        print(json.dumps(dict(smoke="ok" if ok else "failed", missing=missing, seconds=round(time.time() - t0, 1))))
+        if not ok:
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
