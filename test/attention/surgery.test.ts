@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildSyntheticUnet, randn } from './synthetic-unet';
-import { patchUnet, FUSED_ATTENTION_MESSAGE } from '../../src/main/attention/patch-unet';
+import { describeLayer, patchUnet, FUSED_ATTENTION_MESSAGE } from '../../src/main/attention/patch-unet';
 import { externalDataOptions } from '../../src/main/attention/session-options';
 import { prepareAttentionHook } from '../../src/main/attention/hook';
 import { fromHalf, toHalf } from '../../src/shared/heatmap/float16';
@@ -189,5 +189,16 @@ describe('graph surgery on a float16 model', () => {
     const asFloat = new ort.Tensor('float32', Float32Array.from(scores.data as Uint16Array, (h) => fromHalf(h)), scores.dims);
     // fp16 softmax inside the model vs float64 softmax here: agree to fp16 precision
     expect(maxAbsDiff(tap.data as Float32Array, expectedMap(asFloat, 1, HEADS))).toBeLessThan(2e-3);
+  });
+});
+
+describe('layer descriptions', () => {
+  it('parse diffusers module paths and fall back for other exporters', () => {
+    expect(describeLayer('/up_blocks.2/attentions.1/transformer_blocks.0/attn2/Softmax')).toEqual({
+      name: 'up_blocks.2/attentions.1/transformer_blocks.0/attn2', block: 'up', blockIndex: 2,
+    });
+    expect(describeLayer('/mid_block/attentions.0/transformer_blocks.0/attn2/Softmax_1').block).toBe('mid');
+    expect(describeLayer('Softmax_123')).toEqual({ name: 'Softmax_123', block: 'unknown', blockIndex: -1 });
+    expect(describeLayer('')).toEqual({ name: '', block: 'unknown', blockIndex: -1 });
   });
 });

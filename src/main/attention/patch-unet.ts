@@ -80,7 +80,7 @@ export function describeLayer(nodeName: string): { name: string; block: LayerBlo
   if (down) return { name: path, block: 'down', blockIndex: Number(down[1]) };
   if (up) return { name: path, block: 'up', blockIndex: Number(up[1]) };
   if (/mid_block/.test(path)) return { name: path, block: 'mid', blockIndex: 0 };
-  return { name: path || nodeName, block: 'unknown', blockIndex: -1 };
+  return { name: path, block: 'unknown', blockIndex: -1 };
 }
 
 export const FUSED_ATTENTION_MESSAGE =
@@ -156,7 +156,10 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
       );
       outputs.push({ name: uncondOutput, type: { tensorType: { elemType: FLOAT } } });
     }
-    taps.push({ index, ...describeLayer(site.name), softmax: site.name, output, uncondOutput });
+    const described = describeLayer(site.name);
+    // exporters that leave nodes unnamed still get a readable, stable layer name
+    if (!described.name) described.name = `cross-attention ${index}`;
+    taps.push({ index, ...described, softmax: site.name, output, uncondOutput });
   });
 
   return { model: appendToGraph(bytes, nodes, outputs), taps, selfAttention, unrecognised };
