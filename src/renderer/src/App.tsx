@@ -7,7 +7,8 @@ import { HistoryStrip } from './components/HistoryStrip'
 import { CLICK_MARK, ImageStage } from './components/ImageStage'
 import { ModelPicker } from './components/ModelPicker'
 import { OverlayControls, type OverlaySettings } from './components/OverlayControls'
-import { ProgressPanel } from './components/ProgressPanel'
+import { OverlayLegend } from './components/OverlayLegend'
+import { LivePreview, ProgressPanel } from './components/ProgressPanel'
 import { PromptPanel } from './components/PromptPanel'
 import { StatusBar } from './components/StatusBar'
 import { DisabledReasons, WordChips, type ChipSelection } from './components/WordChips'
@@ -236,7 +237,9 @@ export function App(): React.JSX.Element {
           <Banner messages={messages} onDismiss={(i) => setMessages((m) => m.filter((_, j) => j !== i))} />
           {gen.running && <ProgressPanel progress={gen.progress} onCancel={gen.cancel} />}
           <div className="canvas" data-testid="image-area">
-            {view ? (
+            {gen.running ? (
+              <LivePreview progress={gen.progress} />
+            ) : view ? (
               <ImageStage view={view} spec={spec} hoverWords={hoverWords} />
             ) : (
               <div className="canvas-empty">
@@ -246,6 +249,7 @@ export function App(): React.JSX.Element {
               </div>
             )}
           </div>
+          {spec && <OverlayLegend spec={spec} colors={colors} />}
           <div className="words-area">
             <div className="section-label">
               Words {current && <span className="muted small">· click for its map, Shift/Ctrl-click to combine</span>}

@@ -1,29 +1,13 @@
-import { useEffect, useRef } from 'react'
 import type { ProgressEvent } from '../../../shared/ipc/payloads'
+import { usePreviewCanvas } from './usePreviewCanvas'
 
 function seconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`
 }
 
-/** Progress bar with step count and ETA, the live preview, and Cancel. */
+/** Progress bar with step count and ETA, a small live preview, and Cancel. */
 export function ProgressPanel({ progress, onCancel }: { progress: ProgressEvent | null; onCancel: () => void }): React.JSX.Element {
-  const canvas = useRef<HTMLCanvasElement>(null)
-  const preview = progress?.preview
-  useEffect(() => {
-    const c = canvas.current
-    if (!c || !preview) return
-    c.width = preview.width
-    c.height = preview.height
-    const img = new ImageData(preview.width, preview.height)
-    for (let i = 0, j = 0; i < preview.width * preview.height; i++, j += 3) {
-      img.data[i * 4] = preview.rgb[j]!
-      img.data[i * 4 + 1] = preview.rgb[j + 1]!
-      img.data[i * 4 + 2] = preview.rgb[j + 2]!
-      img.data[i * 4 + 3] = 255
-    }
-    c.getContext('2d')?.putImageData(img, 0, 0)
-  }, [preview])
-
+  const canvas = usePreviewCanvas(progress?.preview)
   const fraction = progress ? progress.step / progress.total : 0
   return (
     <div className="progress-panel" data-testid="progress" role="status" aria-live="polite">
@@ -46,6 +30,17 @@ export function ProgressPanel({ progress, onCancel }: { progress: ProgressEvent 
       <button type="button" className="danger" data-testid="cancel" onClick={onCancel}>
         Cancel <kbd>Esc</kbd>
       </button>
+    </div>
+  )
+}
+
+/** The forming image, large, in the image area while a generation runs. */
+export function LivePreview({ progress }: { progress: ProgressEvent | null }): React.JSX.Element {
+  const canvas = usePreviewCanvas(progress?.preview)
+  return (
+    <div className="image-frame live">
+      <canvas ref={canvas} className="image-canvas preview" data-testid="live-preview" aria-label="The image forming" width={16} height={16} />
+      {!progress && <p className="muted preview-wait">Starting…</p>}
     </div>
   )
 }
