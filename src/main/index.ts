@@ -55,7 +55,7 @@ function start(): void {
       dialogs: electronDialogs(() => app.getPath('pictures')),
       ...serviceOptionsFromEnv(process.env),
     })
-    Menu.setApplicationMenu(buildMenu((command) => service.events.emit('app:menu', { command })))
+    Menu.setApplicationMenu(buildMenu(Menu, (command) => service.events.emit('app:menu', { command })))
 
     registerIpc(ipcMain, service, {
       isTrustedSender: createSenderCheck(

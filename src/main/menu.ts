@@ -4,11 +4,20 @@
  * accelerators here are shown but not registered (registerAccelerator: false), which keeps one
  * key press from firing twice.
  */
-import { Menu, type MenuItemConstructorOptions } from 'electron'
+import type { Menu, MenuItemConstructorOptions } from 'electron'
 import type { MenuCommand } from '../shared/ipc/payloads'
 
-export function buildMenu(send: (command: MenuCommand['command']) => void): Menu {
-  const isMac = process.platform === 'darwin'
+/** The part of Electron's Menu class we use (passed in, so tests need no Electron binary). */
+export interface MenuFactory {
+  buildFromTemplate(template: MenuItemConstructorOptions[]): Menu
+}
+
+export function buildMenu(factory: MenuFactory, send: (command: MenuCommand['command']) => void): Menu {
+  return factory.buildFromTemplate(menuTemplate(send))
+}
+
+export function menuTemplate(send: (command: MenuCommand['command']) => void, platform: NodeJS.Platform = process.platform): MenuItemConstructorOptions[] {
+  const isMac = platform === 'darwin'
   const item = (label: string, command: MenuCommand['command'], accelerator?: string): MenuItemConstructorOptions => ({
     label,
     accelerator,
@@ -47,5 +56,5 @@ export function buildMenu(send: (command: MenuCommand['command']) => void): Menu
     },
     { role: 'windowMenu' },
   ]
-  return Menu.buildFromTemplate(template)
+  return template
 }
