@@ -54,7 +54,8 @@ function toSpec(chips: WordChip[], selection: ChipSelection, settings: OverlaySe
     tau: settings.tau,
     normalization: settings.normalization,
     filter: {
-      resolutions: settings.resolutions,
+      // sorted: the same set gives the same filter key, so Heatmaps' aggregation cache hits
+      resolutions: [...settings.resolutions].sort((a, b) => b - a),
       ...(fullRange ? {} : { steps: { ...settings.steps } }),
       ...(settings.step === null ? {} : { step: settings.step }),
     },
