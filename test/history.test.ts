@@ -26,7 +26,7 @@ async function payload(id: string, prompt = 'a red hat'): Promise<GenerationPayl
     id, createdAt: new Date().toISOString(),
     params: { prompt, negativePrompt: '', seed: 7, steps: 2, guidance: 7.5, scheduler: 'ddim', width: W, height: H },
     model: { name: 'tiny', dir: '/models/tiny' }, provider: 'cpu', width: W, height: H,
-    png: new Uint8Array(png), rgb, record: serializeRecord(record),
+    png: new Uint8Array(png), rgb, record: serializeRecord(record), layers: [{ index: 0, name: layer.name, block: layer.block }],
     words: [{ index: 0, text: 'a', start: 0, end: 1, tokenIndices: [1] }, { index: 1, text: 'red', start: 2, end: 5, tokenIndices: [2] }],
     negativeWords: [], droppedWords: [], timings: { totalMs: 1, denoiseMs: 1, stepMs: 0.5 }, history: { saved: false },
   }

@@ -8,7 +8,8 @@ import os from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AppService } from '../src/main/service'
+import { createDispatcher } from '../src/main/ipc/dispatch'
+import { AppService, bindService } from '../src/main/service'
 import { deserializeRecord } from '../src/shared/attention-record'
 import { Heatmaps } from '../src/shared/heatmap/heatmaps'
 import { DEFAULT_OVERLAY, renderOverlay, type OverlaySpec } from '../src/shared/ipc/overlay'
@@ -67,6 +68,19 @@ describe.skipIf(!hasModel)('AppService with the bundled model', () => {
     expect(hat.tokenIndices.length).toBeGreaterThan(0)
     expect(hat.disabledReason).toBeUndefined()
     expect(first.history.saved).toBe(true)
+  })
+
+  it('crosses the IPC dispatcher with binary parts as Uint8Array', async () => {
+    const dispatch = createDispatcher(bindService(service), { isTrustedSender: () => true })
+    const r = await dispatch('history:get', { id: first.id }, { url: 'file:///app/index.html', isMainFrame: true })
+    expect(r.ok).toBe(true)
+    const p = (r as { value: GenerationPayload }).value
+    expect(p.png).toBeInstanceOf(Uint8Array)
+    expect(p.rgb).toBeInstanceOf(Uint8Array)
+    expect(p.record).toBeInstanceOf(Uint8Array)
+    expect(p.layers.map((l) => l.name)).toEqual(deserializeRecord(p.record!).layers.map((l) => l.name))
+    // structured clone (what Electron IPC does) keeps them typed
+    expect(structuredClone(p).record).toBeInstanceOf(Uint8Array)
   })
 
   it('stores the generation in the history and restores it after a restart', async () => {

@@ -98,7 +98,9 @@ export class HistoryStore {
         deserializeRecord(record) // throws on a truncated or corrupt record
       }
       const { format: _f, hasRecord: _h, ...rest } = meta
-      return { ...rest, png, rgb: new Uint8Array(data), record }
+      // entries written before layer descriptors were stored get them from the record
+      const layers = rest.layers ?? (record ? deserializeRecord(record).layers.map(({ index, name, block }) => ({ index, name, block })) : [])
+      return { ...rest, layers, png, rgb: new Uint8Array(data), record }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('not-found', `History entry ${id} is missing or incomplete.`)
       if (error instanceof AppError) throw error

@@ -114,6 +114,7 @@ export class GenerationRunner {
       png: new Uint8Array(result.png),
       rgb: new Uint8Array(result.rgb),
       record,
+      layers: hook.taps.map((t) => ({ index: t.index, name: t.name, block: t.block })),
       words: wordChips(result.encoding, noMaps),
       negativeWords: result.negativeEncoding ? wordChips(result.negativeEncoding, noMaps) : [],
       droppedWords: result.encoding.droppedWords.map((w) => w.text),

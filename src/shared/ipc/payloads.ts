@@ -86,6 +86,8 @@ export interface GenerationPayload {
   rgb: Uint8Array
   /** Serialised attention record (src/shared/attention-record.ts); null when nothing was recorded. */
   record: Uint8Array | null
+  /** The tapped cross-attention layers the record holds, in execution order. */
+  layers: LayerDescriptor[]
   words: WordChip[]
   negativeWords: WordChip[]
   /** Words the tokenizer dropped because the prompt was too long. */
