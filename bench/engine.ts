@@ -5,7 +5,7 @@
  * the speed ratio.
  *
  *   npx tsx bench/engine.ts [--model DIR] [--steps 20] [--scheduler ddim] [--guidance 5]
- *                           [--runs 3] [--threads N] [--python /usr/bin/python3]
+ *                           [--runs 3] [--threads N] [--python /usr/bin/python3] [--spinning]
  *
  * The reference script (written by the model helper) is run as
  *   python -m models.training.bench_reference --steps N --guidance G --runs R --threads T
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     threads: { type: 'string', default: String(Math.min(cpus().length, 8)) },
     python: { type: 'string', default: '/usr/bin/python3' },
+    spinning: { type: 'boolean', default: false },
   },
 });
 const steps = Number(values.steps);
@@ -49,7 +50,7 @@ function median(xs: number[]): number {
 
 async function benchOrt() {
   const tLoad = performance.now();
-  const model = await LoadedModel.load(modelDir, { threads });
+  const model = await LoadedModel.load(modelDir, { threads, spinning: values.spinning });
   const loadS = (performance.now() - tLoad) / 1000;
   const params = { prompt: 'a red circle above a blue square', seed: 1, steps, guidance, scheduler };
   await runPipeline(model, { ...params, steps: 2 }); // warm-up: first-run allocations and kernels
@@ -85,22 +86,32 @@ async function benchOrt() {
 function benchPython(): { perImage: number; perStep?: number; peakRssMb?: number } | string {
   const script = join(root, 'models', 'training', 'bench_reference.py');
   if (!existsSync(script)) return `reference sampler not found (${script})`;
-  const args = ['-m', 'models.training.bench_reference', '--steps', String(steps), '--guidance', String(guidance), '--runs', String(runs), '--threads', String(threads)];
+  // Run the module under a wrapper that appends the process's peak RSS as one more JSON line.
+  const wrapper = [
+    'import json, resource, runpy, sys',
+    "sys.argv = ['bench_reference'] + sys.argv[1:]",
+    "runpy.run_module('models.training.bench_reference', run_name='__main__')",
+    "print(json.dumps({'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))",
+  ].join('\n');
+  const args = ['-c', wrapper, '--steps', String(steps), '--guidance', String(guidance), '--runs', String(runs), '--threads', String(threads)];
   const r = spawnSync(values.python, args, { cwd: root, encoding: 'utf8', timeout: 1_800_000 });
   if (r.status !== 0) return `reference sampler failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
-  const last = r.stdout.trim().split('\n').pop() ?? '';
+  const lines = r.stdout.trim().split('\n');
+  const rss = lines.pop() ?? '';
+  const result = lines.pop() ?? '';
   try {
-    const j = JSON.parse(last) as { seconds_per_image: number; seconds_per_step?: number; peak_rss_mb?: number };
-    return { perImage: j.seconds_per_image, perStep: j.seconds_per_step, peakRssMb: j.peak_rss_mb };
+    const j = JSON.parse(result) as { seconds_per_image: number; seconds_per_step?: number };
+    const m = JSON.parse(rss) as { peak_rss_mb: number };
+    return { perImage: j.seconds_per_image, perStep: j.seconds_per_step, peakRssMb: m.peak_rss_mb };
   } catch {
-    return `reference sampler printed no JSON result line (last line: '${last.slice(0, 200)}')`;
+    return `reference sampler printed no JSON result line (last line: '${result.slice(0, 200)}')`;
   }
 }
 
 (async () => {
   console.log(`model ${modelDir}\n${steps} steps, ${scheduler}, guidance ${guidance}, ${runs} runs (median), ${threads} threads, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
   const o = await benchOrt();
-  console.log(`TypeScript + ONNX Runtime (CPU):`);
+  console.log(`TypeScript + ONNX Runtime (CPU, thread spinning ${values.spinning ? 'on' : 'off'}):`);
   console.log(`  load ${o.loadS.toFixed(2)} s; per step ${(o.perStep * 1000).toFixed(1)} ms (${o.unetCalls} U-Net calls per image); decode ${(o.decode * 1000).toFixed(1)} ms`);
   console.log(`  per image ${o.perImage.toFixed(3)} s median, ${o.bestImage.toFixed(3)} s best; peak RSS ${o.peakRssMb.toFixed(0)} MB`);
   const p = benchPython();

@@ -18,7 +18,7 @@ export class Engine {
   }
 
   private async loadUnlocked(dir: string, opts: LoadOptions): Promise<LoadedModel> {
-    const key = JSON.stringify([resolve(dir), opts.provider ?? 'cpu', opts.threads ?? 0]);
+    const key = JSON.stringify([resolve(dir), opts.provider ?? 'cpu', opts.threads ?? 0, !!opts.spinning]);
     // A given U-Net buffer always reloads; a prepareUnet function is reused when it is the same one.
     if (this.current && this.current.key === key && !opts.unetModel && this.current.prepareUnet === opts.prepareUnet) {
       return this.current.model;
