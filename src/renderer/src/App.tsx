@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import type { WordSpec } from '../../shared/heatmap/words'
-import { DEFAULT_OVERLAY, wordColors, type OverlaySpec } from '../../shared/ipc/overlay'
+import { DEFAULT_OVERLAY, specFilter, wordColors, type OverlaySpec } from '../../shared/ipc/overlay'
 import type { GenerationPayload, IpcError, WordChip } from '../../shared/ipc/contract'
 import { Banner, type Message } from './components/Banner'
 import { HistoryStrip } from './components/HistoryStrip'
@@ -103,6 +103,15 @@ export function App(): React.JSX.Element {
   const negativeChips = current?.negativeWords ?? []
   const shownChips = selection.stream === 'cond' ? chips : negativeChips
   const spec = useMemo(() => (view?.heatmaps ? toSpec(shownChips, selection, settings, totalSteps) : null), [view, shownChips, selection, settings, totalSteps])
+  // Large models store some layers in time buckets; a step filter cutting one is approximate.
+  const approximate = useMemo(() => {
+    if (!spec || !view?.heatmaps) return false
+    try {
+      return view.heatmaps.tokenMaps(specFilter(spec), spec.stream).approximate
+    } catch {
+      return false // an impossible filter is reported by the canvas
+    }
+  }, [spec, view])
   const colors = useMemo(() => wordColors(selection.indices.length).map(([r, g, b]) => `rgb(${r}, ${g}, ${b})`), [selection.indices.length])
   // One hover row per distinct word: a word typed several times averages its occurrences (DAAM).
   const hoverWords = useMemo<WordSpec[]>(() => {
@@ -285,6 +294,7 @@ export function App(): React.JSX.Element {
             resolutions={view?.resolutions() ?? []}
             totalSteps={totalSteps}
             playing={playing}
+            approximate={approximate}
             disabled={!view?.heatmaps}
             onChange={(patch) => setSettings((s) => ({ ...s, ...patch }))}
             onPlay={() => {

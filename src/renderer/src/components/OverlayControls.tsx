@@ -21,6 +21,8 @@ interface Props {
   resolutions: number[]
   totalSteps: number
   playing: boolean
+  /** The step filter cuts through time buckets of a large model's record. */
+  approximate: boolean
   disabled: boolean
   onChange: (patch: Partial<OverlaySettings>) => void
   onPlay: () => void
@@ -33,7 +35,7 @@ const NORMALIZATIONS: { value: Normalization; label: string; hint: string }[] = 
 ]
 
 /** Opacity, colour map, mask mode, normalisation, layer resolutions and the time-step range. */
-export function OverlayControls({ settings, resolutions, totalSteps, playing, disabled, onChange, onPlay }: Props): React.JSX.Element {
+export function OverlayControls({ settings, resolutions, totalSteps, playing, approximate, disabled, onChange, onPlay }: Props): React.JSX.Element {
   const id = useId()
   const last = Math.max(0, totalSteps - 1)
   return (
@@ -131,6 +133,11 @@ export function OverlayControls({ settings, resolutions, totalSteps, playing, di
           <output>
             {settings.step === null ? `${settings.steps.from + 1}–${settings.steps.to + 1} of ${totalSteps}` : `step ${settings.step + 1} of ${totalSteps}`}
           </output>
+          {approximate && (
+            <span className="notice small" title="This model's record sums some layers over a few steps to stay small; a range that cuts such a group counts it in proportion.">
+              approximate: some layers are stored per group of steps
+            </span>
+          )}
         </div>
       </div>
       <div className="control-row">
