@@ -25,6 +25,8 @@ import { Settings } from './settings'
 
 /** Generations kept decoded in memory for saving without a disk read (the latest few). */
 const DRAWABLE_CACHE = 4
+/** Generations the history could not store, kept for this session (newest). */
+const UNSAVED_LIMIT = 20
 
 /**
  * The main-process logic, independent of any transport: Electron IPC, the
@@ -121,7 +123,11 @@ export class AppService {
         payload.history = { saved: false, saveError: error instanceof Error ? error.message : String(error) }
       }
     }
-    if (!payload.history.saved) this.unsaved.set(payload.id, payload)
+    if (!payload.history.saved) {
+      this.unsaved.set(payload.id, payload)
+      // kept in memory only while the disk refuses them: bound it like a small history
+      while (this.unsaved.size > UNSAVED_LIMIT) this.unsaved.delete(this.unsaved.keys().next().value!)
+    }
     if (payload.record) this.remember(drawable(payload))
     return payload
   }
