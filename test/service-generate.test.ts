@@ -3,6 +3,7 @@
  * disk (atomic, restart-safe, corrupt entries skipped, read-only folders reported), overlay save
  * through an injected dialog, busy refusal and cancellation.
  */
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -22,6 +23,25 @@ const PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
 
 function tmp(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+}
+
+/**
+ * Makes a folder read-only for real: chmod for normal users; root ignores permission bits, so
+ * there a read-only bind mount (EROFS, as on a locked disk) when the system allows mounting.
+ * Returns the undo function, or null when neither works.
+ */
+function makeReadOnly(dir: string): (() => void) | null {
+  if (process.getuid?.() !== 0) {
+    fs.chmodSync(dir, 0o500)
+    return () => fs.chmodSync(dir, 0o700)
+  }
+  try {
+    execFileSync('mount', ['--bind', dir, dir], { stdio: 'ignore' })
+    execFileSync('mount', ['-o', 'remount,ro,bind', dir], { stdio: 'ignore' })
+    return () => execFileSync('umount', [dir], { stdio: 'ignore' })
+  } catch {
+    return null
+  }
 }
 
 async function code(p: Promise<unknown>): Promise<string> {
@@ -167,20 +187,26 @@ describe.skipIf(!hasModel)('AppService with the bundled model', () => {
     expect(list.items.length).toBeGreaterThan(0)
   })
 
-  // Root ignores permission bits, so a chmod-ed folder stays writable: skipped (and reported) there.
-  it.skipIf(process.getuid?.() === 0)('on a read-only history folder: clear error, the generation is still returned, saved entries stay', async () => {
+  it('on a read-only history folder: clear error, the generation is still returned, saved entries stay', async (ctx) => {
     const roData = tmp('daam-ro-')
     const ro = new AppService({ modelsDir: MODELS, userDataDir: roData, threads: 1 })
     const kept = await ro.generate({ prompt: 'a red hat', steps: 2 })
-    fs.chmodSync(path.join(roData, 'history'), 0o500)
+    const undo = makeReadOnly(path.join(roData, 'history'))
+    if (!undo) {
+      await ro.dispose()
+      fs.rmSync(roData, { recursive: true, force: true })
+      ctx.skip()
+      return
+    }
     try {
       const lost = await ro.generate({ prompt: 'a blue scarf', steps: 2 })
       expect(lost.history.saved).toBe(false)
-      expect(lost.history.saveError).toMatch(/Could not save/)
+      expect(lost.history.saveError).toMatch(/^Could not save this generation to the history: (the disk is read-only|permission denied)\.$/)
       expect((await ro.listHistory()).items.map((i) => i.id)).toEqual([kept.id])
-      expect((await ro.getHistory(lost.id)).id).toBe(lost.id)
+      expect((await ro.getHistory(kept.id)).id).toBe(kept.id)
+      expect((await ro.getHistory(lost.id)).id).toBe(lost.id) // still savable this session
     } finally {
-      fs.chmodSync(path.join(roData, 'history'), 0o700)
+      undo()
       await ro.dispose()
       fs.rmSync(roData, { recursive: true, force: true })
     }
