@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { evaluateApi, expect, ROOT, saveScreenshot, test } from './fixtures'
+import { makeReadOnly } from './support/readonly'
 
 const hasModel = fs.existsSync(path.join(ROOT, 'models', 'daam-shapes', 'unet', 'model.onnx'))
 test.skip(!hasModel, 'the bundled model is not exported yet')
@@ -132,4 +133,25 @@ test('an overlong prompt: the cut words are disabled chips with the reason, and 
   await chips.nth(89).dispatchEvent('click') // Playwright will not click an aria-disabled element itself
   await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', '')
   await saveScreenshot(page, `truncated-${app.mode}`)
+})
+
+test('a read-only history folder: a clear error, the image still shows, saved entries stay', async ({ app, page }) => {
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+  await page.getByTestId('prompt').fill('a red hat')
+  await page.getByTestId('steps').fill('2')
+  await page.getByTestId('generate').click()
+  await expect(page.getByTestId('history-item')).toHaveCount(1, { timeout: 60_000 })
+  const undo = makeReadOnly(path.join(app.userDataDir, 'history'))
+  test.skip(!undo, 'cannot make a folder read-only here (root without mount)')
+  try {
+    await page.getByTestId('prompt').fill('a blue scarf')
+    await page.getByTestId('generate').click()
+    await expect(page.getByTestId('banner-error')).toContainText('Could not save this generation to the history')
+    await expect(page.getByTestId('banner-error')).toContainText('The image is shown but not kept.')
+    await expect(page.getByTestId('word-chips').getByRole('button')).toHaveText(['a', 'blue', 'scarf'])
+    await expect(page.getByTestId('history-item')).toHaveCount(1)
+    await saveScreenshot(page, `readonly-history-${app.mode}`)
+  } finally {
+    undo?.()
+  }
 })

@@ -3,12 +3,12 @@
  * disk (atomic, restart-safe, corrupt entries skipped, read-only folders reported), overlay save
  * through an injected dialog, busy refusal and cancellation.
  */
-import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { makeReadOnly } from '../e2e/support/readonly'
 import { createDispatcher } from '../src/main/ipc/dispatch'
 import { AppService, bindService } from '../src/main/service'
 import { deserializeRecord } from '../src/shared/attention-record'
@@ -23,25 +23,6 @@ const PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
 
 function tmp(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
-}
-
-/**
- * Makes a folder read-only for real: chmod for normal users; root ignores permission bits, so
- * there a read-only bind mount (EROFS, as on a locked disk) when the system allows mounting.
- * Returns the undo function, or null when neither works.
- */
-function makeReadOnly(dir: string): (() => void) | null {
-  if (process.getuid?.() !== 0) {
-    fs.chmodSync(dir, 0o500)
-    return () => fs.chmodSync(dir, 0o700)
-  }
-  try {
-    execFileSync('mount', ['--bind', dir, dir], { stdio: 'ignore' })
-    execFileSync('mount', ['-o', 'remount,ro,bind', dir], { stdio: 'ignore' })
-    return () => execFileSync('umount', [dir], { stdio: 'ignore' })
-  } catch {
-    return null
-  }
 }
 
 async function code(p: Promise<unknown>): Promise<string> {
