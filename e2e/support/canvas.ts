@@ -31,11 +31,16 @@ export function rgbOf(p: CanvasPixels): Uint8Array {
 }
 
 /** The first shown word's map centroid and peak (pixels), as the canvas publishes them. */
-export async function overlayStats(page: Page): Promise<{ centroid: { x: number; y: number }; peak: { x: number; y: number } }> {
+type Point = { x: number; y: number }
+
+/** The first shown word's map: value-weighted centroid, hottest pixel, and centre of its mask at tau 0.4. */
+export async function overlayStats(page: Page): Promise<{ centroid: Point; peak: Point; maskCentroid: Point }> {
   const canvas = page.getByTestId('image-canvas')
-  const [cx, cy] = ((await canvas.getAttribute('data-centroid')) ?? '').split(',').map(Number)
-  const [px, py] = ((await canvas.getAttribute('data-peak')) ?? '').split(',').map(Number)
-  return { centroid: { x: cx!, y: cy! }, peak: { x: px!, y: py! } }
+  const point = async (name: string): Promise<Point> => {
+    const [x, y] = ((await canvas.getAttribute(name)) ?? '').split(',').map(Number)
+    return { x: x!, y: y! }
+  }
+  return { centroid: await point('data-centroid'), peak: await point('data-peak'), maskCentroid: await point('data-mask-centroid') }
 }
 
 /** Fraction of pixels where two RGBA images differ by more than `tol` in some channel. */

@@ -55,6 +55,7 @@ export function ImageStage({ view, spec, hoverWords }: Props): React.JSX.Element
     // Published on the element itself (not React state: no second render per paint) for tests.
     c.dataset['peak'] = s ? `${s.peak.x},${s.peak.y}` : ''
     c.dataset['centroid'] = s ? `${s.centroid.x.toFixed(2)},${s.centroid.y.toFixed(2)}` : ''
+    c.dataset['maskCentroid'] = s ? `${s.maskCentroid.x.toFixed(2)},${s.maskCentroid.y.toFixed(2)}` : ''
     if (errorLine.current) {
       errorLine.current.textContent = failure
       errorLine.current.hidden = !failure

@@ -6,6 +6,7 @@
 import { deserializeRecord, type AttentionRecord } from '../../../shared/attention-record'
 import type { ImageBytes } from '../../../shared/heatmap/compose'
 import { Heatmaps } from '../../../shared/heatmap/heatmaps'
+import { DEFAULT_TAU } from '../../../shared/heatmap/masks'
 import type { WordSpec } from '../../../shared/heatmap/words'
 import { renderOverlay, specFilter, type OverlayScratch, type OverlaySpec } from '../../../shared/ipc/overlay'
 import type { GenerationPayload } from '../../../shared/ipc/payloads'
@@ -15,6 +16,8 @@ export interface MapStats {
   peak: { x: number; y: number }
   /** Value-weighted centre of the first word's map, in pixels. */
   centroid: { x: number; y: number }
+  /** Centre of the first word's mask at DAAM's tau (where the word "is"), in pixels. */
+  maskCentroid: { x: number; y: number }
 }
 
 export interface HoverWord {
@@ -77,7 +80,7 @@ export class OverlayView {
   private stats(map: Float32Array): MapStats {
     const w = this.image.width
     const h = this.image.height
-    let best = -1, bi = 0, sum = 0, sx = 0, sy = 0
+    let best = -1, bi = 0, sum = 0, sx = 0, sy = 0, n = 0, mx = 0, my = 0
     for (let y = 0, i = 0; y < h; y++) {
       let row = 0
       for (let x = 0; x < w; x++, i++) {
@@ -85,13 +88,16 @@ export class OverlayView {
         if (v > best) { best = v; bi = i }
         row += v
         sx += v * x
+        if (v >= DEFAULT_TAU) { n++; mx += x; my += y }
       }
       sum += row
       sy += row * y
     }
+    const centre = { x: w / 2, y: h / 2 }
     return {
       peak: { x: bi % w, y: Math.floor(bi / w) },
-      centroid: sum > 0 ? { x: sx / sum, y: sy / sum } : { x: w / 2, y: this.image.height / 2 },
+      centroid: sum > 0 ? { x: sx / sum, y: sy / sum } : centre,
+      maskCentroid: n > 0 ? { x: mx / n, y: my / n } : centre,
     }
   }
 
