@@ -155,3 +155,21 @@ test('a read-only history folder: a clear error, the image still shows, saved en
     undo?.()
   }
 })
+
+test('negative-prompt words are chips with their own maps', async ({ app, page }) => {
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+  await page.getByTestId('prompt').fill('a red hat')
+  await page.getByTestId('negative-prompt').fill('blue scarf')
+  await page.getByTestId('steps').fill('3')
+  await page.getByTestId('generate').click()
+  const negative = page.getByTestId('negative-chips').getByRole('button')
+  await expect(negative).toHaveText(['blue', 'scarf'], { timeout: 60_000 })
+  await negative.nth(1).click()
+  await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', 'scarf')
+  await expect(negative.nth(1)).toHaveAttribute('aria-pressed', 'true')
+  // Picking a prompt word switches back to the prompt's stream.
+  await page.getByTestId('word-chips').getByRole('button', { name: 'hat', exact: true }).click()
+  await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', 'hat')
+  await expect(negative.nth(1)).toHaveAttribute('aria-pressed', 'false')
+  await saveScreenshot(page, `negative-${app.mode}`)
+})
