@@ -43,18 +43,21 @@ def coverage(img):
     return {c: float((lab == i).mean()) for i, c in enumerate(names) if c in REFS}, lab, names
 
 
-def held_out_prompts(n, seed=2024):
+def held_out_prompts(n, seed=2024, split="held_out"):
     """n/2 shape prompts with a held-out colour/shape pair, n/2 snowman prompts with a held-out
     (hat, scarf) colour pair. Returns list of dict(prompt, colours, hat, scarf)."""
     rng = np.random.default_rng(seed)
+    mode = "only" if split == "held_out" else "exclude"
     out = []
     while len(out) < n // 2:
-        sc = world.sample_scene(rng, held_out="only", kind="shapes")
+        sc = world.sample_scene(rng, held_out=mode, kind="shapes")
         out.append(dict(prompt=world.caption(sc, rng), colours=world.named_colours(sc), hat=None, scarf=None))
     while len(out) < n:
-        sc = world.sample_scene(rng, held_out="only", kind="snowman")
+        sc = world.sample_scene(rng, held_out=mode, kind="snowman")
         s = sc["objects"][0]
-        if (s["hat"], s["scarf"]) not in world.HELD_OUT_ACCESSORIES:
+        if split == "held_out" and (s["hat"], s["scarf"]) not in world.HELD_OUT_ACCESSORIES:
+            continue
+        if split != "held_out" and not (s["hat"] and s["scarf"]):
             continue
         out.append(dict(prompt=world.caption(sc, rng), colours=world.named_colours(sc), hat=s["hat"],
                         scarf=s["scarf"]))
@@ -95,13 +98,15 @@ def main():
     p.add_argument("--checkpoint", default=CHECKPOINT)
     p.add_argument("--out", default=os.path.join(MODELS, "eval"))
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--split", default="held_out", choices=["held_out", "train"],
+                   help="held_out: combinations never seen in training; train: in-distribution prompts")
     a = p.parse_args()
     setup(0)
     from .common import load
     from .export import build_models
     te, unet, vae = build_models(load(a.checkpoint))
     tok = default_tokenizer()
-    items = held_out_prompts(a.n)
+    items = held_out_prompts(a.n, split=a.split)
     t0 = time.time()
     imgs = []
     for i in range(0, len(items), a.batch):
@@ -114,6 +119,7 @@ def main():
     metrics["wall_s"] = round(time.time() - t0, 1)
     metrics["steps"] = 20
     metrics["guidance"] = 5.0
+    metrics["split"] = a.split
     # a grid: 8 shape prompts + 8 snowman prompts (all held-out combinations)
     half = len(items) // 2
     sel = list(range(8)) + list(range(half, half + 8))

@@ -43,7 +43,7 @@ def scaling_factor(vae, dev, n=256, seed=123):
 
 
 def train(steps=1500, batch=16, crop=64, lr=1e-3, kl_weight=1e-6, seed=0, out=None, dev=None,
-          log_every=50, pool=2048, max_minutes=None):
+          log_every=50, pool=2048, max_minutes=None, stop_step=None):
     setup(seed)
     dev = device(dev)
     out = out or os.path.join(WORK, "vae.pt")
@@ -80,6 +80,9 @@ def train(steps=1500, batch=16, crop=64, lr=1e-3, kl_weight=1e-6, seed=0, out=No
         if step % log_every == 0 or step == steps - 1:
             print(json.dumps(dict(stage="vae", step=step, l1=round(l1.item(), 5), mse=round(mse.item(), 5),
                                   kl=round(kl.item(), 2), s=round(time.time() - t0, 1))), flush=True)
+        if stop_step and step + 1 >= stop_step:
+            print("vae: stopping at step", step, "(--stop-step)", flush=True)
+            break
         if max_minutes and time.time() - t0 > max_minutes * 60:
             print("vae: time limit reached at step", step, flush=True)
             break
@@ -104,8 +107,11 @@ def main():
     p.add_argument("--out", default=None)
     p.add_argument("--device", default=None)
     p.add_argument("--max-minutes", type=float, default=None)
+    p.add_argument("--stop-step", type=int, default=None,
+                   help="stop after this many steps (the LR schedule still spans --steps)")
     a = p.parse_args()
-    train(a.steps, a.batch, a.crop, a.lr, seed=a.seed, out=a.out, dev=a.device, max_minutes=a.max_minutes)
+    train(a.steps, a.batch, a.crop, a.lr, seed=a.seed, out=a.out, dev=a.device, max_minutes=a.max_minutes,
+          stop_step=a.stop_step)
 
 
 if __name__ == "__main__":
