@@ -8,7 +8,7 @@
  * Prints mIoU per word class and overall for several filters, on the same records.
  *
  * Generation runs through the app's engine (LoadedModel + runPipeline) on the hook-patched U-Net.
- * Run: npx tsx scripts/eval.ts [--n 100] [--steps 20] [--guidance 5] [--model models/daam-shapes] [--json out.json]
+ * Run: npx tsx scripts/eval.ts [--split heldout|seen] [--n 100] [--steps 20] [--guidance 5] [--model models/daam-shapes] [--json out.json]
  */
 import * as fs from 'node:fs';
 import { generateWithRecord, loadHookedEngine } from '../test/attention/engine-run';
@@ -27,14 +27,25 @@ const art = (w: string): string => (/^[aeiou]/.test(w) ? 'an' : 'a');
 
 interface Case { prompt: string; seed: number; targets: { word: string; colour: string }[] }
 
-function buildCases(n: number): Case[] {
+/**
+ * 'heldout' (the issue's evaluation): every prompt names a combination never drawn in training.
+ * 'seen': only combinations from training, to tell heat-map quality from generalisation.
+ */
+function buildCases(n: number, split: 'heldout' | 'seen'): Case[] {
+  const heldShape = (c: string, s: string): boolean => HELD_OUT_SHAPES.some(([hc, hs]) => hc === c && hs === s);
+  const heldAcc = (h: string, s: string): boolean => HELD_OUT_ACCESSORIES.some(([hh, hs]) => hh === h && hs === s);
+  const shapePairs: [string, string][] = split === 'heldout' ? HELD_OUT_SHAPES
+    : COLOURS.flatMap((c) => SHAPES.map((s): [string, string] => [c, s])).filter(([c, s]) => !heldShape(c, s));
+  const accPairs: [string, string][] = split === 'heldout' ? HELD_OUT_ACCESSORIES
+    : COLOURS.flatMap((h) => COLOURS.map((s): [string, string] => [h, s])).filter(([h, s]) => h !== s && !heldAcc(h, s));
   const cases: Case[] = [];
   let seed = 1000;
   const nShapes = Math.ceil(n * 0.6);
   for (let i = 0; cases.length < nShapes; i++) {
-    const [c1, s1] = HELD_OUT_SHAPES[i % 3];
+    const [c1, s1] = shapePairs[(i * 5) % shapePairs.length];
     const s2 = SHAPES.filter((s) => s !== s1)[Math.floor(i / 3) % 2];
-    const c2 = COLOURS.filter((c) => c !== c1)[(i * 7) % 5];
+    const c2options = COLOURS.filter((c) => c !== c1 && (split === 'heldout' || !heldShape(c, s2)));
+    const c2 = c2options[(i * 7) % c2options.length];
     const a = `${art(c1)} ${c1} ${s1}`, b = `${art(c2)} ${c2} ${s2}`;
     const template = i % 4;
     const prompt = template === 0 ? `${a} and ${b}` : template === 1 ? `${b} and ${a}` : template === 2 ? `${a} to the left of ${b}` : `a picture of ${a}`;
@@ -42,7 +53,7 @@ function buildCases(n: number): Case[] {
     cases.push({ prompt, seed: seed++, targets });
   }
   for (let i = 0; cases.length < n; i++) {
-    const [h, s] = HELD_OUT_ACCESSORIES[i % 5];
+    const [h, s] = accPairs[(i * 3) % accPairs.length];
     const template = Math.floor(i / 5) % 3;
     const prompt = template === 0 ? `a snowman wearing ${art(h)} ${h} hat and ${art(s)} ${s} scarf around its neck`
       : template === 1 ? `a snowman in ${art(h)} ${h} hat with ${art(s)} ${s} scarf`
@@ -71,10 +82,15 @@ async function main(): Promise<void> {
   const steps = Number(arg('steps', '20'));
   const guidance = Number(arg('guidance', '5'));
   const engine = await loadHookedEngine(arg('model', 'models/daam-shapes'));
-  const cases = buildCases(n);
+  const split = arg('split', 'heldout');
+  if (split !== 'heldout' && split !== 'seen') throw new Error(`--split must be heldout or seen, got ${split}`);
+  const cases = buildCases(n, split);
   const half = Math.floor(steps / 2);
-  const configs: { name: string; filter: HeatmapFilter; norm: Normalization }[] = [
+  const configs: { name: string; filter: HeatmapFilter; norm: Normalization; tau?: number }[] = [
     { name: 'DAAM default (no mid block, all steps)', filter: {}, norm: 'word' },
+    { name: 'DAAM default, tau 0.5', filter: {}, norm: 'word', tau: 0.5 },
+    { name: 'DAAM default, tau 0.6', filter: {}, norm: 'word', tau: 0.6 },
+    { name: 'late steps, tau 0.5', filter: { steps: { from: half, to: steps - 1 } }, norm: 'word', tau: 0.5 },
     { name: 'all layers incl. mid', filter: { layers: engine.hook.taps.map((t) => t.index) }, norm: 'word' },
     { name: 'early steps (first half)', filter: { steps: { from: 0, to: half - 1 } }, norm: 'word' },
     { name: 'late steps (second half)', filter: { steps: { from: half, to: steps - 1 } }, norm: 'word' },
@@ -96,7 +112,7 @@ async function main(): Promise<void> {
       c.targets.forEach((t, wi) => {
         if (!gts[wi].some((v) => v)) { if (k === 0) missingGt++; return; } // object not drawn: no ground truth
         const list = perConfig[k].get(t.word) ?? [];
-        list.push(iou(thresholdMask(maps[wi], DEFAULT_TAU), gts[wi]));
+        list.push(iou(thresholdMask(maps[wi], cfg.tau ?? DEFAULT_TAU), gts[wi]));
         perConfig[k].set(t.word, list);
       });
     });
@@ -108,13 +124,13 @@ async function main(): Promise<void> {
     const all = [...perConfig[k].values()].flat();
     return { config: cfg.name, classes, overall: mean(all), classMean: mean(Object.values(classes).map((c) => c.mIoU)), n: all.length };
   });
-  console.log(`${cases.length} held-out prompts, ${steps} DDIM steps, guidance ${guidance}, tau ${DEFAULT_TAU}; ${missingGt} targets skipped (colour absent from the image)`);
+  console.log(`${cases.length} ${split === 'heldout' ? 'held-out' : 'seen (training-combination)'} prompts, ${steps} DDIM steps, guidance ${guidance}, tau ${DEFAULT_TAU}; ${missingGt} targets skipped (colour absent from the image)`);
   for (const r of report) {
     console.log(`\n${r.config}: overall mIoU ${r.overall.toFixed(3)} (n=${r.n}), mean over classes ${r.classMean.toFixed(3)}`);
     for (const [w, v] of Object.entries(r.classes)) console.log(`  ${w.padEnd(9)} ${v.mIoU.toFixed(3)}  (n=${v.n})`);
   }
   const json = arg('json', '');
-  if (json) fs.writeFileSync(json, JSON.stringify({ prompts: cases.length, steps, guidance, tau: DEFAULT_TAU, report }, null, 2));
+  if (json) fs.writeFileSync(json, JSON.stringify({ split, prompts: cases.length, steps, guidance, tau: DEFAULT_TAU, report }, null, 2));
 }
 
 main().catch((e: unknown) => { console.error(e instanceof Error ? e.stack : e); process.exit(1); });
