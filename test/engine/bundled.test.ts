@@ -3,8 +3,9 @@
  * float16 variant of its U-Net (test-time rewrite, see fp16.ts) against float32.
  *
  * float16 tolerance: with weights rounded to float16 and float16 inputs/outputs, the final
- * 20-step DDIM latents stay within 2e-3 x (1 + max |latent|) and the images within a mean of
- * 1 level of 255 (measured on the early export: 2.2e-4 relative, 0.01 levels).
+ * 20-step DDIM latents stay within 5e-3 x (1 + max |latent|) and the images within a mean of
+ * 1 level of 255. Measured on the trained model: latents max |diff| 5.8e-3 on values up to 2.3
+ * (1.8e-3 of 1 + max), image mean 0.03 levels.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,7 +76,7 @@ describe('bundled model', () => {
       for (let i = 0; i < r.rgb.length; i++) sum += Math.abs(r.rgb[i] - ref.rgb[i]);
       console.log(`fp16 U-Net vs fp32: latents max|d| ${maxLat.toExponential(2)} (scale ${scale.toFixed(2)}), image mean|d| ${(sum / r.rgb.length).toFixed(3)}`);
       expect(maxLat).toBeGreaterThan(0);
-      expect(maxLat).toBeLessThanOrEqual(2e-3 * (1 + scale));
+      expect(maxLat).toBeLessThanOrEqual(5e-3 * (1 + scale));
       expect(sum / r.rgb.length).toBeLessThanOrEqual(1);
     } finally {
       await half.release();

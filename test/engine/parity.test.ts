@@ -8,8 +8,8 @@
  *   text embeddings: max |diff| <= 2e-5 x (1 + max |value|)
  *   final latents (before 1/scaling_factor): max |diff| <= 2e-4 x (1 + max |value|)
  *   decoded image: max |diff| <= 2 levels of 255, mean <= 0.1
- * Measured on the architecture export (3 cases): text 1.7e-6, latents 4.2e-5 on values up to 40
- * (1e-6 relative), image max 1 level (rounding), mean 0.000.
+ * Measured on the trained model (3 cases): text embeddings 1.4e-6, latents 2.4e-5 on values up to
+ * 6.9, image max 1 level (rounding), mean 0.000.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
