@@ -127,6 +127,13 @@ export function App(): React.JSX.Element {
   }, [shownChips])
 
 
+  // Aggregate the new record while the user looks at the image, not on the first click.
+  useEffect(() => {
+    if (!view?.heatmaps) return
+    const timer = setTimeout(() => view.warm(), 50)
+    return () => clearTimeout(timer)
+  }, [view])
+
   // Play: step through the denoising steps one at a time.
   useEffect(() => {
     if (!playing) return

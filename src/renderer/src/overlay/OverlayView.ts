@@ -55,6 +55,15 @@ export class OverlayView {
     return [...new Set((noMid.length ? noMid : layers).map((l) => l.height))].sort((a, b) => b - a)
   }
 
+  /**
+   * Aggregates the record for the default filter ahead of the first click (the one expensive
+   * step: a fraction of a second for SD-sized records), so that click only combines maps.
+   * The key matches what App's spec gives for untouched controls.
+   */
+  warm(): void {
+    this.heatmaps?.tokenMaps({ resolutions: this.defaultResolutions() }, 'cond')
+  }
+
   /** Paints the plain image. */
   drawImage(ctx: CanvasRenderingContext2D): void {
     const { data, width, height } = this.image
