@@ -1,5 +1,5 @@
 import type { HistoryItem, HistoryList } from '../../../shared/ipc/payloads'
-import { useDataUrl } from './useObjectUrl'
+import { useDataUrl } from './useDataUrl'
 
 interface Props {
   list: HistoryList
