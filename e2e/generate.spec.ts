@@ -14,9 +14,7 @@ import { expect, launchApp, ROOT, saveScreenshot, test } from './fixtures'
 const DEMO = 'a snowman wearing a red hat and a blue scarf around its neck'
 /** `DAAM_E2E_MODELS` runs the flow against another models folder (e.g. a fresh training export). */
 const MODELS_DIR = process.env['DAAM_E2E_MODELS'] ? path.resolve(process.env['DAAM_E2E_MODELS']) : path.join(ROOT, 'models')
-const hasModel = fs.existsSync(path.join(MODELS_DIR, 'daam-shapes', 'unet', 'model.onnx'))
 
-test.skip(!hasModel, 'the bundled model is not exported yet')
 test.setTimeout(180_000)
 
 function tmp(prefix: string): string {
@@ -70,26 +68,23 @@ test('prompt -> image -> word maps -> save -> restart restores it from history',
       if (white) bodyPixels++
       snowman[i] = white || red[i] || blue[i] ? 1 : 0
     }
-    if (bodyPixels >= 150) {
-      let top = Infinity, bottom = -Infinity
-      snowman.forEach((v, i) => {
-        if (!v) return
-        const y = Math.floor(i / plain.width)
-        top = Math.min(top, y)
-        bottom = Math.max(bottom, y)
-      })
-      const middle = (top + bottom) / 2
-      expect(hat.peak.y, 'hat: hottest pixel in the upper half of the snowman').toBeLessThan(middle)
-      expect(hat.peak.y, 'hat: hottest pixel on the snowman, not above it').toBeGreaterThanOrEqual(top - 8)
-      expect(neck.maskCentroid.y, 'the neck mask lies below the hat mask').toBeGreaterThan(hat.maskCentroid.y)
-      const note = `hat peak y ${hat.peak.y}, mask centre y ${hat.maskCentroid.y.toFixed(1)}; neck peak y ${neck.peak.y}, mask centre y ${neck.maskCentroid.y.toFixed(1)}; snowman rows ${top}-${bottom}; red centroid y ${centroidY(red, plain.width).toFixed(1)}, blue ${centroidY(blue, plain.width).toFixed(1)}`
-      testInfo.annotations.push({ type: 'spatial', description: note })
-      console.log(`[e2e] ${note}`)
-    } else {
-      testInfo.annotations.push({ type: 'spatial-skipped', description: `the model drew no snowman (${bodyPixels} white pixels): untrained export; hat/neck placement not checked` })
-      console.log(`[e2e] hat/neck placement not checked: only ${bodyPixels} snowman-white pixels (untrained model)`)
-    }
-    // Different words give different maps either way.
+    // The committed model is trained and the seed fixed: it must draw the snowman.
+    expect(bodyPixels, 'the bundled model draws a snowman body').toBeGreaterThanOrEqual(150)
+    let top = Infinity, bottom = -Infinity
+    snowman.forEach((v, i) => {
+      if (!v) return
+      const y = Math.floor(i / plain.width)
+      top = Math.min(top, y)
+      bottom = Math.max(bottom, y)
+    })
+    const middle = (top + bottom) / 2
+    expect(hat.peak.y, 'hat: hottest pixel in the upper half of the snowman').toBeLessThan(middle)
+    expect(hat.peak.y, 'hat: hottest pixel on the snowman, not above it').toBeGreaterThanOrEqual(top - 8)
+    expect(neck.maskCentroid.y, 'the neck mask lies below the hat mask').toBeGreaterThan(hat.maskCentroid.y)
+    const note = `hat peak y ${hat.peak.y}, mask centre y ${hat.maskCentroid.y.toFixed(1)}; neck peak y ${neck.peak.y}, mask centre y ${neck.maskCentroid.y.toFixed(1)}; snowman rows ${top}-${bottom}; red centroid y ${centroidY(red, plain.width).toFixed(1)}, blue ${centroidY(blue, plain.width).toFixed(1)}`
+    testInfo.annotations.push({ type: 'spatial', description: note })
+    console.log(`[e2e] ${note}`)
+    // Different words give different maps.
     expect(neck.centroid).not.toEqual(hat.centroid)
 
     // Hover: the top words at a pixel with their share.

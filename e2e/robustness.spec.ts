@@ -5,11 +5,9 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { evaluateApi, expect, ROOT, saveScreenshot, test } from './fixtures'
+import { evaluateApi, expect, saveScreenshot, test } from './fixtures'
 import { makeReadOnly } from './support/readonly'
 
-const hasModel = fs.existsSync(path.join(ROOT, 'models', 'daam-shapes', 'unet', 'model.onnx'))
-test.skip(!hasModel, 'the bundled model is not exported yet')
 
 const brokenModel = fs.mkdtempSync(path.join(os.tmpdir(), 'daam-broken-model-'))
 fs.writeFileSync(path.join(brokenModel, 'model_index.json'), JSON.stringify({ _class_name: 'OnnxStableDiffusionPipeline' }))

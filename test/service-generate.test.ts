@@ -18,7 +18,6 @@ import { AppError } from '../src/shared/ipc/result'
 import type { GenerationPayload } from '../src/shared/ipc/payloads'
 
 const MODELS = path.resolve(__dirname, '..', 'models')
-const hasModel = fs.existsSync(path.join(MODELS, 'daam-shapes', 'unet', 'model.onnx'))
 const PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
 
 function tmp(prefix: string): string {
@@ -34,7 +33,7 @@ async function code(p: Promise<unknown>): Promise<string> {
   }
 }
 
-describe.skipIf(!hasModel)('AppService with the bundled model', () => {
+describe('AppService with the bundled model', () => {
   let userData: string
   let saveDir: string
   let service: AppService

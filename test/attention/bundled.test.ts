@@ -14,10 +14,10 @@ import { aggregateTokens } from '../../src/shared/heatmap/aggregate';
 import { wordLatentMap } from '../../src/shared/heatmap/words';
 import * as os from 'node:os';
 import { writeCliHeatmaps } from '../../src/main/attention/cli-heatmaps';
-import { BUNDLED, BundledModel, bundledExists } from './bundled-pipeline';
+import { BUNDLED, BundledModel } from './bundled-pipeline';
 import { generateWithRecord, loadHookedEngine } from './engine-run';
 
-describe.skipIf(!bundledExists())('attention hook on the bundled U-Net', () => {
+describe('attention hook on the bundled U-Net', () => {
   it('taps every attn2 softmax and no attn1 softmax', async () => {
     const model = await BundledModel.load();
     const scanned = scanModel(fs.readFileSync(path.join(BUNDLED, 'unet', 'model.onnx')));
@@ -93,7 +93,7 @@ describe.skipIf(!bundledExists())('attention hook on the bundled U-Net', () => {
   });
 });
 
-describe.skipIf(!bundledExists())('CLI heat maps on the bundled model', () => {
+describe('CLI heat maps on the bundled model', () => {
   it('writes every word\'s files and rejects unknown words with the prompt\'s words listed', async () => {
     const model = await BundledModel.load();
     const prompt = 'a red circle and a blue square';
@@ -118,7 +118,7 @@ describe.skipIf(!bundledExists())('CLI heat maps on the bundled model', () => {
   });
 });
 
-describe.skipIf(!bundledExists())('hook through the engine pipeline', () => {
+describe('hook through the engine pipeline', () => {
   it('records every U-Net call of runPipeline, negative prompt included', async () => {
     const engine = await loadHookedEngine(BUNDLED, true);
     const g = await generateWithRecord(engine, { prompt: 'a green triangle', negativePrompt: 'red', seed: 2, steps: 3, guidance: 5, scheduler: 'ddim' });
