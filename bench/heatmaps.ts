@@ -9,7 +9,7 @@
  */
 import * as os from 'node:os';
 import { planBuckets, bucketCount, type AttentionRecord, type RecordLayer } from '../src/shared/attention-record';
-import { toHalf } from '../src/shared/heatmap/float16';
+import { toHalf } from '../src/shared/float16';
 import { Heatmaps } from '../src/shared/heatmap/heatmaps';
 import { aggregateTokens } from '../src/shared/heatmap/aggregate';
 import { normalizedLatentMaps, toImageSize } from '../src/shared/heatmap/words';

@@ -1,9 +1,11 @@
 /**
- * NumPy `.npy` reading and writing (format versions 1.0, 2.0 and 3.0), C order only, plus the
- * IEEE half-precision conversions that both `.npy` float16 arrays and float16 ONNX models need.
+ * NumPy `.npy` reading and writing (format versions 1.0, 2.0 and 3.0), C order only; float16
+ * arrays decode through ./float16.
  *
  * Pure: works on byte arrays, no file I/O, so the renderer and the main process can both use it.
  */
+
+import { float16ToFloat32 } from './float16';
 
 export type NpyDtype = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
@@ -194,66 +196,5 @@ export function npyToFloat32(arr: NpyArray): Float32Array {
   if (dtype === 'float16') return float16ToFloat32(data as Uint16Array);
   const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
-  return out;
-}
-
-// ---- IEEE 754 half precision -------------------------------------------------------------
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float32 -> float16 bits with round-to-nearest-even, handling subnormals, overflow to Inf and NaN. */
-export function toHalfBits(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf / NaN
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00; // overflow -> Inf
-  if (e <= 0) {
-    if (e < -10) return sign; // underflows to zero
-    mant |= 0x800000; // implicit leading bit
-    const shift = 14 - e;
-    const half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    // Round half to even.
-    return sign | (half + (rem > mid || (rem === mid && (half & 1)) ? 1 : 0));
-  }
-  const half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  // Carry from rounding may bump the exponent, which is the correct result (up to Inf).
-  return sign | (half + (rem > 0x1000 || (rem === 0x1000 && (half & 1)) ? 1 : 0));
-}
-
-/** float16 bits -> float32 value (exact). */
-export function fromHalfBits(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
-export function float32ToFloat16(src: ArrayLike<number>): Uint16Array {
-  const out = new Uint16Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = toHalfBits(src[i]);
-  return out;
-}
-
-// Decoding table: 65536 entries make float16 -> float32 a single lookup per value.
-let halfTable: Float32Array | null = null;
-
-export function float16ToFloat32(src: Uint16Array): Float32Array {
-  if (!halfTable) {
-    halfTable = new Float32Array(65536);
-    for (let i = 0; i < 65536; i++) halfTable[i] = fromHalfBits(i);
-  }
-  const table = halfTable;
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = table[src[i]];
   return out;
 }

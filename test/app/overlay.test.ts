@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { AttentionRecord } from '../../src/shared/attention-record'
 import { colormapLut } from '../../src/shared/colormaps'
 import { overlayHeatmap, type ImageBytes } from '../../src/shared/heatmap/compose'
-import { toHalf } from '../../src/shared/heatmap/float16'
+import { toHalf } from '../../src/shared/float16'
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
 import { DEFAULT_OVERLAY, renderOverlay, wordColors, type OverlaySpec } from '../../src/shared/ipc/overlay'
 

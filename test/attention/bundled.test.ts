@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { scanModel } from '../../src/main/attention/onnx-scan';
 import { recordBytes, layerResolution } from '../../src/shared/attention-record';
-import { fromHalf } from '../../src/shared/heatmap/float16';
+import { fromHalf } from '../../src/shared/float16';
 import { heatmapWords, selectWordSpecs, promptWordSpecs } from '../../src/shared/heatmap/prompt-words';
 import { aggregateTokens } from '../../src/shared/heatmap/aggregate';
 import { wordLatentMap } from '../../src/shared/heatmap/words';

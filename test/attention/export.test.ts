@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { exportHeatmaps } from '../../src/main/attention/export';
-import { readPngText } from '../../src/main/attention/png-text';
+import { readPngText } from '../../src/main/png-text';
 import { readNpy, npyToFloat32 } from '../../src/shared/npy';
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps';
 import { colormapLut, COLORMAPS } from '../../src/shared/colormaps';

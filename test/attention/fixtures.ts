@@ -1,4 +1,4 @@
-import { toHalf } from '../../src/shared/heatmap/float16';
+import { toHalf } from '../../src/shared/float16';
 import type { AttentionRecord, RecordLayer } from '../../src/shared/attention-record';
 
 /** A record from plain numbers: value(layer, step, token, y, x). */

@@ -4,7 +4,7 @@ import {
   deserializeRecord, layerResolution, planBuckets, recordBytes, serializeRecord, RECORD_BUDGET_BYTES,
   type RecordLayer,
 } from '../../src/shared/attention-record';
-import { fromHalf, toHalf } from '../../src/shared/heatmap/float16';
+import { fromHalf, toHalf } from '../../src/shared/float16';
 import { AttentionRecorder } from '../../src/main/attention/recorder';
 import { patchUnet } from '../../src/main/attention/patch-unet';
 import { buildSyntheticUnet, randn } from './synthetic-unet';

@@ -7,7 +7,7 @@ import { buildSyntheticUnet, randn } from './synthetic-unet';
 import { describeLayer, patchUnet, FUSED_ATTENTION_MESSAGE } from '../../src/main/attention/patch-unet';
 import { externalDataOptions } from '../../src/main/attention/session-options';
 import { prepareAttentionHook } from '../../src/main/attention/hook';
-import { fromHalf, toHalf } from '../../src/shared/heatmap/float16';
+import { fromHalf, toHalf } from '../../src/shared/float16';
 
 const H = 4, W = 6, T = 5, D = 6, HEADS = 2;
 

@@ -7,7 +7,7 @@
 import { onnx } from 'onnx-proto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { toHalf } from '../../src/shared/heatmap/float16';
+import { toHalf } from '../../src/shared/float16';
 
 export interface SyntheticOptions {
   layout: '3d' | '4d';

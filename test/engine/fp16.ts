@@ -6,7 +6,7 @@
  * it was exported with, whatever the graph contains.
  */
 import { onnx } from 'onnx-proto';
-import { float32ToFloat16 } from '../../src/shared/npy';
+import { float32ToFloat16 } from '../../src/shared/float16';
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;

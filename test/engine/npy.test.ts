@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { float16ToFloat32, float32ToFloat16, fromHalfBits, npyToFloat32, readNpy, toHalfBits, writeNpy } from '../../src/shared/npy';
+import { float16ToFloat32, float32ToFloat16, fromHalf, toHalf } from '../../src/shared/float16';
+import { npyToFloat32, readNpy, writeNpy } from '../../src/shared/npy';
 
 function hasNumpy(): boolean {
   try {
@@ -60,17 +61,17 @@ np.save(sys.argv[3], np.array([[1,2,3]], dtype=np.int64))`,
 
 describe('float16', () => {
   it('rounds to nearest even and handles subnormals, infinities and NaN', () => {
-    expect(toHalfBits(1)).toBe(0x3c00);
-    expect(toHalfBits(-2)).toBe(0xc000);
-    expect(toHalfBits(65504)).toBe(0x7bff);
-    expect(toHalfBits(65520)).toBe(0x7c00); // rounds up to Inf
-    expect(toHalfBits(2 ** -24)).toBe(0x0001); // smallest subnormal
-    expect(toHalfBits(2 ** -26)).toBe(0x0000);
-    expect(toHalfBits(1 + 2 ** -11)).toBe(0x3c00); // tie -> even
-    expect(toHalfBits(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie -> even (up)
-    expect(Number.isNaN(fromHalfBits(toHalfBits(NaN)))).toBe(true);
-    expect(fromHalfBits(0x7c00)).toBe(Infinity);
+    expect(toHalf(1)).toBe(0x3c00);
+    expect(toHalf(-2)).toBe(0xc000);
+    expect(toHalf(65504)).toBe(0x7bff);
+    expect(toHalf(65520)).toBe(0x7c00); // rounds up to Inf
+    expect(toHalf(2 ** -24)).toBe(0x0001); // smallest subnormal
+    expect(toHalf(2 ** -26)).toBe(0x0000);
+    expect(toHalf(1 + 2 ** -11)).toBe(0x3c00); // tie -> even
+    expect(toHalf(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie -> even (up)
+    expect(Number.isNaN(fromHalf(toHalf(NaN)))).toBe(true);
+    expect(fromHalf(0x7c00)).toBe(Infinity);
     // Every finite half value survives a round trip exactly.
-    for (let h = 0; h < 0x7c00; h += 7) expect(toHalfBits(fromHalfBits(h))).toBe(h);
+    for (let h = 0; h < 0x7c00; h += 7) expect(toHalf(fromHalf(h))).toBe(h);
   });
 });

@@ -15,7 +15,7 @@ import { thresholdMask, DEFAULT_TAU } from '../../shared/heatmap/masks';
 import type { HeatmapFilter } from '../../shared/heatmap/aggregate';
 import type { Normalization, WordSpec } from '../../shared/heatmap/words';
 import { bucketCount, type AttentionRecord } from '../../shared/attention-record';
-import { insertPngText } from './png-text';
+import { insertPngText } from '../png-text';
 
 export interface GenerationMeta {
   prompt: string;

@@ -10,7 +10,7 @@ import {
   bucketCount, layerResolution, planBuckets, RECORD_BUDGET_BYTES,
   type AttentionRecord, type AttentionStream, type RecordLayer,
 } from '../../shared/attention-record';
-import { toHalf } from '../../shared/heatmap/float16';
+import { toHalf } from '../../shared/float16';
 import type { TapInfo } from './patch-unet';
 
 export interface RecorderOptions {

@@ -3,7 +3,7 @@
  * parameters embedded, and the cheap linear latent-to-RGB preview.
  */
 import sharp from 'sharp';
-import { addPngText } from './pngText';
+import { insertPngText } from '../png-text';
 
 /** VAE output [1, 3, H, W] in [-1, 1] -> interleaved RGB bytes, rounding as diffusers does. */
 export function vaeOutputToRgb(data: Float32Array, width: number, height: number): Uint8Array {
@@ -25,7 +25,7 @@ export function vaeOutputToRgb(data: Float32Array, width: number, height: number
 /** PNG bytes of an RGB image with text metadata chunks (keyword -> text). */
 export async function encodePng(rgb: Uint8Array, width: number, height: number, text: Record<string, string>): Promise<Buffer> {
   const png = await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
-  return Buffer.from(addPngText(png, text));
+  return Buffer.from(insertPngText(png, text));
 }
 
 /**

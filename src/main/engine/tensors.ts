@@ -5,7 +5,7 @@
  * are widened back to float32.
  */
 import * as ort from 'onnxruntime-node';
-import { float16ToFloat32, float32ToFloat16 } from '../../shared/npy';
+import { float16ToFloat32, float32ToFloat16 } from '../../shared/float16';
 
 export type TensorMeta = { name: string; type: ort.Tensor.Type; shape: ReadonlyArray<number | string> };
 

@@ -7,7 +7,7 @@
  * word maps are cheap combinations of these token maps.
  */
 import { bucketCount, type AttentionRecord, type RecordLayer } from '../attention-record';
-import { halfTable } from './float16';
+import { halfTable } from '../float16';
 import { resizeBicubic } from './resize';
 
 export interface HeatmapFilter {

@@ -1,5 +1,5 @@
 /**
- * Adds text metadata to an encoded PNG. sharp writes no arbitrary text chunks, so we insert
+ * Adds text metadata to an encoded PNG (engine images and exported overlays). sharp 0.35 reads PNG text but writes no arbitrary text chunks, so we insert
  * iTXt chunks (UTF-8, uncompressed; PNG spec 11.3.4.5) right after IHDR. Readers that know PNG
  * text (exiftool, Pillow's `im.text`, browsers' metadata panels) show them as key/value pairs.
  */

@@ -51,3 +51,16 @@ export function halfTable(): Float32Array {
 export function fromHalf(bits: number): number {
   return halfTable()[bits & 0xffff];
 }
+
+export function float32ToFloat16(src: ArrayLike<number>): Uint16Array {
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = toHalf(src[i]);
+  return out;
+}
+
+export function float16ToFloat32(src: Uint16Array): Float32Array {
+  const t = halfTable();
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = t[src[i]];
+  return out;
+}
