@@ -3,16 +3,14 @@
  * `eta * sigma_t` fresh noise otherwise. Default spacing: leading.
  */
 import type { SchedulerConfig } from './config';
-import { alphasCumprod, arangeDown, linspace, roundHalfEven } from './math';
+import { alphasCumprod, arangeDown, checkStepCount, linspace, roundHalfEven } from './math';
 import { checkStepArgs, requireNoise, type NoiseFn, type Scheduler } from './types';
 import { predictX0AndEps } from './prediction';
 
 /** DDIM/PNDM-style integer timesteps, descending, for the given spacing. */
 export function discreteTimesteps(cfg: SchedulerConfig, steps: number, defaultSpacing: 'leading' | 'linspace' | 'trailing'): Float64Array {
   const n = cfg.numTrainTimesteps;
-  if (!Number.isInteger(steps) || steps < 1 || steps > n) {
-    throw new Error(`steps must be an integer in 1..${n}, got ${steps}`);
-  }
+  checkStepCount(steps, n);
   const spacing = cfg.timestepSpacing ?? defaultSpacing;
   const out = new Float64Array(steps);
   if (spacing === 'leading') {

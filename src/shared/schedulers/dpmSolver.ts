@@ -4,14 +4,12 @@
  * optional Karras sigmas. Works on the unscaled VP latent, so the input scaling is the identity.
  */
 import type { SchedulerConfig } from './config';
-import { alphasCumprod, arangeDown, interpOnGrid, karrasSigmas, linspace, roundHalfEven, sigmaToT, trainingSigmas } from './math';
+import { alphasCumprod, arangeDown, checkStepCount, interpOnGrid, karrasSigmas, linspace, roundHalfEven, sigmaToT, trainingSigmas } from './math';
 import { checkStepArgs, type Scheduler } from './types';
 
 export function dpmSchedule(cfg: SchedulerConfig, steps: number, karras: boolean): { timesteps: Float64Array; sigmas: Float64Array } {
   const n = cfg.numTrainTimesteps;
-  if (!Number.isInteger(steps) || steps < 1 || steps > n) {
-    throw new Error(`steps must be an integer in 1..${n}, got ${steps}`);
-  }
+  checkStepCount(steps, n);
   const spacing = cfg.timestepSpacing ?? 'linspace';
   let ts: Float64Array = new Float64Array(steps);
   if (spacing === 'linspace') {

@@ -4,16 +4,7 @@
  * linspace with fractional timesteps. Turbo models use one Euler step at t = 999 ("trailing").
  */
 import type { SchedulerConfig } from './config';
-import {
-  alphasCumprod,
-  arangeDown,
-  interpOnGrid,
-  karrasSigmas,
-  linspace,
-  roundHalfEven,
-  sigmaToT,
-  trainingSigmas,
-} from './math';
+import { alphasCumprod, arangeDown, checkStepCount, interpOnGrid, karrasSigmas, linspace, roundHalfEven, sigmaToT, trainingSigmas } from './math';
 import { checkStepArgs, requireNoise, type NoiseFn, type Scheduler, type SchedulerName } from './types';
 
 interface SigmaSchedule {
@@ -25,9 +16,7 @@ interface SigmaSchedule {
 /** Timesteps and sigmas (with a final 0) for the Euler family. */
 export function eulerSchedule(cfg: SchedulerConfig, steps: number, karras: boolean): SigmaSchedule {
   const n = cfg.numTrainTimesteps;
-  if (!Number.isInteger(steps) || steps < 1 || steps > n) {
-    throw new Error(`steps must be an integer in 1..${n}, got ${steps}`);
-  }
+  checkStepCount(steps, n);
   const spacing = cfg.timestepSpacing ?? 'linspace';
   let ts: Float64Array = new Float64Array(steps);
   if (spacing === 'linspace') {

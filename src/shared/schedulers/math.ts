@@ -6,6 +6,13 @@
 import type { SchedulerConfig } from './config';
 
 /** np.round: ties go to the even neighbour (Math.round would send 2.5 to 3). */
+/** Inference step counts outside 1..trainSteps have no schedule: say so before any maths runs. */
+export function checkStepCount(steps: number, trainSteps: number): void {
+  if (!Number.isInteger(steps) || steps < 1 || steps > trainSteps) {
+    throw new Error(`steps must be an integer in 1..${trainSteps}, got ${steps}`);
+  }
+}
+
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;

@@ -4,14 +4,12 @@
  * timestep is repeated to bootstrap the linear multistep history.
  */
 import type { SchedulerConfig } from './config';
-import { alphasCumprod, arangeDown, linspace, roundHalfEven } from './math';
+import { alphasCumprod, arangeDown, checkStepCount, linspace, roundHalfEven } from './math';
 import { checkStepArgs, type Scheduler } from './types';
 
 export function pndmTimesteps(cfg: SchedulerConfig, steps: number): Float64Array {
   const n = cfg.numTrainTimesteps;
-  if (!Number.isInteger(steps) || steps < 1 || steps > n) {
-    throw new Error(`steps must be an integer in 1..${n}, got ${steps}`);
-  }
+  checkStepCount(steps, n);
   const spacing = cfg.timestepSpacing ?? 'leading';
   const asc = new Float64Array(steps);
   if (spacing === 'leading') {
