@@ -56,7 +56,8 @@ def min_snr_weight(ac_t, gamma=5.0):
 
 
 def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, dev=None, out=None,
-          cache_path=None, ema_decay=0.998, p_uncond=0.1, max_minutes=None, ckpt_every=500, log_every=50):
+          cache_path=None, ema_decay=0.998, p_uncond=0.1, max_minutes=None, ckpt_every=500, log_every=50,
+          init=None, stop_step=None):
     setup(seed)
     dev = device(dev)
     out = out or os.path.join(WORK, "unet.pt")
@@ -79,6 +80,12 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
     torch.manual_seed(seed)
     te = TextEncoder(**TEXT_CONFIG).to(dev)
     unet = UNet2DConditionModel(**UNET_CONFIG).to(dev)
+    if init:
+        # Continue from an earlier run's EMA weights: a second, shorter cosine cycle at a lower
+        # rate is how the committed model got more training without redoing the first stage.
+        prev = load(init)
+        te.load_state_dict(prev["text_encoder"])
+        unet.load_state_dict(prev["unet"])
     params = list(te.parameters()) + list(unet.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01, betas=(0.9, 0.99))
     warm = min(200, max(1, steps // 10))
@@ -118,7 +125,8 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
             print(json.dumps(dict(stage="unet", step=step, loss=round(avg, 5), lr=round(sched.get_last_lr()[0], 6),
                                   s=round(el, 1), samples_per_s=round((step + 1) * batch / max(el, 1e-6), 1))),
                   flush=True)
-        done = max_minutes and time.time() - t0 > max_minutes * 60
+        # --stop-step replays a run that a --max-minutes cap stopped, with the same LR schedule.
+        done = (max_minutes and time.time() - t0 > max_minutes * 60) or (stop_step and step + 1 >= stop_step)
         if (step + 1) % ckpt_every == 0 or step == steps - 1 or done:
             save(dict(text_encoder=ema_te.shadow, unet=ema_unet.shadow, text_config=TEXT_CONFIG,
                       unet_config=UNET_CONFIG, steps=step + 1, planned_steps=steps, batch=batch,
@@ -143,8 +151,11 @@ def main():
     p.add_argument("--out", default=None)
     p.add_argument("--cache", default=os.path.join(WORK, "latents.pt"))
     p.add_argument("--max-minutes", type=float, default=None)
+    p.add_argument("--init", default=None, help="checkpoint of an earlier run to continue from")
+    p.add_argument("--stop-step", type=int, default=None, help="stop after this many steps of the --steps schedule")
     a = p.parse_args()
-    train(a.vae, a.images, a.steps, a.batch, a.lr, a.seed, a.device, a.out, a.cache, max_minutes=a.max_minutes)
+    train(a.vae, a.images, a.steps, a.batch, a.lr, a.seed, a.device, a.out, a.cache, max_minutes=a.max_minutes,
+          init=a.init, stop_step=a.stop_step)
 
 
 if __name__ == "__main__":
