@@ -171,19 +171,25 @@ export class AppService {
     return { path: file }
   }
 
-  async saveAllWords(id: string, spec: OverlaySpec): Promise<SavedFile> {
-    const d = await this.drawableFor(id)
-    const dir = await this.requireDialogs().chooseFolder({ title: 'Save all words into a folder', purpose: 'export' })
-    if (!dir) return { path: null }
-    await writeAllWords(dir, d, spec)
-    return { path: dir }
+  saveAllWords(id: string, spec: OverlaySpec): Promise<SavedFile> {
+    return this.exportToFolder(id, spec, 'Save all words into a folder', writeAllWords)
   }
 
-  async exportMaps(id: string, spec: OverlaySpec): Promise<SavedFile> {
+  exportMaps(id: string, spec: OverlaySpec): Promise<SavedFile> {
+    return this.exportToFolder(id, spec, 'Export maps into a folder', writeMaps)
+  }
+
+  /** Folder exports: the generation is resolved before the dialog so a bad id never opens one. */
+  private async exportToFolder(
+    id: string,
+    spec: OverlaySpec,
+    title: string,
+    write: (dir: string, d: Drawable, spec: OverlaySpec) => Promise<unknown>,
+  ): Promise<SavedFile> {
     const d = await this.drawableFor(id)
-    const dir = await this.requireDialogs().chooseFolder({ title: 'Export maps into a folder', purpose: 'export' })
+    const dir = await this.requireDialogs().chooseFolder({ title, purpose: 'export' })
     if (!dir) return { path: null }
-    await writeMaps(dir, d, spec)
+    await write(dir, d, spec)
     return { path: dir }
   }
 
