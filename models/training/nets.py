@@ -156,6 +156,10 @@ class Upsample2D(nn.Module):
 class Attention(nn.Module):
     """Unfused multi-head attention in the old diffusers 3-D layout."""
 
+    # Training only (grounding loss): a list that cross-attention appends its softmax output to.
+    # None at export, so the graph is unchanged.
+    capture = None
+
     def __init__(self, dim, context_dim, heads):
         super().__init__()
         self.heads = heads
@@ -182,6 +186,8 @@ class Attention(nn.Module):
         v = self.head_to_batch_dim(self.to_v(context))
         scores = torch.matmul(q, k.transpose(1, 2)) * self.scale
         probs = scores.softmax(dim=-1)
+        if self.capture is not None:
+            self.capture.append(probs)
         out = self.batch_to_head_dim(torch.matmul(probs, v))
         return self.to_out[1](self.to_out[0](out))
 

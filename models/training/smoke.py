@@ -11,6 +11,24 @@ import time
 import torch
 
 
+def check_grounding_targets():
+    """The demo caption's words get the right objects: hat above scarf, 'neck' on the scarf."""
+    import numpy as np
+    from . import world
+    from .grounding import targets_for
+    from .tokenizer import default_tokenizer
+    tok = default_tokenizer()
+    s = world.sample_snowman(np.random.default_rng(0), hat="red", scarf="blue")
+    s["tail"] = False
+    cap = "a snowman wearing a red hat and a blue scarf around its neck"
+    slots, token_slot = targets_for(dict(objects=[s]), cap, tok)
+    ids = tok(cap)
+    slot = {w: int(token_slot[ids.index(tok(w)[1])]) for w in ("snowman", "red", "hat", "blue", "scarf", "neck")}
+    rows = lambda k: float((slots[k].sum(1) * np.arange(slots.shape[1])).sum() / slots[k].sum())
+    return (slot["red"] == slot["hat"] != slot["scarf"] == slot["blue"] == slot["neck"] != slot["snowman"]
+            and rows(slot["hat"]) < rows(slot["scarf"]))
+
+
 def main():
     t0 = time.time()
     from . import train_unet, train_vae
@@ -22,6 +40,10 @@ def main():
         vae_p, unet_p = os.path.join(d, "vae.pt"), os.path.join(d, "unet.pt")
         train_vae.train(steps=3, batch=4, crop=32, out=vae_p, pool=8, log_every=1)
         train_unet.train(vae_path=vae_p, images=16, steps=3, batch=8, out=unet_p, cache_path=None, log_every=1)
+        # second stage as in the pipeline: continue with the cross-attention grounding loss
+        train_unet.train(vae_path=vae_p, images=16, steps=2, batch=8, out=unet_p, cache_path=None, log_every=1,
+                         init=unet_p, grounding=0.03)
+        grounding_ok = check_grounding_targets()
         ck = combine(vae_p, unet_p)
         out = export(ck, os.path.join(d, "bundle"), write_checkpoint=os.path.join(d, "ck.pt"))
         need = ["model_index.json", "text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx",
@@ -30,7 +52,7 @@ def main():
         missing = [n for n in need if not os.path.exists(os.path.join(out, n))]
         te, unet, vae = build_models(load(os.path.join(d, "ck.pt")))
         img, lat = generate(default_tokenizer(), te, unet, vae, ["a red circle"], seeds=[0], steps=2)
-        ok = not missing and tuple(img.shape) == (1, 3, 128, 128) and bool(torch.isfinite(img).all())
+        ok = grounding_ok and not missing and tuple(img.shape) == (1, 3, 128, 128) and bool(torch.isfinite(img).all())
         print(json.dumps(dict(smoke="ok" if ok else "failed", missing=missing, seconds=round(time.time() - t0, 1))))
         if not ok:
             sys.exit(1)

@@ -3,6 +3,7 @@
 /usr/bin/python3 -m models.training.train_unet --images 30000 --steps 6000
 Epsilon prediction on the SD scaled_linear 1000-step schedule, AdamW, warmup + cosine LR,
 EMA of weights (the EMA is what gets exported), 10% empty captions, min-SNR loss weighting.
+--grounding L adds L x the token-grounding loss on cross-attention (models/training/grounding.py).
 """
 import argparse
 import json
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 
 from . import world
+from .grounding import build_targets, grounding_loss
 from .common import WORK, EMA, alphas_cumprod, device, load, save, setup
 from .nets import TEXT_CONFIG, UNET_CONFIG, VAE_CONFIG, AutoencoderKL, TextEncoder, UNet2DConditionModel
 from .tokenizer import default_tokenizer
@@ -44,9 +46,26 @@ def build_cache(vae, n, seed, dev, chunk=128, out=None):
         caps += c
         if (i // chunk) % 20 == 0:
             print(json.dumps(dict(stage="cache", n=i + m, s=round(time.time() - t0, 1))), flush=True)
-    cache = dict(latents=torch.cat(lat), input_ids=torch.cat(ids), captions=caps, empty_ids=torch.tensor(tok("")))
+    cache = dict(latents=torch.cat(lat), input_ids=torch.cat(ids), captions=caps, empty_ids=torch.tensor(tok("")),
+                 seed=seed)
     if out:
         save(cache, out)
+    return cache
+
+
+def ensure_targets(cache, seed, path=None):
+    """Grounding targets for a latent cache: the cache's scenes are replayed from its seed (the
+    same draws as build_cache) rather than stored, and the captions must match exactly."""
+    if "token_slot" in cache:
+        return cache
+    rng = np.random.default_rng(cache.get("seed", seed))
+    n = cache["latents"].shape[0]
+    _, caps, scenes = world.sample_batch(rng, n, held_out="exclude")
+    if caps != list(cache["captions"]):
+        raise RuntimeError("latent cache was not drawn from seed %d: rebuild it" % cache.get("seed", seed))
+    cache["slots"], cache["token_slot"] = build_targets(scenes, caps, default_tokenizer())
+    if path:
+        save(cache, path)
     return cache
 
 
@@ -57,7 +76,7 @@ def min_snr_weight(ac_t, gamma=5.0):
 
 def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, dev=None, out=None,
           cache_path=None, ema_decay=0.998, p_uncond=0.1, max_minutes=None, ckpt_every=500, log_every=50,
-          init=None, stop_step=None):
+          init=None, stop_step=None, grounding=0.0):
     setup(seed)
     dev = device(dev)
     out = out or os.path.join(WORK, "unet.pt")
@@ -71,6 +90,10 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
         cache = None
     if cache is None:
         cache = build_cache(vae, images, seed + 1, dev, out=cache_path)
+    if grounding:
+        cache = ensure_targets(cache, seed + 1, cache_path)
+        slots = cache["slots"].to(dev)
+        token_slot = cache["token_slot"].long().to(dev)
     latents = cache["latents"].to(dev)
     input_ids = cache["input_ids"].long().to(dev)
     empty = cache["empty_ids"].long().to(dev)
@@ -86,6 +109,11 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
         prev = load(init)
         te.load_state_dict(prev["text_encoder"])
         unet.load_state_dict(prev["unet"])
+    captured = []
+    if grounding:
+        for name, m in unet.named_modules():
+            if name.endswith("attn2"):
+                m.capture = captured
     params = list(te.parameters()) + list(unet.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01, betas=(0.9, 0.99))
     warm = min(200, max(1, steps // 10))
@@ -96,7 +124,7 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
     gen = torch.Generator().manual_seed(seed + 7)
     n = latents.shape[0]
     t0 = time.time()
-    avg = None
+    avg = g_avg = None
     step = 0
     for step in range(steps):
         idx = torch.randint(0, n, (batch,), generator=gen).to(dev)
@@ -109,9 +137,14 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
         a = ac[t][:, None, None, None]
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
         ctx = te(ids)
+        captured.clear()
         pred = unet(xt, t, ctx)
         w = min_snr_weight(ac[t])
         loss = ((pred - noise).pow(2).mean(dim=(1, 2, 3)) * w).mean()
+        g_loss = None
+        if grounding:
+            g_loss = grounding_loss(captured, slots[idx].float(), token_slot[idx], ~drop)
+            loss = loss + grounding * g_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -120,9 +153,12 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
         ema_te.update(te)
         ema_unet.update(unet)
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
+        if g_loss is not None:
+            g_avg = g_loss.item() if g_avg is None else 0.98 * g_avg + 0.02 * g_loss.item()
         if step % log_every == 0 or step == steps - 1:
             el = time.time() - t0
-            print(json.dumps(dict(stage="unet", step=step, loss=round(avg, 5), lr=round(sched.get_last_lr()[0], 6),
+            print(json.dumps(dict(stage="unet", step=step, loss=round(avg, 5), grounding=g_avg and round(g_avg, 4),
+                                  lr=round(sched.get_last_lr()[0], 6),
                                   s=round(el, 1), samples_per_s=round((step + 1) * batch / max(el, 1e-6), 1))),
                   flush=True)
         # --stop-step replays a run that a --max-minutes cap stopped, with the same LR schedule.
@@ -130,7 +166,7 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
         if (step + 1) % ckpt_every == 0 or step == steps - 1 or done:
             save(dict(text_encoder=ema_te.shadow, unet=ema_unet.shadow, text_config=TEXT_CONFIG,
                       unet_config=UNET_CONFIG, steps=step + 1, planned_steps=steps, batch=batch,
-                      images=n, wall_s=time.time() - t0, seed=seed), out)
+                      images=n, wall_s=time.time() - t0, seed=seed, grounding=grounding), out)
         if done:
             print("unet: time limit reached at step", step, flush=True)
             break
@@ -153,9 +189,10 @@ def main():
     p.add_argument("--max-minutes", type=float, default=None)
     p.add_argument("--init", default=None, help="checkpoint of an earlier run to continue from")
     p.add_argument("--stop-step", type=int, default=None, help="stop after this many steps of the --steps schedule")
+    p.add_argument("--grounding", type=float, default=0.0, help="weight of the cross-attention grounding loss")
     a = p.parse_args()
     train(a.vae, a.images, a.steps, a.batch, a.lr, a.seed, a.device, a.out, a.cache, max_minutes=a.max_minutes,
-          init=a.init, stop_step=a.stop_step)
+          init=a.init, stop_step=a.stop_step, grounding=a.grounding)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,101 @@
+"""Token grounding for cross-attention (in the spirit of TokenCompose, Wang et al., CVPR 2024).
+
+A small U-Net trained on a diffusion loss alone learns cross-attention that is spread over the
+background and binds colours weakly (a hat takes the scarf's colour). The world knows where every
+object is, so training can add a loss on the attention itself: each object word's attention
+mass (summed over query positions) should fall inside its object. Words and targets:
+
+- a colour word and the noun right after it -> that object (a shape, the hat, the scarf);
+- "snowman" -> the whole snowman; "neck" -> the scarf band (it is drawn at the neck).
+
+Targets are stored per image as up to MAX_SLOTS soft masks at latent size (fraction of each
+8x8 pixel cell covered) plus a [77] map from token position to slot (-1: no target).
+"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import world
+from .tokenizer import MAX_LEN, PAT
+
+MAX_SLOTS = 4
+LATENT = world.SIZE // 8
+NOUNS = set(world.SHAPES) | {"hat", "scarf"}
+
+
+def _cell_fraction(mask):
+    return mask.reshape(LATENT, 8, LATENT, 8).mean(axis=(1, 3)).astype(np.float32)
+
+
+def targets_for(scene, caption, tok):
+    """(slots [MAX_SLOTS, 16, 16] float32, token_slot [77] int8) for one training image."""
+    _, masks = world.render(scene)
+    slots = np.zeros((MAX_SLOTS, LATENT, LATENT), np.float32)
+    token_slot = np.full(MAX_LEN, -1, np.int8)
+    part = {}  # colour name -> mask name, and the snowman's parts
+    for i, o in enumerate(scene["objects"]):
+        if o["kind"] == "snowman":
+            part["snowman"] = "snowman"
+            if o["hat"]:
+                part[o["hat"]] = "hat"
+            if o["scarf"]:
+                part[o["scarf"]] = "scarf"
+                part["neck"] = "scarf"
+        else:
+            part[o["colour"]] = "object%d" % i
+    slot_of = {}
+    words = []  # (token position, word) for single-token words
+    pos = 1  # after BOS
+    for w in PAT.findall(caption.lower()):
+        pieces = tok.bpe(w)
+        if len(pieces) == 1:
+            words.append((pos, w))
+        pos += len(pieces)
+    for j, (p, w) in enumerate(words):
+        name = part.get(w)
+        if name is None or p >= MAX_LEN - 1:
+            continue
+        if name not in slot_of:
+            if len(slot_of) == MAX_SLOTS:
+                continue
+            slot_of[name] = len(slot_of)
+            slots[slot_of[name]] = _cell_fraction(masks[name])
+        token_slot[p] = slot_of[name]
+        # the noun right after a colour word belongs to the same object
+        if w in world.COLOURS and j + 1 < len(words) and words[j + 1][1] in NOUNS and words[j + 1][0] == p + 1:
+            token_slot[p + 1] = slot_of[name]
+    return slots, token_slot
+
+
+def build_targets(scenes, captions, tok):
+    n = len(scenes)
+    slots = np.zeros((n, MAX_SLOTS, LATENT, LATENT), np.float32)
+    token_slot = np.full((n, MAX_LEN), -1, np.int8)
+    for i, (sc, cap) in enumerate(zip(scenes, captions)):
+        slots[i], token_slot[i] = targets_for(sc, cap, tok)
+    return torch.from_numpy(slots).half(), torch.from_numpy(token_slot)
+
+
+def grounding_loss(probs_per_layer, slots, token_slot, keep):
+    """probs_per_layer: list of [B*heads, h*w, 77] softmax outputs of the attn2 layers (heads
+    first-major like the 3-D layout); slots [B, S, 16, 16]; token_slot [B, 77] (long, -1 none);
+    keep [B] bool (False for samples whose caption was dropped).
+    Returns mean over layers and targeted tokens of (1 - share of the token's attention inside
+    its object's mask)^2."""
+    b = slots.shape[0]
+    valid = (token_slot >= 0) & keep[:, None]  # [B, 77]
+    if not bool(valid.any()):
+        return slots.new_zeros(())
+    idx = token_slot.clamp(min=0)
+    losses = []
+    for probs in probs_per_layer:
+        bh, hw, t = probs.shape
+        a = probs.reshape(b, bh // b, hw, t).mean(1)  # [B, HW, T]
+        side = int(round(hw ** 0.5))
+        m = slots if side == LATENT else F.adaptive_avg_pool2d(slots, side)
+        m = m.flatten(2)  # [B, S, HW]
+        mt = torch.gather(m, 1, idx[:, :, None].expand(-1, -1, hw))  # [B, T, HW]: each token's mask
+        at = a.transpose(1, 2)  # [B, T, HW]
+        inside = (at * mt).sum(-1) / (at.sum(-1) + 1e-8)
+        losses.append(((1 - inside) ** 2)[valid].mean())
+    return torch.stack(losses).mean()
