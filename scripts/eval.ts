@@ -88,6 +88,7 @@ async function main(): Promise<void> {
   const half = Math.floor(steps / 2);
   const configs: { name: string; filter: HeatmapFilter; norm: Normalization; tau?: number }[] = [
     { name: 'DAAM default (no mid block, all steps)', filter: {}, norm: 'word' },
+    { name: 'DAAM default, tau 0.3', filter: {}, norm: 'word', tau: 0.3 },
     { name: 'DAAM default, tau 0.5', filter: {}, norm: 'word', tau: 0.5 },
     { name: 'DAAM default, tau 0.6', filter: {}, norm: 'word', tau: 0.6 },
     { name: 'late steps, tau 0.5', filter: { steps: { from: half, to: steps - 1 } }, norm: 'word', tau: 0.5 },

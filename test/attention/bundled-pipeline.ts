@@ -17,15 +17,6 @@ import type { AttentionRecord } from '../../src/shared/attention-record';
 import type { PromptEncoding } from '../../src/shared/tokenizer/words';
 
 export const BUNDLED = path.resolve(__dirname, '../../models/daam-shapes');
-export const bundledExists = (): boolean => fs.existsSync(path.join(BUNDLED, 'unet', 'model.onnx'));
-/**
- * The snowman integration test needs a trained model that draws what it is asked for; with random
- * or weak weights it fails for reasons that are not the heat maps'. It is therefore opt-in:
- * DAAM_INTEGRATION=1 npx vitest run test/attention/integration.test.ts (see the report in the
- * test file for the last result on the committed model).
- */
-export const trainedExists = (): boolean => process.env.DAAM_INTEGRATION === '1' && bundledExists()
-  && fs.existsSync(path.join(BUNDLED, 'vae_decoder', 'model.onnx'));
 
 export interface Generated {
   rgb: Uint8Array;
