@@ -27,9 +27,9 @@ def _cell_fraction(mask):
     return mask.reshape(LATENT, 8, LATENT, 8).mean(axis=(1, 3)).astype(np.float32)
 
 
-def targets_for(scene, caption, tok):
-    """(slots [MAX_SLOTS, 16, 16] float32, token_slot [77] int8) for one training image."""
-    _, masks = world.render(scene)
+def targets_for(scene, masks, caption, tok):
+    """(slots [MAX_SLOTS, 16, 16] float32, token_slot [77] int8) for one training image, from its
+    scene and the masks world.render() returned for it."""
     slots = np.zeros((MAX_SLOTS, LATENT, LATENT), np.float32)
     token_slot = np.full(MAX_LEN, -1, np.int8)
     part = {}  # colour name -> mask name, and the snowman's parts
@@ -67,12 +67,12 @@ def targets_for(scene, caption, tok):
     return slots, token_slot
 
 
-def build_targets(scenes, captions, tok):
+def build_targets(scenes, masks, captions, tok):
     n = len(scenes)
     slots = np.zeros((n, MAX_SLOTS, LATENT, LATENT), np.float32)
     token_slot = np.full((n, MAX_LEN), -1, np.int8)
-    for i, (sc, cap) in enumerate(zip(scenes, captions)):
-        slots[i], token_slot[i] = targets_for(sc, cap, tok)
+    for i, (sc, m, cap) in enumerate(zip(scenes, masks, captions)):
+        slots[i], token_slot[i] = targets_for(sc, m, cap, tok)
     return torch.from_numpy(slots).half(), torch.from_numpy(token_slot)
 
 
@@ -87,14 +87,16 @@ def grounding_loss(probs_per_layer, slots, token_slot, keep):
     if not bool(valid.any()):
         return slots.new_zeros(())
     idx = token_slot.clamp(min=0)
+    token_masks = {}  # layer side -> [B, T, HW]: each token's object mask at that resolution
     losses = []
     for probs in probs_per_layer:
         bh, hw, t = probs.shape
         a = probs.reshape(b, bh // b, hw, t).mean(1)  # [B, HW, T]
         side = int(round(hw ** 0.5))
-        m = slots if side == LATENT else F.adaptive_avg_pool2d(slots, side)
-        m = m.flatten(2)  # [B, S, HW]
-        mt = torch.gather(m, 1, idx[:, :, None].expand(-1, -1, hw))  # [B, T, HW]: each token's mask
+        if side not in token_masks:
+            m = (slots if side == LATENT else F.adaptive_avg_pool2d(slots, side)).flatten(2)  # [B, S, HW]
+            token_masks[side] = torch.gather(m, 1, idx[:, :, None].expand(-1, -1, hw))
+        mt = token_masks[side]
         at = a.transpose(1, 2)  # [B, T, HW]
         inside = (at * mt).sum(-1) / (at.sum(-1) + 1e-8)
         losses.append(((1 - inside) ** 2)[valid].mean())

@@ -21,7 +21,8 @@ def check_grounding_targets():
     s = world.sample_snowman(np.random.default_rng(0), hat="red", scarf="blue")
     s["tail"] = False
     cap = "a snowman wearing a red hat and a blue scarf around its neck"
-    slots, token_slot = targets_for(dict(objects=[s]), cap, tok)
+    scene = dict(objects=[s])
+    slots, token_slot = targets_for(scene, world.render(scene)[1], cap, tok)
     ids = tok(cap)
     slot = {w: int(token_slot[ids.index(tok(w)[1])]) for w in ("snowman", "red", "hat", "blue", "scarf", "neck")}
     rows = lambda k: float((slots[k].sum(1) * np.arange(slots.shape[1])).sum() / slots[k].sum())

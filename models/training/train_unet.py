@@ -58,12 +58,12 @@ def ensure_targets(cache, seed, path=None):
     same draws as build_cache) rather than stored, and the captions must match exactly."""
     if "token_slot" in cache:
         return cache
-    rng = np.random.default_rng(cache.get("seed", seed))
+    seed = cache.get("seed", seed)  # caches from before the seed was stored: the caller's guess
     n = cache["latents"].shape[0]
-    _, caps, scenes = world.sample_batch(rng, n, held_out="exclude")
+    _, caps, scenes, masks = world.sample_batch(np.random.default_rng(seed), n, held_out="exclude", with_masks=True)
     if caps != list(cache["captions"]):
-        raise RuntimeError("latent cache was not drawn from seed %d: rebuild it" % cache.get("seed", seed))
-    cache["slots"], cache["token_slot"] = build_targets(scenes, caps, default_tokenizer())
+        raise RuntimeError("latent cache was not drawn from seed %d: rebuild it" % seed)
+    cache["slots"], cache["token_slot"] = build_targets(scenes, masks, caps, default_tokenizer())
     if path:
         save(cache, path)
     return cache

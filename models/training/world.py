@@ -347,12 +347,17 @@ WORDS = sorted(set(
                           "is", "it", "his", "her", "head", "photo", "red", "top", "under"]))
 
 
-def sample_batch(rng, n, held_out="exclude"):
-    imgs, caps, scenes = [], [], []
+def sample_batch(rng, n, held_out="exclude", with_masks=False):
+    """(images [n,128,128,3], captions, scenes) and, with_masks, each image's render() masks."""
+    imgs, caps, scenes, masks = [], [], [], []
     for _ in range(n):
         sc = sample_scene(rng, held_out)
-        img, _ = render(sc, rng)
+        img, m = render(sc, rng)
         imgs.append(img)
         caps.append(caption(sc, rng))
         scenes.append(sc)
+        if with_masks:
+            masks.append(m)
+    if with_masks:
+        return np.stack(imgs), caps, scenes, masks
     return np.stack(imgs), caps, scenes
