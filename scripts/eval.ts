@@ -86,13 +86,16 @@ async function main(): Promise<void> {
   if (split !== 'heldout' && split !== 'seen') throw new Error(`--split must be heldout or seen, got ${split}`);
   const cases = buildCases(n, split);
   const half = Math.floor(steps / 2);
-  const configs: { name: string; filter: HeatmapFilter; norm: Normalization; tau?: number }[] = [
+  const configs: { name: string; filter: HeatmapFilter; norm: Normalization; tau?: number; finest?: boolean }[] = [
     { name: 'DAAM default (no mid block, all steps)', filter: {}, norm: 'word' },
     { name: 'DAAM default, tau 0.3', filter: {}, norm: 'word', tau: 0.3 },
     { name: 'DAAM default, tau 0.5', filter: {}, norm: 'word', tau: 0.5 },
     { name: 'DAAM default, tau 0.6', filter: {}, norm: 'word', tau: 0.6 },
     { name: 'late steps, tau 0.5', filter: { steps: { from: half, to: steps - 1 } }, norm: 'word', tau: 0.5 },
     { name: 'all layers incl. mid', filter: { layers: engine.hook.taps.map((t) => t.index) }, norm: 'word' },
+    // the latent-resolution layers alone: thin objects (the scarf band) span about one cell there
+    // and less than one in the coarser layers
+    { name: 'finest layers only (latent resolution)', filter: {}, norm: 'word', finest: true },
     { name: 'early steps (first half)', filter: { steps: { from: 0, to: half - 1 } }, norm: 'word' },
     { name: 'late steps (second half)', filter: { steps: { from: half, to: steps - 1 } }, norm: 'word' },
     // across-words maps are per-pixel shares (rarely >= 0.4); rescaled per word before tau
@@ -107,8 +110,9 @@ async function main(): Promise<void> {
     const { words, missing } = selectWordSpecs(g.encoding, c.targets.map((t) => t.word));
     if (missing.length) throw new Error(`"${c.prompt}": words not found ${missing.join(', ')}`);
     const gts = c.targets.map((t) => colourMask(g.rgb, t.colour));
+    const finest = { resolutions: [Math.max(...g.record.layers.map((l) => l.height))] };
     configs.forEach((cfg, k) => {
-      const maps = hm.wordMaps(words, { filter: cfg.filter, normalization: cfg.norm }).maps;
+      const maps = hm.wordMaps(words, { filter: cfg.finest ? finest : cfg.filter, normalization: cfg.norm }).maps;
       if (cfg.norm === 'across') maps.forEach(minMax);
       c.targets.forEach((t, wi) => {
         if (!gts[wi].some((v) => v)) { if (k === 0) missingGt++; return; } // object not drawn: no ground truth

@@ -10,6 +10,13 @@ mass (summed over query positions) should fall inside its object. Words and targ
 
 Targets are stored per image as up to MAX_SLOTS soft masks at latent size (fraction of each
 8x8 pixel cell covered) plus a [77] map from token position to slot (-1: no target).
+
+Two terms, as in TokenCompose: the token term (share of a word's attention inside its object)
+gathers the mass but lets it peak at the object's centre, so a DAAM mask at tau 0.4 covers only
+the middle of the object; the pixel term (binary cross-entropy between the probability that a
+query position attends to an object's words and that object's mask) asks every position of the object to attend to its
+words and the rest of the image not to, which flattens the map over the whole object and keeps a
+hat's words off the scarf.
 """
 import numpy as np
 import torch
@@ -76,19 +83,32 @@ def build_targets(scenes, masks, captions, tok):
     return torch.from_numpy(slots).half(), torch.from_numpy(token_slot)
 
 
-def grounding_loss(probs_per_layer, slots, token_slot, keep):
+def _pixel_targets(m):
+    """Slot masks overlap (the snowman's mask holds its hat and scarf); probabilities over words
+    sum to 1 at a position, so overlapping targets share that position."""
+    total = m.sum(1, keepdim=True)
+    return torch.where(total > 1, m / total.clamp(min=1e-8), m)
+
+
+def grounding_loss(probs_per_layer, slots, token_slot, keep, pixel=0.0):
     """probs_per_layer: list of [B*heads, h*w, 77] softmax outputs of the attn2 layers (heads
     first-major like the 3-D layout); slots [B, S, 16, 16]; token_slot [B, 77] (long, -1 none);
     keep [B] bool (False for samples whose caption was dropped).
-    Returns mean over layers and targeted tokens of (1 - share of the token's attention inside
-    its object's mask)^2."""
+    Returns (token term, pixel term): the mean over layers and targeted tokens of (1 - share of
+    the token's attention inside its object's mask)^2, and (when pixel > 0, else None) the mean
+    over layers and targeted slots of the binary cross-entropy between the slot's attention
+    probability and its mask, inside and outside the mask averaged separately."""
     b = slots.shape[0]
     valid = (token_slot >= 0) & keep[:, None]  # [B, 77]
     if not bool(valid.any()):
-        return slots.new_zeros(())
+        return slots.new_zeros(()), (slots.new_zeros(()) if pixel else None)
     idx = token_slot.clamp(min=0)
+    # [B, T, S]: which slot each kept, targeted token belongs to
+    onehot = F.one_hot(idx, slots.shape[1]).to(slots.dtype) * valid[:, :, None].to(slots.dtype)
+    used = onehot.sum(1) > 0  # [B, S]
     token_masks = {}  # layer side -> [B, T, HW]: each token's object mask at that resolution
-    losses = []
+    slot_masks = {}  # layer side -> [B, HW, S]: pixel targets
+    losses, pixel_losses = [], []
     for probs in probs_per_layer:
         bh, hw, t = probs.shape
         a = probs.reshape(b, bh // b, hw, t).mean(1)  # [B, HW, T]
@@ -100,4 +120,15 @@ def grounding_loss(probs_per_layer, slots, token_slot, keep):
         at = a.transpose(1, 2)  # [B, T, HW]
         inside = (at * mt).sum(-1) / (at.sum(-1) + 1e-8)
         losses.append(((1 - inside) ** 2)[valid].mean())
-    return torch.stack(losses).mean()
+        if pixel:
+            if side not in slot_masks:
+                m = slots if side == LATENT else F.adaptive_avg_pool2d(slots, side)
+                slot_masks[side] = _pixel_targets(m).flatten(2).transpose(1, 2)
+            p = torch.bmm(a, onehot).clamp(1e-6, 1 - 1e-6)  # [B, HW, S]: each slot's words' probability
+            m = slot_masks[side]
+            # inside and outside weighted alike: a hat is a few percent of the image, and a plain
+            # mean over positions would mostly ask for "not here"
+            pos = (m * -torch.log(p)).sum(1) / m.sum(1).clamp(min=1e-6)
+            neg = ((1 - m) * -torch.log(1 - p)).sum(1) / (1 - m).sum(1).clamp(min=1e-6)
+            pixel_losses.append((0.5 * (pos + neg))[used].mean())
+    return torch.stack(losses).mean(), (torch.stack(pixel_losses).mean() if pixel else None)

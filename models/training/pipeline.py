@@ -4,8 +4,8 @@
 = train_vae (schedule of 1000 steps, stopped after 803 as the committed run was by its 10 min cap)
   -> train_unet, plain diffusion loss: 12k cached latents, the first 2500 steps (batch 32) of an
      8500-step cosine schedule (the committed run was switched to grounding there)
-  -> train_unet with the cross-attention grounding loss (weight 0.03) from those weights: a new
-     5000-step cosine cycle at lr 6e-4
+  -> train_unet with the cross-attention grounding loss (token term weight 0.03, pixel term 0.005)
+     from those weights: a new 5000-step cosine cycle at lr 6e-4
   -> export (models/daam-shapes + checkpoint) -> fixtures (test/fixtures/parity) -> evaluate (models/eval)
 About 110 minutes on 2 CPU cores with an optimised BLAS (models/README.md has the measured times).
 """
@@ -18,7 +18,7 @@ STAGES = [
     ["models.training.train_unet", "--images", "12000", "--steps", "8500", "--stop-step", "2500", "--batch", "32",
      "--lr", "8e-4", "--out", PLAIN],
     ["models.training.train_unet", "--images", "12000", "--steps", "5000", "--batch", "32", "--lr", "6e-4",
-     "--seed", "1", "--grounding", "0.03", "--init", PLAIN],
+     "--seed", "1", "--grounding", "0.03", "--pixel", "0.005", "--init", PLAIN],
     ["models.training.export"],
     ["models.training.fixtures"],
     ["models.training.evaluate"],

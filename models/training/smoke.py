@@ -30,6 +30,29 @@ def check_grounding_targets():
             and rows(slot["hat"]) < rows(slot["scarf"]))
 
 
+def check_grounding_loss():
+    """Both grounding terms are lower when the object words attend inside their object."""
+    from .grounding import grounding_loss
+    slots = torch.zeros(1, 4, 16, 16)
+    slots[0, 0, 2:6, 2:6] = 1
+    token_slot = torch.full((1, 77), -1, dtype=torch.long)
+    token_slot[0, 3:5] = 0
+    keep = torch.ones(1, dtype=torch.bool)
+
+    def probs(inside):
+        p = torch.full((2, 256, 77), 1e-3)  # [B*heads, HW, T]
+        area = torch.zeros(16, 16, dtype=torch.bool)
+        if inside:
+            area[2:6, 2:6] = True
+        else:
+            area[10:14, 10:14] = True
+        p[:, area.flatten(), 3:5] = 0.4
+        return p / p.sum(-1, keepdim=True)
+
+    good, bad = (grounding_loss([probs(x)], slots, token_slot, keep, pixel=1.0) for x in (True, False))
+    return bool(good[0] < bad[0] and good[1] < bad[1])
+
+
 def main():
     t0 = time.time()
     from . import train_unet, train_vae
@@ -43,8 +66,8 @@ def main():
         train_unet.train(vae_path=vae_p, images=16, steps=3, batch=8, out=unet_p, cache_path=None, log_every=1)
         # second stage as in the pipeline: continue with the cross-attention grounding loss
         train_unet.train(vae_path=vae_p, images=16, steps=2, batch=8, out=unet_p, cache_path=None, log_every=1,
-                         init=unet_p, grounding=0.03)
-        grounding_ok = check_grounding_targets()
+                         init=unet_p, grounding=0.03, pixel=0.005)
+        grounding_ok = check_grounding_targets() and check_grounding_loss()
         ck = combine(vae_p, unet_p)
         out = export(ck, os.path.join(d, "bundle"), write_checkpoint=os.path.join(d, "ck.pt"))
         need = ["model_index.json", "text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx",

@@ -3,7 +3,8 @@
 /usr/bin/python3 -m models.training.train_unet --images 30000 --steps 6000
 Epsilon prediction on the SD scaled_linear 1000-step schedule, AdamW, warmup + cosine LR,
 EMA of weights (the EMA is what gets exported), 10% empty captions, min-SNR loss weighting.
---grounding L adds L x the token-grounding loss on cross-attention (models/training/grounding.py).
+--grounding L adds L x the token-grounding loss on cross-attention (models/training/grounding.py),
+--pixel P its per-position term.
 """
 import argparse
 import json
@@ -76,7 +77,7 @@ def min_snr_weight(ac_t, gamma=5.0):
 
 def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, dev=None, out=None,
           cache_path=None, ema_decay=0.998, p_uncond=0.1, max_minutes=None, ckpt_every=500, log_every=50,
-          init=None, stop_step=None, grounding=0.0):
+          init=None, stop_step=None, grounding=0.0, pixel=0.0):
     setup(seed)
     dev = device(dev)
     out = out or os.path.join(WORK, "unet.pt")
@@ -124,7 +125,7 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
     gen = torch.Generator().manual_seed(seed + 7)
     n = latents.shape[0]
     t0 = time.time()
-    avg = g_avg = None
+    avg = g_avg = p_avg = None
     step = 0
     for step in range(steps):
         idx = torch.randint(0, n, (batch,), generator=gen).to(dev)
@@ -141,10 +142,10 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
         pred = unet(xt, t, ctx)
         w = min_snr_weight(ac[t])
         loss = ((pred - noise).pow(2).mean(dim=(1, 2, 3)) * w).mean()
-        g_loss = None
+        g_loss = p_loss = None
         if grounding:
-            g_loss = grounding_loss(captured, slots[idx].float(), token_slot[idx], ~drop)
-            loss = loss + grounding * g_loss
+            g_loss, p_loss = grounding_loss(captured, slots[idx].float(), token_slot[idx], ~drop, pixel)
+            loss = loss + grounding * g_loss + (pixel * p_loss if pixel else 0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -155,9 +156,12 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
         if g_loss is not None:
             g_avg = g_loss.item() if g_avg is None else 0.98 * g_avg + 0.02 * g_loss.item()
+        if p_loss is not None:
+            p_avg = p_loss.item() if p_avg is None else 0.98 * p_avg + 0.02 * p_loss.item()
         if step % log_every == 0 or step == steps - 1:
             el = time.time() - t0
             print(json.dumps(dict(stage="unet", step=step, loss=round(avg, 5), grounding=g_avg and round(g_avg, 4),
+                                  pixel=p_avg and round(p_avg, 4),
                                   lr=round(sched.get_last_lr()[0], 6),
                                   s=round(el, 1), samples_per_s=round((step + 1) * batch / max(el, 1e-6), 1))),
                   flush=True)
@@ -166,7 +170,7 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
         if (step + 1) % ckpt_every == 0 or step == steps - 1 or done:
             save(dict(text_encoder=ema_te.shadow, unet=ema_unet.shadow, text_config=TEXT_CONFIG,
                       unet_config=UNET_CONFIG, steps=step + 1, planned_steps=steps, batch=batch,
-                      images=n, wall_s=time.time() - t0, seed=seed, grounding=grounding), out)
+                      images=n, wall_s=time.time() - t0, seed=seed, grounding=grounding, pixel=pixel), out)
         if done:
             print("unet: time limit reached at step", step, flush=True)
             break
@@ -190,9 +194,11 @@ def main():
     p.add_argument("--init", default=None, help="checkpoint of an earlier run to continue from")
     p.add_argument("--stop-step", type=int, default=None, help="stop after this many steps of the --steps schedule")
     p.add_argument("--grounding", type=float, default=0.0, help="weight of the cross-attention grounding loss")
+    p.add_argument("--pixel", type=float, default=0.0,
+                   help="weight of the grounding loss's per-position term (needs --grounding)")
     a = p.parse_args()
     train(a.vae, a.images, a.steps, a.batch, a.lr, a.seed, a.device, a.out, a.cache, max_minutes=a.max_minutes,
-          init=a.init, stop_step=a.stop_step, grounding=a.grounding)
+          init=a.init, stop_step=a.stop_step, grounding=a.grounding, pixel=a.pixel)
 
 
 if __name__ == "__main__":

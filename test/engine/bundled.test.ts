@@ -30,14 +30,14 @@ describe('bundled model', () => {
     await model?.release();
   });
 
-  it('has the contracted shape: 128 px default, 4x16x16 latents, CLIP tokens, PNDM config', () => {
+  it('has the contracted shape: 128 px default, 4x16x16 latents, CLIP tokens, DDIM config', () => {
     const f = model.folder;
     expect([f.defaultWidth, f.defaultHeight]).toEqual([128, 128]);
     expect(f.vaeScaleFactor).toBe(8);
     expect(model.io.latentChannels).toBe(4);
     expect(model.io.timestep.type).toBe('int64');
     expect(model.io.inputIds.type).toBe('int64');
-    expect(f.scheduler.className).toBe('PNDMScheduler');
+    expect(f.scheduler.className).toBe('DDIMScheduler');
     const vocabSize = Object.keys(JSON.parse(readFileSync(join(modelDir, 'tokenizer/vocab.json'), 'utf8'))).length;
     expect(model.tokenizer.special.bosId).toBe(vocabSize - 2);
     expect(model.tokenizer.special.eosId).toBe(vocabSize - 1);

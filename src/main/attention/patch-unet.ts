@@ -7,9 +7,9 @@
  * The tail appended after each tapped softmax P is rank-agnostic, so both export layouts work:
  *   3-D [B*heads, HW, T] (older exports) and 4-D [B, heads, HW, T] (torch-2 SDPA exports):
  *   P4   = Reshape(P, [B, -1, HW, T])      B = Shape(sample)[0]; diffusers orders B*heads batch-major
- *   Pc   = Gather(P4, B-1, axis 0)         CFG batch is [uncond, cond]; with B = 1 this is 0
- *   out  = ReduceMean(Cast<f32>(Pc), axes [0], keepdims 0)      -> [HW, T]
- * and optionally Gather(P4, 0) for the unconditional/negative-prompt half.
+ *   M    = ReduceMean(Cast<f32>(P4), axes [1], keepdims 0)      -> [B, HW, T], mean over heads
+ *   out  = Gather(M, B-1, axis 0)          CFG batch is [uncond, cond]; with B = 1 this is 0
+ * and optionally Gather(M, 0) for the unconditional/negative-prompt half.
  */
 import { onnx } from 'onnx-proto';
 import { appendToGraph, scanModel, type ScannedModel } from './onnx-scan';
@@ -126,33 +126,34 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
     { opType: 'Gather', input: [`${P}sampleShape`, `${P}c0`], output: [`${P}B`], name: `${P}B`, attribute: [int('axis', 0)] },
     { opType: 'Sub', input: [`${P}B`, `${P}c1`], output: [`${P}condIdx`], name: `${P}condIdx` },
   ];
-  if (axesAsInput) nodes.push(int64Const(`${P}axes0`, [0]));
+  if (axesAsInput) nodes.push(int64Const(`${P}axes1`, [1]));
   const outputs: onnx.IValueInfoProto[] = [];
   const taps: TapInfo[] = [];
 
   const reduce = (input: string, out: string): onnx.INodeProto => axesAsInput
-    ? { opType: 'ReduceMean', input: [input, `${P}axes0`], output: [out], name: out, attribute: [int('keepdims', 0)] }
-    : { opType: 'ReduceMean', input: [input], output: [out], name: out, attribute: [ints('axes', [0]), int('keepdims', 0)] };
+    ? { opType: 'ReduceMean', input: [input, `${P}axes1`], output: [out], name: out, attribute: [int('keepdims', 0)] }
+    : { opType: 'ReduceMean', input: [input], output: [out], name: out, attribute: [ints('axes', [1]), int('keepdims', 0)] };
 
   cross.forEach((site, index) => {
     const t = `${P}attn${index}/`;
     const output = `daam.attn.${index}.cond`;
     const uncondOutput = options.negative ? `daam.attn.${index}.uncond` : undefined;
+    // Heads are averaged before the batch row is picked, so the Gather moves 1/(2*heads) of the
+    // probabilities. The Cast comes first because ONNX Runtime's CPU ReduceMean has no float16
+    // kernel; on float32 models it is a no-op that the session's optimiser removes.
     nodes.push(
       { opType: 'Shape', input: [site.probs], output: [`${t}shape`], name: `${t}shape` },
       { opType: 'Slice', input: [`${t}shape`, `${P}tailStart`, `${P}tailEnd`], output: [`${t}tail`], name: `${t}tail` },
       { opType: 'Concat', input: [`${P}B1d`, `${P}minus1`, `${t}tail`], output: [`${t}shape4`], name: `${t}shape4`, attribute: [int('axis', 0)] },
       { opType: 'Reshape', input: [site.probs, `${t}shape4`], output: [`${t}p4`], name: `${t}p4` },
-      { opType: 'Gather', input: [`${t}p4`, `${P}condIdx`], output: [`${t}cond`], name: `${t}cond`, attribute: [int('axis', 0)] },
-      { opType: 'Cast', input: [`${t}cond`], output: [`${t}condF`], name: `${t}condF`, attribute: [int('to', FLOAT)] },
-      reduce(`${t}condF`, output),
+      { opType: 'Cast', input: [`${t}p4`], output: [`${t}p4f`], name: `${t}p4f`, attribute: [int('to', FLOAT)] },
+      reduce(`${t}p4f`, `${t}mean`),
+      { opType: 'Gather', input: [`${t}mean`, `${P}condIdx`], output: [output], name: output, attribute: [int('axis', 0)] },
     );
     outputs.push({ name: output, type: { tensorType: { elemType: FLOAT } } });
     if (uncondOutput) {
       nodes.push(
-        { opType: 'Gather', input: [`${t}p4`, `${P}c0`], output: [`${t}uncond`], name: `${t}uncond`, attribute: [int('axis', 0)] },
-        { opType: 'Cast', input: [`${t}uncond`], output: [`${t}uncondF`], name: `${t}uncondF`, attribute: [int('to', FLOAT)] },
-        reduce(`${t}uncondF`, uncondOutput),
+        { opType: 'Gather', input: [`${t}mean`, `${P}c0`], output: [uncondOutput], name: uncondOutput, attribute: [int('axis', 0)] },
       );
       outputs.push({ name: uncondOutput, type: { tensorType: { elemType: FLOAT } } });
     }
