@@ -1,7 +1,10 @@
 /**
  * Cost of the attention hook on a real U-Net, in one run:
  *   - plain vs hooked U-Net call (batch 2, classifier-free guidance shape), alternated so load
- *     changes on the machine hit both equally; ratio goal <= 1.03;
+ *     changes on the machine hit both equally; ratio goal <= 1.03. Two sessions of each kind:
+ *     a session's own speed varies by a few percent for its lifetime (where its buffers land),
+ *     so one plain and one hooked session can differ by more than the hook costs. The same
+ *     statistic between the two plain sessions (an A/A control) shows that noise floor;
  *   - the same with the recorder's JS-side capture (float16 transposition) included;
  *   - heat-map time per word and for all words of the record just captured, at image size.
  * Run: npx tsx bench/capture-overhead.ts [--model models/daam-shapes] [--latent 16] [--iters 20]
@@ -31,9 +34,15 @@ async function main(): Promise<void> {
   const patch = patchUnet(bytes);
   const patchMs = performance.now() - t0;
   if (patch.warning) throw new Error(patch.warning);
-  const opts: ort.InferenceSession.SessionOptions = { ...externalDataOptions(path.dirname(unetPath)), intraOpNumThreads: 2, interOpNumThreads: 1 };
-  const plain = await ort.InferenceSession.create(unetPath, opts);
-  const hooked = await ort.InferenceSession.create(patch.model, opts);
+  // Idle sessions' pool threads must not spin: with four sessions on two cores the spinning
+  // threads of the three idle ones slow the one that runs, by an amount that differs per session.
+  const opts: ort.InferenceSession.SessionOptions = {
+    ...externalDataOptions(path.dirname(unetPath)), intraOpNumThreads: 2, interOpNumThreads: 1,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+  const plains = [await ort.InferenceSession.create(unetPath, opts), await ort.InferenceSession.create(unetPath, opts)];
+  const hookeds = [await ort.InferenceSession.create(patch.model, opts), await ort.InferenceSession.create(patch.model, opts)];
+  const plain = plains[0];
 
   const meta = Object.fromEntries(plain.inputMetadata.map((m) => [m.name, m]));
   const ehsMeta = meta.encoder_hidden_states;
@@ -52,37 +61,49 @@ async function main(): Promise<void> {
     encoder_hidden_states: new ort.Tensor('float32', rnd(B * T * dim), [B, T, dim]),
   });
 
-  for (let i = 0; i < 3; i++) { await plain.run(feeds(i)); await hooked.run(feeds(i)); }
+  for (let i = 0; i < 3; i++) for (const s of [...plains, ...hookeds]) await s.run(feeds(i));
   const recorder = new AttentionRecorder({ taps: patch.taps, latentHeight: latent, latentWidth: latent, steps: iters, condTokens: 12 });
-  const plainMs: number[] = [], hookedMs: number[] = [], captureMs: number[] = [];
+  // per iteration: [plain 0, plain 1] and [hooked 0, hooked 1] call times
+  const plainPair: number[][] = [], hookedPair: number[][] = [], captureMs: number[] = [];
+  const order = [
+    { kind: 'plain', k: 0 }, { kind: 'hooked', k: 0 }, { kind: 'plain', k: 1 }, { kind: 'hooked', k: 1 },
+  ] as const;
   for (let i = 0; i < iters; i++) {
     const f = feeds(i);
-    // alternate the order so neither session systematically runs on a warmer cache
-    const order = i % 2 === 0 ? ['plain', 'hooked'] : ['hooked', 'plain'];
-    for (const which of order) {
+    plainPair.push([0, 0]);
+    hookedPair.push([0, 0]);
+    // rotate the order so no session systematically runs on a warmer cache
+    for (let j = 0; j < order.length; j++) {
+      const { kind, k } = order[(i + j) % order.length];
       const s = performance.now();
-      if (which === 'plain') { await plain.run(f); plainMs.push(performance.now() - s); continue; }
-      const out = await hooked.run(f);
-      hookedMs.push(performance.now() - s);
+      if (kind === 'plain') { await plains[k].run(f); plainPair[i][k] = performance.now() - s; continue; }
+      const out = await hookeds[k].run(f);
+      hookedPair[i][k] = performance.now() - s;
+      if (k !== 0) continue;
       const c = performance.now();
       recorder.onUnetOutputs(i, 999 - i * 50, out);
       captureMs.push(performance.now() - c);
     }
   }
+  const plainMs = plainPair.flat(), hookedMs = hookedPair.flat();
   const record = recorder.finish();
   console.log(`model ${unetPath}: ${patch.taps.length} cross-attention layers tapped (${patch.selfAttention} self-attention left alone); patching took ${patchMs.toFixed(1)} ms`);
-  console.log(`latent ${latent}x${latent}, batch ${B}, ${iters} alternated calls each`);
+  console.log(`latent ${latent}x${latent}, batch ${B}, ${iters} rounds of 4 calls (2 plain, 2 hooked sessions)`);
   // Medians: on a shared machine single calls get descheduled; a median per call and the median
   // of the paired ratios (same inputs, back to back) are robust to that, a sum is not.
   const med = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-  const pairRatio = med(hookedMs.map((h, i) => h / plainMs[i]));
-  const pairRatioCapture = med(hookedMs.map((h, i) => (h + captureMs[i]) / plainMs[i]));
+  const both = (p: number[]): number => p[0] + p[1];
+  const pairRatio = med(hookedPair.map((h, i) => both(h) / both(plainPair[i])));
+  const pairRatioCapture = med(hookedPair.map((h, i) => (both(h) + 2 * captureMs[i]) / both(plainPair[i])));
+  const control = med(plainPair.map((p) => p[1] / p[0]));
+  const controlHooked = med(hookedPair.map((h) => h[1] / h[0]));
   const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
-  console.log(`plain U-Net:   median ${med(plainMs).toFixed(2)} ms/call (mean ${(sum(plainMs) / iters).toFixed(2)})`);
-  console.log(`hooked U-Net:  median ${med(hookedMs).toFixed(2)} ms/call (mean ${(sum(hookedMs) / iters).toFixed(2)})`);
+  console.log(`plain U-Net:   median ${med(plainMs).toFixed(2)} ms/call (mean ${(sum(plainMs) / plainMs.length).toFixed(2)})`);
+  console.log(`hooked U-Net:  median ${med(hookedMs).toFixed(2)} ms/call (mean ${(sum(hookedMs) / hookedMs.length).toFixed(2)})`);
   console.log(`JS capture:    median ${med(captureMs).toFixed(3)} ms/call (first call, with planning: ${captureMs[0].toFixed(2)} ms)`);
   console.log(`ratio hooked/plain: median of paired ratios ${pairRatio.toFixed(3)}, ratio of medians ${(med(hookedMs) / med(plainMs)).toFixed(3)}, ratio of sums ${(sum(hookedMs) / sum(plainMs)).toFixed(3)} (goal <= 1.03)`);
   console.log(`ratio incl. JS capture: median of paired ratios ${pairRatioCapture.toFixed(3)}`);
+  console.log(`A/A control, same statistic between two identical sessions: plain ${control.toFixed(3)}, hooked ${controlHooked.toFixed(3)} (the noise floor of one session vs another)`);
   const size = latent * 8;
   const hm = new Heatmaps(record, size, size);
   const words = Array.from({ length: 10 }, (_, i) => ({ label: `w${i}`, tokens: [i + 1] }));

@@ -7,7 +7,7 @@
   -> train_unet with the cross-attention grounding loss (token term weight 0.03, pixel term 0.005)
      from those weights: a new 5000-step cosine cycle at lr 6e-4
   -> export (models/daam-shapes + checkpoint) -> fixtures (test/fixtures/parity) -> evaluate (models/eval)
-About 110 minutes on 2 CPU cores with an optimised BLAS (models/README.md has the measured times).
+About 108 minutes on 2 CPU cores with an optimised BLAS (models/README.md has the measured times).
 """
 import subprocess
 import sys
