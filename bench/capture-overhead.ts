@@ -1,10 +1,9 @@
 /**
  * Cost of the attention hook on a real U-Net, in one run:
  *   - plain vs hooked U-Net call (batch 2, classifier-free guidance shape), alternated so load
- *     changes on the machine hit both equally; ratio goal <= 1.03. Two sessions of each kind:
- *     a session's own speed varies by a few percent for its lifetime (where its buffers land),
- *     so one plain and one hooked session can differ by more than the hook costs. The same
- *     statistic between the two plain sessions (an A/A control) shows that noise floor;
+ *     changes on the machine hit both equally; ratio goal <= 1.03. Two sessions of each kind,
+ *     and the same statistic between the two identical sessions as an A/A control: it shows how
+ *     far apart two sessions can be without any hook (the noise floor of the ratio);
  *   - the same with the recorder's JS-side capture (float16 transposition) included;
  *   - heat-map time per word and for all words of the record just captured, at image size.
  * Run: npx tsx bench/capture-overhead.ts [--model models/daam-shapes] [--latent 16] [--iters 20]

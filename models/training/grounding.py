@@ -11,12 +11,12 @@ mass (summed over query positions) should fall inside its object. Words and targ
 Targets are stored per image as up to MAX_SLOTS soft masks at latent size (fraction of each
 8x8 pixel cell covered) plus a [77] map from token position to slot (-1: no target).
 
-Two terms, as in TokenCompose: the token term (share of a word's attention inside its object)
+Two terms, as in TokenCompose. The token term (share of a word's attention inside its object)
 gathers the mass but lets it peak at the object's centre, so a DAAM mask at tau 0.4 covers only
-the middle of the object; the pixel term (binary cross-entropy between the probability that a
-query position attends to an object's words and that object's mask) asks every position of the object to attend to its
-words and the rest of the image not to, which flattens the map over the whole object and keeps a
-hat's words off the scarf.
+the middle of the object. The pixel term (binary cross-entropy between the probability that a
+query position attends to an object's words and that object's mask) asks every position of the
+object to attend to its words and the rest of the image not to: the map fills the object, and a
+hat's words stay off the scarf.
 """
 import numpy as np
 import torch

@@ -78,6 +78,8 @@ def min_snr_weight(ac_t, gamma=5.0):
 def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, dev=None, out=None,
           cache_path=None, ema_decay=0.998, p_uncond=0.1, max_minutes=None, ckpt_every=500, log_every=50,
           init=None, stop_step=None, grounding=0.0, pixel=0.0):
+    if pixel and not grounding:
+        raise ValueError("--pixel is a term of the grounding loss: give --grounding too")
     setup(seed)
     dev = device(dev)
     out = out or os.path.join(WORK, "unet.pt")
