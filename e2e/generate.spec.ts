@@ -55,8 +55,9 @@ test('prompt -> image -> word maps -> save -> restart restores it from history',
     const neckPixels = await canvasPixels(page)
     await saveScreenshot(page, `word-neck-${app.mode}`)
 
-    // Where the words live. The snowman is its white body (brighter than the light-grey background, which never exceeds
-    // 246 per channel in the training world) plus its red hat and blue scarf.
+    // Where the words live. The snowman is its white body (brighter than the light-grey
+    // background, which never exceeds 246 per channel in the training world) plus its red hat and
+    // blue scarf.
     const rgb = rgbOf(plain)
     const red = colourMask(rgb, 'red')
     const blue = colourMask(rgb, 'blue')

@@ -106,26 +106,25 @@ def grounding_loss(probs_per_layer, slots, token_slot, keep, pixel=0.0):
     # [B, T, S]: which slot each kept, targeted token belongs to
     onehot = F.one_hot(idx, slots.shape[1]).to(slots.dtype) * valid[:, :, None].to(slots.dtype)
     used = onehot.sum(1) > 0  # [B, S]
-    token_masks = {}  # layer side -> [B, T, HW]: each token's object mask at that resolution
-    slot_masks = {}  # layer side -> [B, HW, S]: pixel targets
+    # layer side -> (each token's object mask [B, T, HW], pixel targets [B, HW, S] or None),
+    # pooled once per resolution
+    per_side = {}
     losses, pixel_losses = [], []
     for probs in probs_per_layer:
         bh, hw, t = probs.shape
         a = probs.reshape(b, bh // b, hw, t).mean(1)  # [B, HW, T]
         side = int(round(hw ** 0.5))
-        if side not in token_masks:
+        if side not in per_side:
             m = (slots if side == LATENT else F.adaptive_avg_pool2d(slots, side)).flatten(2)  # [B, S, HW]
-            token_masks[side] = torch.gather(m, 1, idx[:, :, None].expand(-1, -1, hw))
-        mt = token_masks[side]
+            per_side[side] = (torch.gather(m, 1, idx[:, :, None].expand(-1, -1, hw)),
+                              _pixel_targets(m).transpose(1, 2) if pixel else None)
+        mt, target = per_side[side]
         at = a.transpose(1, 2)  # [B, T, HW]
         inside = (at * mt).sum(-1) / (at.sum(-1) + 1e-8)
         losses.append(((1 - inside) ** 2)[valid].mean())
         if pixel:
-            if side not in slot_masks:
-                m = slots if side == LATENT else F.adaptive_avg_pool2d(slots, side)
-                slot_masks[side] = _pixel_targets(m).flatten(2).transpose(1, 2)
             p = torch.bmm(a, onehot).clamp(1e-6, 1 - 1e-6)  # [B, HW, S]: each slot's words' probability
-            m = slot_masks[side]
+            m = target
             # inside and outside weighted alike: a hat is a few percent of the image, and a plain
             # mean over positions would mostly ask for "not here"
             pos = (m * -torch.log(p)).sum(1) / m.sum(1).clamp(min=1e-6)

@@ -70,6 +70,11 @@ def ensure_targets(cache, seed, path=None):
     return cache
 
 
+def _running(avg, x):
+    """Exponential running mean of a logged loss (None until the first value)."""
+    return x if avg is None else 0.98 * avg + 0.02 * x
+
+
 def min_snr_weight(ac_t, gamma=5.0):
     snr = ac_t / (1 - ac_t)
     return torch.clamp(snr, max=gamma) / snr
@@ -155,11 +160,11 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
         sched.step()
         ema_te.update(te)
         ema_unet.update(unet)
-        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
+        avg = _running(avg, loss.item())
         if g_loss is not None:
-            g_avg = g_loss.item() if g_avg is None else 0.98 * g_avg + 0.02 * g_loss.item()
+            g_avg = _running(g_avg, g_loss.item())
         if p_loss is not None:
-            p_avg = p_loss.item() if p_avg is None else 0.98 * p_avg + 0.02 * p_loss.item()
+            p_avg = _running(p_avg, p_loss.item())
         if step % log_every == 0 or step == steps - 1:
             el = time.time() - t0
             print(json.dumps(dict(stage="unet", step=step, loss=round(avg, 5), grounding=g_avg and round(g_avg, 4),

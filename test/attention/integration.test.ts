@@ -3,9 +3,6 @@
  * its neck". With DAAM's default maps and masks at tau = 0.4, the "hat" mask must lie above the
  * "neck" mask and cover most of the red (hat) pixels; "neck" must cover most of the blue (scarf)
  * pixels. Runs in every `npm test`: the model ships with the app.
- *
- * Last run (2026-11-29, the grounded model): seed 1 hat on red 0.93, neck on blue 0.80; seed 2
- * 0.58 / 0.68; seed 3 0.63 / 0.79; hat mask centroid rows 25/42/26 vs neck 55/72/56.
  */
 import { describe, expect, it } from 'vitest';
 import { BUNDLED } from './bundled-pipeline';
