@@ -1,4 +1,4 @@
-"""Stage 3: export the trained (EMA) weights to the diffusers ONNX layout.
+"""Stage 5: export the trained (EMA) weights to the diffusers ONNX layout.
 
 /usr/bin/python3 -m models.training.export [--out models/daam-shapes] [--untrained]
 Also writes the combined PyTorch checkpoint used by the reference sampler
