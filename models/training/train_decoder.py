@@ -21,19 +21,14 @@ import time
 import numpy as np
 import torch
 
-from . import world
 from .common import WORK, device, load, save, setup
-from .train_unet import load_vae
+from .train_unet import replay_cache, vae_from_checkpoint
 from .train_vae import images_to_tensor
 
 
 def replay_images(cache):
     """The cache's training images and a per-pixel object mask (uint8), drawn again from its seed."""
-    n = cache["latents"].shape[0]
-    imgs, caps, _, masks = world.sample_batch(np.random.default_rng(cache["seed"]), n, held_out="exclude",
-                                              with_masks=True)
-    if caps != list(cache["captions"]):
-        raise RuntimeError("latent cache was not drawn from seed %d: rebuild it" % cache["seed"])
+    imgs, _, _, masks = replay_cache(cache)
     objects = np.stack([np.any([m[k] for k in m if k.startswith("object")], axis=0) for m in masks])
     return imgs, objects.astype(np.uint8)
 
@@ -59,7 +54,7 @@ def train(vae_path=None, cache_path=None, steps=1500, batch=16, crop=8, lr=3e-4,
     vae_path = vae_path or os.path.join(WORK, "vae.pt")
     out = out or os.path.join(WORK, "vae_decoder.pt")
     ck = load(vae_path)
-    vae = load_vae(vae_path).to(dev)
+    vae = vae_from_checkpoint(ck).to(dev)
     cache = load(cache_path or os.path.join(WORK, "latents.pt"))
     t0 = time.time()
     imgs, objects = replay_images(cache)

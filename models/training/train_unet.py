@@ -24,7 +24,10 @@ from .train_vae import images_to_tensor
 
 
 def load_vae(path):
-    ck = load(path)
+    return vae_from_checkpoint(load(path))
+
+
+def vae_from_checkpoint(ck):
     vae = AutoencoderKL(**ck["config"])
     vae.load_state_dict(ck["state"])
     vae.scaling_factor.fill_(ck["scaling_factor"])
@@ -54,16 +57,24 @@ def build_cache(vae, n, seed, dev, chunk=128, out=None):
     return cache
 
 
+def replay_cache(cache, seed=None):
+    """The cache's training images, captions, scenes and render() masks, drawn again from its seed
+    (the same draws as build_cache); the captions must match the cache's exactly."""
+    seed = cache.get("seed", seed)  # caches from before the seed was stored: the caller's guess
+    n = cache["latents"].shape[0]
+    imgs, caps, scenes, masks = world.sample_batch(np.random.default_rng(seed), n, held_out="exclude",
+                                                   with_masks=True)
+    if caps != list(cache["captions"]):
+        raise RuntimeError("latent cache was not drawn from seed %d: rebuild it" % seed)
+    return imgs, caps, scenes, masks
+
+
 def ensure_targets(cache, seed, path=None):
     """Grounding targets for a latent cache: the cache's scenes are replayed from its seed (the
     same draws as build_cache) rather than stored, and the captions must match exactly."""
     if "token_slot" in cache:
         return cache
-    seed = cache.get("seed", seed)  # caches from before the seed was stored: the caller's guess
-    n = cache["latents"].shape[0]
-    _, caps, scenes, masks = world.sample_batch(np.random.default_rng(seed), n, held_out="exclude", with_masks=True)
-    if caps != list(cache["captions"]):
-        raise RuntimeError("latent cache was not drawn from seed %d: rebuild it" % seed)
+    _, caps, scenes, masks = replay_cache(cache, seed)
     cache["slots"], cache["token_slot"] = build_targets(scenes, masks, caps, default_tokenizer())
     if path:
         save(cache, path)
