@@ -3,6 +3,7 @@ import js from '@eslint/js'
 import reactHooks from 'eslint-plugin-react-hooks'
 import globals from 'globals'
 import tseslint from 'typescript-eslint'
+import prettier from 'eslint-config-prettier'
 
 export default tseslint.config(
   {
@@ -55,4 +56,6 @@ export default tseslint.config(
       ],
     },
   },
+  // Formatting is Prettier's job: turn off the stylistic rules that would fight it.
+  prettier,
 )

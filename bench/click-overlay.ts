@@ -14,7 +14,13 @@
 import { parseArgs } from 'node:util'
 import { launchApp } from '../e2e/fixtures'
 
-const { values } = parseArgs({ options: { clicks: { type: 'string', default: '100' }, size: { type: 'string', default: '512' }, steps: { type: 'string', default: '10' } } })
+const { values } = parseArgs({
+  options: {
+    clicks: { type: 'string', default: '100' },
+    size: { type: 'string', default: '512' },
+    steps: { type: 'string', default: '10' },
+  },
+})
 const CLICKS = Number(values.clicks)
 const SIZE = Number(values.size)
 const PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
@@ -40,7 +46,9 @@ async function main(): Promise<void> {
     await chips.first().waitFor({ timeout: 300_000 })
     console.log(`generated ${SIZE}x${SIZE} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${app.mode})`)
     // Show the canvas at exactly SIZE x SIZE CSS pixels.
-    await page.evaluate(`(() => { const c = document.querySelector('.canvas'); c.style.width = '${SIZE}px'; c.style.minWidth = '${SIZE}px' })()`)
+    await page.evaluate(
+      `(() => { const c = document.querySelector('.canvas'); c.style.width = '${SIZE}px'; c.style.minWidth = '${SIZE}px' })()`,
+    )
     const box = await page.getByTestId('image-canvas').boundingBox()
     console.log(`canvas shown at ${box?.width.toFixed(0)}x${box?.height.toFixed(0)} CSS px, ${SIZE}x${SIZE} pixels`)
     const words = ['snowman', 'wearing', 'red', 'hat', 'blue', 'scarf', 'around', 'neck']

@@ -15,15 +15,15 @@
  * gives the median. Rounds alternate TS and Python so that background load hits both alike; the
  * ratio is reported best vs best and per round.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { LoadedModel, runPipeline } from '../src/main/engine';
-import { isSchedulerName, type SchedulerName } from '../src/shared/schedulers';
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { LoadedModel, runPipeline } from '../src/main/engine'
+import { isSchedulerName, type SchedulerName } from '../src/shared/schedulers'
 
-const root = join(__dirname, '..');
+const root = join(__dirname, '..')
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: join(root, 'models', 'daam-shapes') },
@@ -36,119 +36,133 @@ const { values } = parseArgs({
     python: { type: 'string', default: '/usr/bin/python3' },
     spinning: { type: 'boolean', default: false },
   },
-});
-const steps = Number(values.steps);
-const runs = Number(values.runs);
-const rounds = Number(values.rounds);
-const threads = Number(values.threads);
-const guidance = Number(values.guidance);
-if (!isSchedulerName(values.scheduler)) throw new Error(`unknown scheduler '${values.scheduler}'`);
-const scheduler: SchedulerName = values.scheduler;
-const modelDir = resolve(values.model);
+})
+const steps = Number(values.steps)
+const runs = Number(values.runs)
+const rounds = Number(values.rounds)
+const threads = Number(values.threads)
+const guidance = Number(values.guidance)
+if (!isSchedulerName(values.scheduler)) throw new Error(`unknown scheduler '${values.scheduler}'`)
+const scheduler: SchedulerName = values.scheduler
+const modelDir = resolve(values.model)
 
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
 }
 
 interface OrtRound {
-  bestImage: number;
-  bestStep: number;
-  images: number[];
-  steps: number[];
-  decode: number[];
-  unetCalls: number;
+  bestImage: number
+  bestStep: number
+  images: number[]
+  steps: number[]
+  decode: number[]
+  unetCalls: number
 }
 
 /** `runs` images on an already loaded model; per-image wall time includes text, loop, decode, PNG. */
 async function ortRound(model: LoadedModel, round: number): Promise<OrtRound> {
-  const params = { prompt: 'a red circle above a blue square', steps, guidance, scheduler };
-  const out: OrtRound = { bestImage: Infinity, bestStep: Infinity, images: [], steps: [], decode: [], unetCalls: 0 };
+  const params = { prompt: 'a red circle above a blue square', steps, guidance, scheduler }
+  const out: OrtRound = { bestImage: Infinity, bestStep: Infinity, images: [], steps: [], decode: [], unetCalls: 0 }
   for (let i = 0; i < runs; i++) {
-    const r = await runPipeline(model, { ...params, seed: round * runs + i + 1 });
-    const image = r.timings.totalMs / 1000;
-    const step = r.timings.denoiseMs / 1000 / r.timings.stepMs.length;
-    out.images.push(image);
-    out.steps.push(step);
-    out.decode.push(r.timings.decodeMs / 1000);
-    out.unetCalls = r.unetCalls;
+    const r = await runPipeline(model, { ...params, seed: round * runs + i + 1 })
+    const image = r.timings.totalMs / 1000
+    const step = r.timings.denoiseMs / 1000 / r.timings.stepMs.length
+    out.images.push(image)
+    out.steps.push(step)
+    out.decode.push(r.timings.decodeMs / 1000)
+    out.unetCalls = r.unetCalls
     if (image < out.bestImage) {
-      out.bestImage = image;
-      out.bestStep = step;
+      out.bestImage = image
+      out.bestStep = step
     }
   }
-  return out;
+  return out
 }
 
 function benchPython(): { perImage: number; perStep?: number; peakRssMb?: number } | string {
-  const script = join(root, 'models', 'training', 'bench_reference.py');
-  if (!existsSync(script)) return `reference sampler not found (${script})`;
+  const script = join(root, 'models', 'training', 'bench_reference.py')
+  if (!existsSync(script)) return `reference sampler not found (${script})`
   // Run the module under a wrapper that appends the process's peak RSS as one more JSON line.
   const wrapper = [
     'import json, resource, runpy, sys',
     "sys.argv = ['bench_reference'] + sys.argv[1:]",
     "runpy.run_module('models.training.bench_reference', run_name='__main__')",
     "print(json.dumps({'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))",
-  ].join('\n');
-  const args = ['-c', wrapper, '--steps', String(steps), '--guidance', String(guidance), '--runs', String(runs), '--threads', String(threads)];
-  const r = spawnSync(values.python, args, { cwd: root, encoding: 'utf8', timeout: 1_800_000 });
-  if (r.status !== 0) return `reference sampler failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
-  const lines = r.stdout.trim().split('\n');
-  const rss = lines.pop() ?? '';
-  const result = lines.pop() ?? '';
+  ].join('\n')
+  const args = [
+    '-c',
+    wrapper,
+    '--steps',
+    String(steps),
+    '--guidance',
+    String(guidance),
+    '--runs',
+    String(runs),
+    '--threads',
+    String(threads),
+  ]
+  const r = spawnSync(values.python, args, { cwd: root, encoding: 'utf8', timeout: 1_800_000 })
+  if (r.status !== 0)
+    return `reference sampler failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`
+  const lines = r.stdout.trim().split('\n')
+  const rss = lines.pop() ?? ''
+  const result = lines.pop() ?? ''
   try {
-    const j = JSON.parse(result) as { seconds_per_image: number; seconds_per_step?: number };
-    const m = JSON.parse(rss) as { peak_rss_mb: number };
-    return { perImage: j.seconds_per_image, perStep: j.seconds_per_step, peakRssMb: m.peak_rss_mb };
+    const j = JSON.parse(result) as { seconds_per_image: number; seconds_per_step?: number }
+    const m = JSON.parse(rss) as { peak_rss_mb: number }
+    return { perImage: j.seconds_per_image, perStep: j.seconds_per_step, peakRssMb: m.peak_rss_mb }
   } catch {
-    return `reference sampler printed no JSON result line (last line: '${result.slice(0, 200)}')`;
+    return `reference sampler printed no JSON result line (last line: '${result.slice(0, 200)}')`
   }
 }
 
-(async () => {
+;(async () => {
   console.log(
     `model ${modelDir}\n${steps} steps, ${scheduler}, guidance ${guidance}, ${rounds} rounds x ${runs} runs, ${threads} threads, ` +
       `${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`,
-  );
-  const tLoad = performance.now();
-  const model = await LoadedModel.load(modelDir, { threads, spinning: values.spinning });
-  const loadS = (performance.now() - tLoad) / 1000;
-  await runPipeline(model, { prompt: 'warm-up', steps: 2, guidance, scheduler }); // first-run allocations
+  )
+  const tLoad = performance.now()
+  const model = await LoadedModel.load(modelDir, { threads, spinning: values.spinning })
+  const loadS = (performance.now() - tLoad) / 1000
+  await runPipeline(model, { prompt: 'warm-up', steps: 2, guidance, scheduler }) // first-run allocations
   // Rounds alternate the two samplers so that load from other processes hits both alike.
-  const ort: OrtRound[] = [];
-  const py: { perImage: number; perStep?: number; peakRssMb?: number }[] = [];
-  let pyError: string | undefined;
+  const ort: OrtRound[] = []
+  const py: { perImage: number; perStep?: number; peakRssMb?: number }[] = []
+  let pyError: string | undefined
   for (let round = 0; round < rounds; round++) {
-    ort.push(await ortRound(model, round));
-    if (pyError) continue;
-    const p = benchPython();
-    if (typeof p === 'string') pyError = p;
-    else py.push(p);
+    ort.push(await ortRound(model, round))
+    if (pyError) continue
+    const p = benchPython()
+    if (typeof p === 'string') pyError = p
+    else py.push(p)
   }
-  await model.release();
-  const best = ort.reduce((a, b) => (b.bestImage < a.bestImage ? b : a));
-  const all = (k: 'images' | 'steps' | 'decode') => ort.flatMap((r) => r[k]);
-  console.log(`TypeScript + ONNX Runtime (CPU, thread spinning ${values.spinning ? 'on' : 'off'}):`);
+  await model.release()
+  const best = ort.reduce((a, b) => (b.bestImage < a.bestImage ? b : a))
+  const all = (k: 'images' | 'steps' | 'decode') => ort.flatMap((r) => r[k])
+  console.log(`TypeScript + ONNX Runtime (CPU, thread spinning ${values.spinning ? 'on' : 'off'}):`)
   console.log(
     `  load ${loadS.toFixed(2)} s; per step ${(median(all('steps')) * 1000).toFixed(1)} ms median, ${(best.bestStep * 1000).toFixed(1)} ms best ` +
       `(${best.unetCalls} U-Net calls per image); decode ${(median(all('decode')) * 1000).toFixed(1)} ms`,
-  );
-  console.log(`  per image ${median(all('images')).toFixed(3)} s median, ${best.bestImage.toFixed(3)} s best; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+  )
+  console.log(
+    `  per image ${median(all('images')).toFixed(3)} s median, ${best.bestImage.toFixed(3)} s best; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+  )
   if (pyError || py.length === 0) {
-    console.log(`PyTorch eager reference: ${pyError ?? 'not run'}`);
-    return;
+    console.log(`PyTorch eager reference: ${pyError ?? 'not run'}`)
+    return
   }
-  const pBest = py.reduce((a, b) => (b.perImage < a.perImage ? b : a));
-  console.log(`PyTorch eager reference (same model and weights, DDIM, steps, guidance, threads):`);
-  if (scheduler !== 'ddim') console.log(`  note: the reference samples with DDIM; this run used ${scheduler}`);
+  const pBest = py.reduce((a, b) => (b.perImage < a.perImage ? b : a))
+  console.log(`PyTorch eager reference (same model and weights, DDIM, steps, guidance, threads):`)
+  if (scheduler !== 'ddim') console.log(`  note: the reference samples with DDIM; this run used ${scheduler}`)
   console.log(
     `  per image ${pBest.perImage.toFixed(3)} s best` +
       (pBest.perStep !== undefined ? `; per step ${(pBest.perStep * 1000).toFixed(1)} ms (image time / steps)` : '') +
       (pBest.peakRssMb !== undefined ? `; peak RSS ${pBest.peakRssMb.toFixed(0)} MB` : ''),
-  );
-  const ratios = py.map((p, i) => p.perImage / ort[i].bestImage);
+  )
+  const ratios = py.map((p, i) => p.perImage / ort[i].bestImage)
   console.log(
     `speed-up TS/ORT vs PyTorch eager per image: ${(pBest.perImage / best.bestImage).toFixed(2)}x best vs best; ` +
       `per round ${ratios.map((r) => r.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)}x)`,
-  );
-})();
+  )
+})()

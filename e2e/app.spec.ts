@@ -6,10 +6,7 @@ const ortVersion = (createRequire(__filename)('onnxruntime-node/package.json') a
 test('the app shell loads, shows its prompt box and reaches the real service', async ({ app, page }) => {
   const prompt = page.getByTestId('prompt')
   await expect(prompt).toBeVisible()
-  await expect(prompt).toHaveAttribute(
-    'placeholder',
-    'a snowman wearing a red hat and a blue scarf around its neck',
-  )
+  await expect(prompt).toHaveAttribute('placeholder', 'a snowman wearing a red hat and a blue scarf around its neck')
   await expect(page.getByRole('heading', { name: 'DAAM Studio' })).toBeVisible()
 
   // getAppInfo went renderer -> window.api -> dispatcher -> AppService and back into the UI.
@@ -30,16 +27,20 @@ test('the app shell loads, shows its prompt box and reaches the real service', a
 
 test('window.api round trip: request, event and typed errors', async ({ page }) => {
   await expect(page.getByTestId('statusbar')).toBeVisible()
-  const outcome = await evaluateApi(page, async (api, text) => {
-    const events: unknown[] = []
-    const off = api.on('app:echoed', (payload) => events.push(payload))
-    const reply = await api.app.echo({ text })
-    // The event is pushed separately from the reply; give it a moment.
-    for (let i = 0; i < 50 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
-    off()
-    const invalid = await api.app.echo({ text: 42 } as unknown as { text: string })
-    return { reply, events, invalid }
-  }, 'hello from the renderer')
+  const outcome = await evaluateApi(
+    page,
+    async (api, text) => {
+      const events: unknown[] = []
+      const off = api.on('app:echoed', (payload) => events.push(payload))
+      const reply = await api.app.echo({ text })
+      // The event is pushed separately from the reply; give it a moment.
+      for (let i = 0; i < 50 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
+      off()
+      const invalid = await api.app.echo({ text: 42 } as unknown as { text: string })
+      return { reply, events, invalid }
+    },
+    'hello from the renderer',
+  )
   expect(outcome.reply).toMatchObject({ ok: true, value: { text: 'hello from the renderer' } })
   expect(outcome.events).toEqual([{ text: 'hello from the renderer' }])
   expect(outcome.invalid).toMatchObject({ ok: false, error: { code: 'invalid-request' } })

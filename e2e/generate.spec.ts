@@ -13,7 +13,9 @@ import { expect, launchApp, ROOT, saveScreenshot, test } from './fixtures'
 
 const DEMO = 'a snowman wearing a red hat and a blue scarf around its neck'
 /** `DAAM_E2E_MODELS` runs the flow against another models folder (e.g. a fresh training export). */
-const MODELS_DIR = process.env['DAAM_E2E_MODELS'] ? path.resolve(process.env['DAAM_E2E_MODELS']) : path.join(ROOT, 'models')
+const MODELS_DIR = process.env['DAAM_E2E_MODELS']
+  ? path.resolve(process.env['DAAM_E2E_MODELS'])
+  : path.join(ROOT, 'models')
 
 test.setTimeout(180_000)
 
@@ -25,7 +27,14 @@ test('prompt -> image -> word maps -> save -> restart restores it from history',
   const testInfo = test.info()
   const userDataDir = tmp('daam-e2e-user-')
   const saveDir = tmp('daam-e2e-save-')
-  let app = await launchApp({ userDataDir, serviceOptions: { modelsDir: MODELS_DIR, threads: 1, dialogAnswers: { saveFile: saveDir, chooseFolder: path.join(saveDir, 'export') } } })
+  let app = await launchApp({
+    userDataDir,
+    serviceOptions: {
+      modelsDir: MODELS_DIR,
+      threads: 1,
+      dialogAnswers: { saveFile: saveDir, chooseFolder: path.join(saveDir, 'export') },
+    },
+  })
   try {
     let page = app.page
     await expect(page.getByTestId('model-detail')).toContainText('128×128')
@@ -70,7 +79,8 @@ test('prompt -> image -> word maps -> save -> restart restores it from history',
     }
     // The committed model is trained and the seed fixed: it must draw the snowman.
     expect(bodyPixels, 'the bundled model draws a snowman body').toBeGreaterThanOrEqual(150)
-    let top = Infinity, bottom = -Infinity
+    let top = Infinity,
+      bottom = -Infinity
     snowman.forEach((v, i) => {
       if (!v) return
       const y = Math.floor(i / plain.width)
@@ -96,9 +106,15 @@ test('prompt -> image -> word maps -> save -> restart restores it from history',
 
     // Scrubbing to the first step changes the map; "All" returns to the full range.
     await page.getByTestId('step-scrub').fill('0')
-    await expect(page.getByTestId('image-canvas')).not.toHaveAttribute('data-centroid', `${neck.centroid.x.toFixed(2)},${neck.centroid.y.toFixed(2)}`)
+    await expect(page.getByTestId('image-canvas')).not.toHaveAttribute(
+      'data-centroid',
+      `${neck.centroid.x.toFixed(2)},${neck.centroid.y.toFixed(2)}`,
+    )
     await page.getByRole('button', { name: 'All', exact: true }).click()
-    await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-centroid', `${neck.centroid.x.toFixed(2)},${neck.centroid.y.toFixed(2)}`)
+    await expect(page.getByTestId('image-canvas')).toHaveAttribute(
+      'data-centroid',
+      `${neck.centroid.x.toFixed(2)},${neck.centroid.y.toFixed(2)}`,
+    )
 
     // Mask mode with a threshold: the image outside the mask is dimmed.
     await page.getByRole('radio', { name: 'Mask' }).click()
@@ -145,7 +161,10 @@ test('prompt -> image -> word maps -> save -> restart restores it from history',
 
     // Delete removes the entry and its files.
     const id = await page.getByTestId('history-item').getAttribute('data-id')
-    await page.getByTestId('history-item').getByRole('button', { name: /^Delete/ }).click()
+    await page
+      .getByTestId('history-item')
+      .getByRole('button', { name: /^Delete/ })
+      .click()
     await expect(page.getByTestId('history-item')).toHaveCount(0)
     expect(fs.existsSync(path.join(userDataDir, 'history', id!))).toBe(false)
   } finally {

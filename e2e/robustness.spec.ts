@@ -8,9 +8,11 @@ import path from 'node:path'
 import { evaluateApi, expect, saveScreenshot, test } from './fixtures'
 import { makeReadOnly } from './support/readonly'
 
-
 const brokenModel = fs.mkdtempSync(path.join(os.tmpdir(), 'daam-broken-model-'))
-fs.writeFileSync(path.join(brokenModel, 'model_index.json'), JSON.stringify({ _class_name: 'OnnxStableDiffusionPipeline' }))
+fs.writeFileSync(
+  path.join(brokenModel, 'model_index.json'),
+  JSON.stringify({ _class_name: 'OnnxStableDiffusionPipeline' }),
+)
 fs.mkdirSync(path.join(brokenModel, 'unet'))
 fs.writeFileSync(path.join(brokenModel, 'unet', 'model.onnx'), 'this is not an onnx file')
 
@@ -33,7 +35,10 @@ test('bad input gives clear messages next to the fields', async ({ app, page }) 
 
   // Main validates too: a payload that skips the UI's checks gets a clear refusal.
   const r = await evaluateApi(page, (api) => api.generate.start({ params: { prompt: '  ' } }))
-  expect(r).toMatchObject({ ok: false, error: { code: 'invalid-params', message: 'Type a prompt first: the prompt is empty.' } })
+  expect(r).toMatchObject({
+    ok: false,
+    error: { code: 'invalid-params', message: 'Type a prompt first: the prompt is empty.' },
+  })
   const tooMany = await evaluateApi(page, (api) => api.generate.start({ params: { prompt: 'x', steps: 9999 } }))
   expect(tooMany).toMatchObject({ ok: false, error: { code: 'invalid-request' } })
 })
@@ -109,12 +114,17 @@ test('menu commands reach the renderer; a corrupt history entry is a notice, not
   fs.mkdirSync(bad, { recursive: true })
   fs.writeFileSync(path.join(bad, 'meta.json'), '{ "format": "daam-history/1", ')
   await page.reload()
-  await expect(page.getByTestId('history-skipped')).toContainText('Skipped 1 unreadable entry: 20260101-000000-000-abcdef')
+  await expect(page.getByTestId('history-skipped')).toContainText(
+    'Skipped 1 unreadable entry: 20260101-000000-000-abcdef',
+  )
   await expect(page.getByTestId('prompt')).toBeEditable()
   await saveScreenshot(page, `history-notice-${app.mode}`)
 })
 
-test('an overlong prompt: the cut words are disabled chips with the reason, and a warning says so', async ({ app, page }) => {
+test('an overlong prompt: the cut words are disabled chips with the reason, and a warning says so', async ({
+  app,
+  page,
+}) => {
   await expect(page.getByTestId('model-detail')).toBeVisible()
   const words = Array.from({ length: 90 }, (_, i) => (i % 2 ? 'red' : 'hat'))
   await page.getByTestId('prompt').fill(words.join(' '))

@@ -10,82 +10,126 @@
  * Generation runs through the app's engine (LoadedModel + runPipeline) on the hook-patched U-Net.
  * Run: npx tsx scripts/eval.ts [--split heldout|seen] [--n 100] [--steps 20] [--guidance 5] [--model models/daam-shapes] [--json out.json]
  */
-import * as fs from 'node:fs';
-import { generateWithRecord, loadHookedEngine } from '../test/attention/engine-run';
-import { Heatmaps } from '../src/shared/heatmap/heatmaps';
-import { thresholdMask, iou, DEFAULT_TAU } from '../src/shared/heatmap/masks';
-import { selectWordSpecs } from '../src/shared/heatmap/prompt-words';
-import type { HeatmapFilter } from '../src/shared/heatmap/aggregate';
-import type { Normalization } from '../src/shared/heatmap/words';
-import { colourMask, PALETTE } from '../test/attention/colour-key';
+import * as fs from 'node:fs'
+import { generateWithRecord, loadHookedEngine } from '../test/attention/engine-run'
+import { Heatmaps } from '../src/shared/heatmap/heatmaps'
+import { thresholdMask, iou, DEFAULT_TAU } from '../src/shared/heatmap/masks'
+import { selectWordSpecs } from '../src/shared/heatmap/prompt-words'
+import type { HeatmapFilter } from '../src/shared/heatmap/aggregate'
+import type { Normalization } from '../src/shared/heatmap/words'
+import { colourMask, PALETTE } from '../test/attention/colour-key'
 
-const COLOURS = Object.keys(PALETTE);
-const SHAPES = ['circle', 'square', 'triangle'];
-const HELD_OUT_SHAPES: [string, string][] = [['purple', 'triangle'], ['orange', 'circle'], ['green', 'square']];
-const HELD_OUT_ACCESSORIES: [string, string][] = [['yellow', 'purple'], ['green', 'orange'], ['purple', 'green'], ['orange', 'red'], ['blue', 'yellow']];
-const art = (w: string): string => (/^[aeiou]/.test(w) ? 'an' : 'a');
+const COLOURS = Object.keys(PALETTE)
+const SHAPES = ['circle', 'square', 'triangle']
+const HELD_OUT_SHAPES: [string, string][] = [
+  ['purple', 'triangle'],
+  ['orange', 'circle'],
+  ['green', 'square'],
+]
+const HELD_OUT_ACCESSORIES: [string, string][] = [
+  ['yellow', 'purple'],
+  ['green', 'orange'],
+  ['purple', 'green'],
+  ['orange', 'red'],
+  ['blue', 'yellow'],
+]
+const art = (w: string): string => (/^[aeiou]/.test(w) ? 'an' : 'a')
 
-interface Case { prompt: string; seed: number; targets: { word: string; colour: string }[] }
+interface Case {
+  prompt: string
+  seed: number
+  targets: { word: string; colour: string }[]
+}
 
 /**
  * 'heldout' (the issue's evaluation): every prompt names a combination never drawn in training.
  * 'seen': only combinations from training, to tell heat-map quality from generalisation.
  */
 function buildCases(n: number, split: 'heldout' | 'seen'): Case[] {
-  const heldShape = (c: string, s: string): boolean => HELD_OUT_SHAPES.some(([hc, hs]) => hc === c && hs === s);
-  const heldAcc = (h: string, s: string): boolean => HELD_OUT_ACCESSORIES.some(([hh, hs]) => hh === h && hs === s);
-  const shapePairs: [string, string][] = split === 'heldout' ? HELD_OUT_SHAPES
-    : COLOURS.flatMap((c) => SHAPES.map((s): [string, string] => [c, s])).filter(([c, s]) => !heldShape(c, s));
-  const accPairs: [string, string][] = split === 'heldout' ? HELD_OUT_ACCESSORIES
-    : COLOURS.flatMap((h) => COLOURS.map((s): [string, string] => [h, s])).filter(([h, s]) => h !== s && !heldAcc(h, s));
-  const cases: Case[] = [];
-  let seed = 1000;
-  const nShapes = Math.ceil(n * 0.6);
+  const heldShape = (c: string, s: string): boolean => HELD_OUT_SHAPES.some(([hc, hs]) => hc === c && hs === s)
+  const heldAcc = (h: string, s: string): boolean => HELD_OUT_ACCESSORIES.some(([hh, hs]) => hh === h && hs === s)
+  const shapePairs: [string, string][] =
+    split === 'heldout'
+      ? HELD_OUT_SHAPES
+      : COLOURS.flatMap((c) => SHAPES.map((s): [string, string] => [c, s])).filter(([c, s]) => !heldShape(c, s))
+  const accPairs: [string, string][] =
+    split === 'heldout'
+      ? HELD_OUT_ACCESSORIES
+      : COLOURS.flatMap((h) => COLOURS.map((s): [string, string] => [h, s])).filter(
+          ([h, s]) => h !== s && !heldAcc(h, s),
+        )
+  const cases: Case[] = []
+  let seed = 1000
+  const nShapes = Math.ceil(n * 0.6)
   for (let i = 0; cases.length < nShapes; i++) {
-    const [c1, s1] = shapePairs[(i * 5) % shapePairs.length];
-    const s2 = SHAPES.filter((s) => s !== s1)[Math.floor(i / 3) % 2];
-    const c2options = COLOURS.filter((c) => c !== c1 && (split === 'heldout' || !heldShape(c, s2)));
-    const c2 = c2options[(i * 7) % c2options.length];
-    const a = `${art(c1)} ${c1} ${s1}`, b = `${art(c2)} ${c2} ${s2}`;
-    const template = i % 4;
-    const prompt = template === 0 ? `${a} and ${b}` : template === 1 ? `${b} and ${a}` : template === 2 ? `${a} to the left of ${b}` : `a picture of ${a}`;
-    const targets = template === 3 ? [{ word: s1, colour: c1 }] : [{ word: s1, colour: c1 }, { word: s2, colour: c2 }];
-    cases.push({ prompt, seed: seed++, targets });
+    const [c1, s1] = shapePairs[(i * 5) % shapePairs.length]
+    const s2 = SHAPES.filter((s) => s !== s1)[Math.floor(i / 3) % 2]
+    const c2options = COLOURS.filter((c) => c !== c1 && (split === 'heldout' || !heldShape(c, s2)))
+    const c2 = c2options[(i * 7) % c2options.length]
+    const a = `${art(c1)} ${c1} ${s1}`,
+      b = `${art(c2)} ${c2} ${s2}`
+    const template = i % 4
+    const prompt =
+      template === 0
+        ? `${a} and ${b}`
+        : template === 1
+          ? `${b} and ${a}`
+          : template === 2
+            ? `${a} to the left of ${b}`
+            : `a picture of ${a}`
+    const targets =
+      template === 3
+        ? [{ word: s1, colour: c1 }]
+        : [
+            { word: s1, colour: c1 },
+            { word: s2, colour: c2 },
+          ]
+    cases.push({ prompt, seed: seed++, targets })
   }
   for (let i = 0; cases.length < n; i++) {
-    const [h, s] = accPairs[(i * 3) % accPairs.length];
-    const template = Math.floor(i / 5) % 3;
-    const prompt = template === 0 ? `a snowman wearing ${art(h)} ${h} hat and ${art(s)} ${s} scarf around its neck`
-      : template === 1 ? `a snowman in ${art(h)} ${h} hat with ${art(s)} ${s} scarf`
-      : `a snowman with ${art(s)} ${s} scarf around its neck and ${art(h)} ${h} hat`;
-    const targets = [{ word: 'hat', colour: h }, { word: 'scarf', colour: s }];
-    if (prompt.includes('neck')) targets.push({ word: 'neck', colour: s });
-    cases.push({ prompt, seed: seed++, targets });
+    const [h, s] = accPairs[(i * 3) % accPairs.length]
+    const template = Math.floor(i / 5) % 3
+    const prompt =
+      template === 0
+        ? `a snowman wearing ${art(h)} ${h} hat and ${art(s)} ${s} scarf around its neck`
+        : template === 1
+          ? `a snowman in ${art(h)} ${h} hat with ${art(s)} ${s} scarf`
+          : `a snowman with ${art(s)} ${s} scarf around its neck and ${art(h)} ${h} hat`
+    const targets = [
+      { word: 'hat', colour: h },
+      { word: 'scarf', colour: s },
+    ]
+    if (prompt.includes('neck')) targets.push({ word: 'neck', colour: s })
+    cases.push({ prompt, seed: seed++, targets })
   }
-  return cases;
+  return cases
 }
 
 function minMax(m: Float32Array): void {
-  let lo = Infinity, hi = -Infinity;
-  for (const v of m) { if (v < lo) lo = v; if (v > hi) hi = v; }
-  const k = hi > lo ? 1 / (hi - lo) : 0;
-  for (let i = 0; i < m.length; i++) m[i] = (m[i] - lo) * k;
+  let lo = Infinity,
+    hi = -Infinity
+  for (const v of m) {
+    if (v < lo) lo = v
+    if (v > hi) hi = v
+  }
+  const k = hi > lo ? 1 / (hi - lo) : 0
+  for (let i = 0; i < m.length; i++) m[i] = (m[i] - lo) * k
 }
 
 function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
 }
 
 async function main(): Promise<void> {
-  const n = Number(arg('n', '100'));
-  const steps = Number(arg('steps', '20'));
-  const guidance = Number(arg('guidance', '5'));
-  const engine = await loadHookedEngine(arg('model', 'models/daam-shapes'));
-  const split = arg('split', 'heldout');
-  if (split !== 'heldout' && split !== 'seen') throw new Error(`--split must be heldout or seen, got ${split}`);
-  const cases = buildCases(n, split);
-  const half = Math.floor(steps / 2);
+  const n = Number(arg('n', '100'))
+  const steps = Number(arg('steps', '20'))
+  const guidance = Number(arg('guidance', '5'))
+  const engine = await loadHookedEngine(arg('model', 'models/daam-shapes'))
+  const split = arg('split', 'heldout')
+  if (split !== 'heldout' && split !== 'seen') throw new Error(`--split must be heldout or seen, got ${split}`)
+  const cases = buildCases(n, split)
+  const half = Math.floor(steps / 2)
   const configs: { name: string; filter: HeatmapFilter; norm: Normalization; tau?: number; finest?: boolean }[] = [
     { name: 'DAAM default (no mid block, all steps)', filter: {}, norm: 'word' },
     { name: 'DAAM default, tau 0.3', filter: {}, norm: 'word', tau: 0.3 },
@@ -100,42 +144,66 @@ async function main(): Promise<void> {
     { name: 'late steps (second half)', filter: { steps: { from: half, to: steps - 1 } }, norm: 'word' },
     // across-words maps are per-pixel shares (rarely >= 0.4); rescaled per word before tau
     { name: 'across-words normalisation, then per-word min-max', filter: {}, norm: 'across' },
-  ];
-  const perConfig = configs.map(() => new Map<string, number[]>());
-  let missingGt = 0;
-  const t0 = Date.now();
+  ]
+  const perConfig = configs.map(() => new Map<string, number[]>())
+  let missingGt = 0
+  const t0 = Date.now()
   for (const [ci, c] of cases.entries()) {
-    const g = await generateWithRecord(engine, { prompt: c.prompt, seed: c.seed, steps, guidance, scheduler: 'ddim' });
-    const hm = new Heatmaps(g.record, g.width, g.height);
-    const { words, missing } = selectWordSpecs(g.encoding, c.targets.map((t) => t.word));
-    if (missing.length) throw new Error(`"${c.prompt}": words not found ${missing.join(', ')}`);
-    const gts = c.targets.map((t) => colourMask(g.rgb, t.colour));
-    const finest = { resolutions: [Math.max(...g.record.layers.map((l) => l.height))] };
+    const g = await generateWithRecord(engine, { prompt: c.prompt, seed: c.seed, steps, guidance, scheduler: 'ddim' })
+    const hm = new Heatmaps(g.record, g.width, g.height)
+    const { words, missing } = selectWordSpecs(
+      g.encoding,
+      c.targets.map((t) => t.word),
+    )
+    if (missing.length) throw new Error(`"${c.prompt}": words not found ${missing.join(', ')}`)
+    const gts = c.targets.map((t) => colourMask(g.rgb, t.colour))
+    const finest = { resolutions: [Math.max(...g.record.layers.map((l) => l.height))] }
     configs.forEach((cfg, k) => {
-      const maps = hm.wordMaps(words, { filter: cfg.finest ? finest : cfg.filter, normalization: cfg.norm }).maps;
-      if (cfg.norm === 'across') maps.forEach(minMax);
+      const maps = hm.wordMaps(words, { filter: cfg.finest ? finest : cfg.filter, normalization: cfg.norm }).maps
+      if (cfg.norm === 'across') maps.forEach(minMax)
       c.targets.forEach((t, wi) => {
-        if (!gts[wi].some((v) => v)) { if (k === 0) missingGt++; return; } // object not drawn: no ground truth
-        const list = perConfig[k].get(t.word) ?? [];
-        list.push(iou(thresholdMask(maps[wi], cfg.tau ?? DEFAULT_TAU), gts[wi]));
-        perConfig[k].set(t.word, list);
-      });
-    });
-    if ((ci + 1) % 10 === 0) process.stderr.write(`${ci + 1}/${cases.length} prompts, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+        if (!gts[wi].some((v) => v)) {
+          if (k === 0) missingGt++
+          return
+        } // object not drawn: no ground truth
+        const list = perConfig[k].get(t.word) ?? []
+        list.push(iou(thresholdMask(maps[wi], cfg.tau ?? DEFAULT_TAU), gts[wi]))
+        perConfig[k].set(t.word, list)
+      })
+    })
+    if ((ci + 1) % 10 === 0)
+      process.stderr.write(`${ci + 1}/${cases.length} prompts, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`)
   }
-  const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
+  const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length)
   const report = configs.map((cfg, k) => {
-    const classes = Object.fromEntries([...perConfig[k].entries()].map(([w, v]) => [w, { mIoU: mean(v), n: v.length }]));
-    const all = [...perConfig[k].values()].flat();
-    return { config: cfg.name, classes, overall: mean(all), classMean: mean(Object.values(classes).map((c) => c.mIoU)), n: all.length };
-  });
-  console.log(`${cases.length} ${split === 'heldout' ? 'held-out' : 'seen (training-combination)'} prompts, ${steps} DDIM steps, guidance ${guidance}, tau ${DEFAULT_TAU}; ${missingGt} targets skipped (colour absent from the image)`);
+    const classes = Object.fromEntries([...perConfig[k].entries()].map(([w, v]) => [w, { mIoU: mean(v), n: v.length }]))
+    const all = [...perConfig[k].values()].flat()
+    return {
+      config: cfg.name,
+      classes,
+      overall: mean(all),
+      classMean: mean(Object.values(classes).map((c) => c.mIoU)),
+      n: all.length,
+    }
+  })
+  console.log(
+    `${cases.length} ${split === 'heldout' ? 'held-out' : 'seen (training-combination)'} prompts, ${steps} DDIM steps, guidance ${guidance}, tau ${DEFAULT_TAU}; ${missingGt} targets skipped (colour absent from the image)`,
+  )
   for (const r of report) {
-    console.log(`\n${r.config}: overall mIoU ${r.overall.toFixed(3)} (n=${r.n}), mean over classes ${r.classMean.toFixed(3)}`);
-    for (const [w, v] of Object.entries(r.classes)) console.log(`  ${w.padEnd(9)} ${v.mIoU.toFixed(3)}  (n=${v.n})`);
+    console.log(
+      `\n${r.config}: overall mIoU ${r.overall.toFixed(3)} (n=${r.n}), mean over classes ${r.classMean.toFixed(3)}`,
+    )
+    for (const [w, v] of Object.entries(r.classes)) console.log(`  ${w.padEnd(9)} ${v.mIoU.toFixed(3)}  (n=${v.n})`)
   }
-  const json = arg('json', '');
-  if (json) fs.writeFileSync(json, JSON.stringify({ split, prompts: cases.length, steps, guidance, tau: DEFAULT_TAU, report }, null, 2));
+  const json = arg('json', '')
+  if (json)
+    fs.writeFileSync(
+      json,
+      JSON.stringify({ split, prompts: cases.length, steps, guidance, tau: DEFAULT_TAU, report }, null, 2),
+    )
 }
 
-main().catch((e: unknown) => { console.error(e instanceof Error ? e.stack : e); process.exit(1); });
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack : e)
+  process.exit(1)
+})

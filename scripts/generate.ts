@@ -10,42 +10,42 @@
  * and the word heat maps are written too (src/main/attention/cli-heatmaps.ts). Exit code 2 for
  * bad arguments (including heat-map words not in the prompt), 1 for failures.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
-import { prepareAttentionHook, type AttentionHook } from '../src/main/attention/hook';
-import { writeCliHeatmaps } from '../src/main/attention/cli-heatmaps';
-import type { AttentionRecorder } from '../src/main/attention/recorder';
-import { Engine, inspectModelFolder, ModelFolderError, resolveParams } from '../src/main/engine';
-import { heatmapWords } from '../src/shared/heatmap/prompt-words';
-import { parseGenerationParams, type ExecutionProviderName, type GenerationParamsInput } from '../src/shared/generation';
-import { createScheduler, isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers';
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import * as ort from 'onnxruntime-node'
+import { prepareAttentionHook, type AttentionHook } from '../src/main/attention/hook'
+import { writeCliHeatmaps } from '../src/main/attention/cli-heatmaps'
+import type { AttentionRecorder } from '../src/main/attention/recorder'
+import { Engine, inspectModelFolder, ModelFolderError, resolveParams } from '../src/main/engine'
+import { heatmapWords } from '../src/shared/heatmap/prompt-words'
+import { parseGenerationParams, type ExecutionProviderName, type GenerationParamsInput } from '../src/shared/generation'
+import { createScheduler, isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers'
 
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
                 [--model FOLDER] [--provider cpu|cuda|dml|coreml] [--threads N]
-                [--heatmaps all|word,word]`;
+                [--heatmaps all|word,word]`
 
 class UsageError extends Error {}
 
 function integer(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v.trim())) throw new UsageError(`--${name} must be a non-negative integer, got '${v}'`);
-  return Number(v);
+  if (v === undefined) return undefined
+  if (!/^\d+$/.test(v.trim())) throw new UsageError(`--${name} must be a non-negative integer, got '${v}'`)
+  return Number(v)
 }
 
 function decimal(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
-  return n;
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`)
+  return n
 }
 
 function parse(argv: string[]) {
-  let values;
+  let values
   try {
-    ({ values } = parseArgs({
+    ;({ values } = parseArgs({
       args: argv,
       strict: true,
       allowPositionals: false,
@@ -65,19 +65,19 @@ function parse(argv: string[]) {
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    }));
+    }))
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError((e as Error).message)
   }
-  if (values.help) return null;
-  if (values.prompt === undefined) throw new UsageError('--prompt is required');
-  if (!values.out) throw new UsageError('--out DIR is required');
+  if (values.help) return null
+  if (values.prompt === undefined) throw new UsageError('--prompt is required')
+  if (!values.out) throw new UsageError('--out DIR is required')
   if (values.scheduler !== undefined && !isSchedulerName(values.scheduler)) {
-    throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')}, got '${values.scheduler}'`);
+    throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')}, got '${values.scheduler}'`)
   }
-  const providers: ExecutionProviderName[] = ['cpu', 'cuda', 'dml', 'coreml'];
+  const providers: ExecutionProviderName[] = ['cpu', 'cuda', 'dml', 'coreml']
   if (values.provider !== undefined && !providers.includes(values.provider as ExecutionProviderName)) {
-    throw new UsageError(`--provider must be one of ${providers.join(', ')}, got '${values.provider}'`);
+    throw new UsageError(`--provider must be one of ${providers.join(', ')}, got '${values.provider}'`)
   }
   const input: GenerationParamsInput = {
     prompt: values.prompt,
@@ -88,13 +88,13 @@ function parse(argv: string[]) {
     scheduler: values.scheduler as GenerationParamsInput['scheduler'],
     width: integer('width', values.width),
     height: integer('height', values.height),
-  };
+  }
   // Drop unset keys so schema defaults apply.
-  for (const k of Object.keys(input) as (keyof GenerationParamsInput)[]) if (input[k] === undefined) delete input[k];
+  for (const k of Object.keys(input) as (keyof GenerationParamsInput)[]) if (input[k] === undefined) delete input[k]
   try {
-    parseGenerationParams(input);
+    parseGenerationParams(input)
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError((e as Error).message)
   }
   return {
     input,
@@ -103,70 +103,74 @@ function parse(argv: string[]) {
     provider: (values.provider ?? 'cpu') as ExecutionProviderName,
     threads: integer('threads', values.threads),
     heatmaps: values.heatmaps,
-  };
+  }
 }
 
 async function main(): Promise<number> {
-  let args;
+  let args
   try {
-    args = parse(process.argv.slice(2));
+    args = parse(process.argv.slice(2))
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n${USAGE}\n`);
-      return 2;
+      process.stderr.write(`error: ${e.message}\n${USAGE}\n`)
+      return 2
     }
-    throw e;
+    throw e
   }
   if (!args) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
+    process.stdout.write(`${USAGE}\n`)
+    return 0
   }
-  const engine = new Engine();
+  const engine = new Engine()
   try {
-    const tLoad = performance.now();
+    const tLoad = performance.now()
     // Heat maps need the U-Net patched with attention taps before the session is created.
-    let hook: AttentionHook | undefined;
+    let hook: AttentionHook | undefined
     if (args.heatmaps !== undefined) {
-      hook = prepareAttentionHook(inspectModelFolder(args.model).unetPath, {});
-      if (hook.taps.length === 0) throw new Error(hook.warning ?? 'this model exposes no cross-attention to map');
-      if (hook.warning) process.stderr.write(`note: ${hook.warning}\n`);
+      hook = prepareAttentionHook(inspectModelFolder(args.model).unetPath, {})
+      if (hook.taps.length === 0) throw new Error(hook.warning ?? 'this model exposes no cross-attention to map')
+      if (hook.warning) process.stderr.write(`note: ${hook.warning}\n`)
     }
-    const load = { provider: args.provider, threads: args.threads, unetModel: hook?.model };
-    const model = await engine.load(args.model, load);
-    const loadMs = performance.now() - tLoad;
-    if (model.provider.fallbackReason) process.stderr.write(`note: using cpu (${model.provider.fallbackReason})\n`);
+    const load = { provider: args.provider, threads: args.threads, unetModel: hook?.model }
+    const model = await engine.load(args.model, load)
+    const loadMs = performance.now() - tLoad
+    if (model.provider.fallbackReason) process.stderr.write(`note: using cpu (${model.provider.fallbackReason})\n`)
 
-    let recorder: AttentionRecorder | undefined;
+    let recorder: AttentionRecorder | undefined
     if (hook && args.heatmaps !== undefined) {
-      const params = resolveParams(model, args.input);
-      const encoding = model.tokenizer.encode(params.prompt);
-      let missing: string[];
+      const params = resolveParams(model, args.input)
+      const encoding = model.tokenizer.encode(params.prompt)
+      let missing: string[]
       try {
-        missing = heatmapWords(encoding, args.heatmaps).missing;
+        missing = heatmapWords(encoding, args.heatmaps).missing
       } catch (e) {
-        process.stderr.write(`error: ${(e as Error).message}\n${USAGE}\n`);
-        return 2;
+        process.stderr.write(`error: ${(e as Error).message}\n${USAGE}\n`)
+        return 2
       }
       if (missing.length > 0) {
-        const known = encoding.words.filter((w) => w.kind === 'word').map((w) => w.text);
-        process.stderr.write(`error: --heatmaps: not in the prompt: ${missing.join(', ')} (prompt words: ${known.join(', ')})\n`);
-        return 2;
+        const known = encoding.words.filter((w) => w.kind === 'word').map((w) => w.text)
+        process.stderr.write(
+          `error: --heatmaps: not in the prompt: ${missing.join(', ')} (prompt words: ${known.join(', ')})\n`,
+        )
+        return 2
       }
       recorder = hook.recorder({
         latentHeight: params.height / model.folder.vaeScaleFactor,
         latentWidth: params.width / model.folder.vaeScaleFactor,
         steps: createScheduler(params.scheduler, model.folder.scheduler, params.steps).timesteps.length,
         condTokens: encoding.length,
-      });
+      })
     }
     const r = await engine.generate(args.model, args.input, {
       onProgress: (p) =>
-        process.stderr.write(`\rstep ${p.step}/${p.total}  ${(p.elapsedMs / 1000).toFixed(1)} s  eta ${(p.etaMs / 1000).toFixed(1)} s   `),
+        process.stderr.write(
+          `\rstep ${p.step}/${p.total}  ${(p.elapsedMs / 1000).toFixed(1)} s  eta ${(p.etaMs / 1000).toFixed(1)} s   `,
+        ),
       onUnetOutputs: recorder ? (i, t, outputs, part) => recorder.onUnetOutputs(i, t, outputs, part) : undefined,
-    });
-    process.stderr.write('\n');
-    mkdirSync(args.out, { recursive: true });
-    writeFileSync(join(args.out, 'image.png'), r.png);
+    })
+    process.stderr.write('\n')
+    mkdirSync(args.out, { recursive: true })
+    writeFileSync(join(args.out, 'image.png'), r.png)
     const meta = {
       params: r.params,
       model: r.model,
@@ -178,12 +182,19 @@ async function main(): Promise<number> {
       timings: { loadMs, ...r.timings } as Record<string, unknown>,
       prompt: {
         tokens: r.encoding.tokens.slice(0, r.encoding.length),
-        words: r.encoding.words.map(({ text, start, end, kind, tokenIndices, truncated }) => ({ text, start, end, kind, tokenIndices, truncated })),
+        words: r.encoding.words.map(({ text, start, end, kind, tokenIndices, truncated }) => ({
+          text,
+          start,
+          end,
+          kind,
+          tokenIndices,
+          truncated,
+        })),
         droppedWords: r.encoding.droppedWords.map((w) => w.text),
       },
-    };
+    }
     if (recorder && args.heatmaps !== undefined) {
-      const tMaps = performance.now();
+      const tMaps = performance.now()
       const heatmaps = await writeCliHeatmaps({
         outDir: args.out,
         spec: args.heatmaps,
@@ -193,32 +204,34 @@ async function main(): Promise<number> {
         width: r.width,
         height: r.height,
         meta: { ...r.params, model: r.model },
-      });
-      Object.assign(meta, { heatmaps });
-      meta.timings.heatmapsMs = performance.now() - tMaps;
+      })
+      Object.assign(meta, { heatmaps })
+      meta.timings.heatmapsMs = performance.now() - tMaps
     }
-    writeFileSync(join(args.out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    writeFileSync(join(args.out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`)
     process.stdout.write(
       `wrote ${join(args.out, 'image.png')} (${r.width}x${r.height}, ${r.params.scheduler}, ${r.params.steps} steps, ` +
         `${(r.timings.totalMs / 1000).toFixed(2)} s, provider ${r.provider.used})\n`,
-    );
+    )
     if (r.encoding.droppedWords.length > 0) {
-      process.stderr.write(`warning: prompt truncated; dropped: ${r.encoding.droppedWords.map((w) => w.text).join(' ')}\n`);
+      process.stderr.write(
+        `warning: prompt truncated; dropped: ${r.encoding.droppedWords.map((w) => w.text).join(' ')}\n`,
+      )
     }
-    return 0;
+    return 0
   } catch (e) {
-    const where = e instanceof ModelFolderError ? ` [${e.code}]` : '';
-    process.stderr.write(`error${where}: ${(e as Error).message}\n`);
-    return 1;
+    const where = e instanceof ModelFolderError ? ` [${e.code}]` : ''
+    process.stderr.write(`error${where}: ${(e as Error).message}\n`)
+    return 1
   } finally {
-    await engine.release();
+    await engine.release()
   }
 }
 
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
+    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`)
+    process.exit(1)
   },
-);
+)

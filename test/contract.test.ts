@@ -87,7 +87,14 @@ describe('IPC contract', () => {
   it('answers an invalid payload with a typed error, without calling the service', async () => {
     const { ipcMain, service } = setup()
     const echo = vi.spyOn(service, 'echo')
-    const cases: unknown[] = [undefined, null, 'text', { text: 42 }, { text: 'x', extra: true }, { text: 'x'.repeat(10_001) }]
+    const cases: unknown[] = [
+      undefined,
+      null,
+      'text',
+      { text: 42 },
+      { text: 'x', extra: true },
+      { text: 'x'.repeat(10_001) },
+    ]
     for (const payload of cases) {
       const result = (await ipcMain.invoke('app:echo', payload)) as Result<unknown>
       expect(result.ok, JSON.stringify(payload)).toBe(false)
@@ -161,7 +168,8 @@ describe('IPC contract', () => {
 })
 
 describe('request schemas of the app channels', () => {
-  const ok = (channel: keyof typeof channels, payload: unknown): boolean => channels[channel].request.safeParse(payload).success
+  const ok = (channel: keyof typeof channels, payload: unknown): boolean =>
+    channels[channel].request.safeParse(payload).success
   const spec = {
     words: [{ label: 'hat', tokens: [6] }],
     stream: 'cond',
@@ -175,7 +183,9 @@ describe('request schemas of the app channels', () => {
   const id = '20261128-222025-123-abcdef'
 
   it('generate:start takes generation params and nothing else', () => {
-    expect(ok('generate:start', { params: { prompt: 'a red hat', steps: 20, seed: 1, width: 512, height: 512 } })).toBe(true)
+    expect(ok('generate:start', { params: { prompt: 'a red hat', steps: 20, seed: 1, width: 512, height: 512 } })).toBe(
+      true,
+    )
     expect(ok('generate:start', { params: { prompt: 'a red hat', steps: 0 } })).toBe(false)
     expect(ok('generate:start', { params: { prompt: 'a red hat', steps: 201 } })).toBe(false)
     expect(ok('generate:start', { params: { prompt: 'x'.repeat(4001) } })).toBe(false)

@@ -17,18 +17,48 @@ const H = 8
 
 /** A 2-step, 1-layer record over 4 tokens with distinct values, and an image of matching size. */
 async function payload(id: string, prompt = 'a red hat'): Promise<GenerationPayload> {
-  const layer = { index: 0, name: 'up_blocks.1/attn2', block: 'up' as const, blockIndex: 1, height: 2, width: 4, bucketSize: 1 }
+  const layer = {
+    index: 0,
+    name: 'up_blocks.1/attn2',
+    block: 'up' as const,
+    blockIndex: 1,
+    height: 2,
+    width: 4,
+    bucketSize: 1,
+  }
   const data = new Uint16Array(2 * 4 * 8).map((_, i) => toHalf(i / 64))
-  const record: AttentionRecord = { steps: 2, timesteps: [999, 499], latentHeight: 2, latentWidth: 4, layers: [layer], cond: { name: 'cond', tokens: 4, data: [data] } }
+  const record: AttentionRecord = {
+    steps: 2,
+    timesteps: [999, 499],
+    latentHeight: 2,
+    latentWidth: 4,
+    layers: [layer],
+    cond: { name: 'cond', tokens: 4, data: [data] },
+  }
   const rgb = new Uint8Array(W * H * 3).map((_, i) => (i * 7) % 256)
-  const png = await sharp(rgb, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer()
+  const png = await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toBuffer()
   return {
-    id, createdAt: new Date().toISOString(),
+    id,
+    createdAt: new Date().toISOString(),
     params: { prompt, negativePrompt: '', seed: 7, steps: 2, guidance: 7.5, scheduler: 'ddim', width: W, height: H },
-    model: { name: 'tiny', dir: '/models/tiny' }, provider: 'cpu', width: W, height: H,
-    png: new Uint8Array(png), rgb, record: serializeRecord(record), layers: [{ index: 0, name: layer.name, block: layer.block }],
-    words: [{ index: 0, text: 'a', start: 0, end: 1, tokenIndices: [1] }, { index: 1, text: 'red', start: 2, end: 5, tokenIndices: [2] }],
-    negativeWords: [], droppedWords: [], timings: { totalMs: 1, denoiseMs: 1, stepMs: 0.5 }, history: { saved: false },
+    model: { name: 'tiny', dir: '/models/tiny' },
+    provider: 'cpu',
+    width: W,
+    height: H,
+    png: new Uint8Array(png),
+    rgb,
+    record: serializeRecord(record),
+    layers: [{ index: 0, name: layer.name, block: layer.block }],
+    words: [
+      { index: 0, text: 'a', start: 0, end: 1, tokenIndices: [1] },
+      { index: 1, text: 'red', start: 2, end: 5, tokenIndices: [2] },
+    ],
+    negativeWords: [],
+    droppedWords: [],
+    timings: { totalMs: 1, denoiseMs: 1, stepMs: 0.5 },
+    history: { saved: false },
   }
 }
 
@@ -117,10 +147,12 @@ describe('atomic writes', () => {
 
   it('a folder whose filling fails never appears', async () => {
     const target = path.join(dir, 'entry')
-    await expect(writeDirAtomic(target, async (tmp) => {
-      fs.writeFileSync(path.join(tmp, 'image.png'), 'x')
-      throw new Error('disk full')
-    })).rejects.toThrow('disk full')
+    await expect(
+      writeDirAtomic(target, async (tmp) => {
+        fs.writeFileSync(path.join(tmp, 'image.png'), 'x')
+        throw new Error('disk full')
+      }),
+    ).rejects.toThrow('disk full')
     expect(fs.readdirSync(dir)).toEqual([])
   })
 })

@@ -42,7 +42,12 @@ describe('AppService with the bundled model', () => {
   beforeAll(async () => {
     userData = tmp('daam-svc-')
     saveDir = tmp('daam-save-')
-    service = new AppService({ modelsDir: MODELS, userDataDir: userData, threads: 1, dialogAnswers: { saveFile: saveDir, chooseFolder: path.join(saveDir, 'all') } })
+    service = new AppService({
+      modelsDir: MODELS,
+      userDataDir: userData,
+      threads: 1,
+      dialogAnswers: { saveFile: saveDir, chooseFolder: path.join(saveDir, 'all') },
+    })
     first = await service.generate({ prompt: PROMPT, steps: 6, seed: 3 })
   }, 120_000)
 
@@ -96,12 +101,20 @@ describe('AppService with the bundled model', () => {
 
   it('saves an overlay PNG identical to the shared renderer output', async () => {
     const hat = first.words.find((w) => w.text === 'hat')!
-    const spec: OverlaySpec = { ...DEFAULT_OVERLAY, words: [{ label: 'hat', tokens: hat.tokenIndices }], stream: 'cond' }
+    const spec: OverlaySpec = {
+      ...DEFAULT_OVERLAY,
+      words: [{ label: 'hat', tokens: hat.tokenIndices }],
+      stream: 'cond',
+    }
     const saved = await service.saveOverlay(first.id, spec)
     expect(saved.path).toBe(path.join(saveDir, 'hat.overlay.png'))
     const { data, info } = await sharp(saved.path!).raw().toBuffer({ resolveWithObject: true })
     expect(info.channels).toBe(3)
-    const expected = renderOverlay(new Heatmaps(deserializeRecord(first.record!), first.width, first.height), { data: first.rgb, width: first.width, height: first.height, channels: 3 }, spec)
+    const expected = renderOverlay(
+      new Heatmaps(deserializeRecord(first.record!), first.width, first.height),
+      { data: first.rgb, width: first.width, height: first.height, channels: 3 },
+      spec,
+    )
     let maxDiff = 0
     for (let i = 0, j = 0; i < info.width * info.height; i++, j += 4) {
       for (let c = 0; c < 3; c++) maxDiff = Math.max(maxDiff, Math.abs(data[i * 3 + c]! - expected[j + c]!))
@@ -113,7 +126,17 @@ describe('AppService with the bundled model', () => {
     const spec: OverlaySpec = { ...DEFAULT_OVERLAY, words: [{ label: 'hat', tokens: [6] }], stream: 'cond' }
     const saved = await service.saveAllWords(first.id, spec)
     const files = fs.readdirSync(saved.path!)
-    expect(files).toEqual(expect.arrayContaining(['meta.json', 'grid.png', 'hat.overlay.png', 'hat.npy', 'snowman.npy', 'image.png', 'raw']))
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'meta.json',
+        'grid.png',
+        'hat.overlay.png',
+        'hat.npy',
+        'snowman.npy',
+        'image.png',
+        'raw',
+      ]),
+    )
     const meta = JSON.parse(fs.readFileSync(path.join(saved.path!, 'meta.json'), 'utf8')) as { params: unknown }
     expect(meta.params).toEqual(first.params)
   })
@@ -134,8 +157,14 @@ describe('AppService with the bundled model', () => {
     const record = deserializeRecord(g.record!)
     expect(record.uncond?.tokens).toBe(4) // BOS, blue, scarf, EOS
     const hm = new Heatmaps(record, g.width, g.height)
-    const spec: OverlaySpec = { ...DEFAULT_OVERLAY, stream: 'uncond', words: [{ label: 'scarf', tokens: g.negativeWords[1]!.tokenIndices }] }
-    expect(renderOverlay(hm, { data: g.rgb, width: g.width, height: g.height, channels: 3 }, spec).length).toBe(g.width * g.height * 4)
+    const spec: OverlaySpec = {
+      ...DEFAULT_OVERLAY,
+      stream: 'uncond',
+      words: [{ label: 'scarf', tokens: g.negativeWords[1]!.tokenIndices }],
+    }
+    expect(renderOverlay(hm, { data: g.rgb, width: g.width, height: g.height, channels: 3 }, spec).length).toBe(
+      g.width * g.height * 4,
+    )
   })
 
   it('remembers opened model folders across restarts', async () => {
@@ -181,7 +210,9 @@ describe('AppService with the bundled model', () => {
     try {
       const lost = await ro.generate({ prompt: 'a blue scarf', steps: 2 })
       expect(lost.history.saved).toBe(false)
-      expect(lost.history.saveError).toMatch(/^Could not save this generation to the history: (the disk is read-only|permission denied)\.$/)
+      expect(lost.history.saveError).toMatch(
+        /^Could not save this generation to the history: (the disk is read-only|permission denied)\.$/,
+      )
       expect((await ro.listHistory()).items.map((i) => i.id)).toEqual([kept.id])
       expect((await ro.getHistory(kept.id)).id).toBe(kept.id)
       expect((await ro.getHistory(lost.id)).id).toBe(lost.id) // still savable this session

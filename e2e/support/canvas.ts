@@ -40,7 +40,11 @@ export async function overlayStats(page: Page): Promise<{ centroid: Point; peak:
     const [x, y] = ((await canvas.getAttribute(name)) ?? '').split(',').map(Number)
     return { x: x!, y: y! }
   }
-  return { centroid: await point('data-centroid'), peak: await point('data-peak'), maskCentroid: await point('data-mask-centroid') }
+  return {
+    centroid: await point('data-centroid'),
+    peak: await point('data-peak'),
+    maskCentroid: await point('data-mask-centroid'),
+  }
 }
 
 /** Fraction of pixels where two RGBA images differ by more than `tol` in some channel. */

@@ -25,7 +25,8 @@ export function electronDialogs(defaultDir: () => string): DialogAdapter {
         title: request.title,
         defaultPath: defaultDir(),
         buttonLabel: request.purpose === 'open-model' ? 'Open model' : 'Save here',
-        properties: request.purpose === 'open-model' ? ['openDirectory'] : ['openDirectory', 'createDirectory', 'promptToCreate'],
+        properties:
+          request.purpose === 'open-model' ? ['openDirectory'] : ['openDirectory', 'createDirectory', 'promptToCreate'],
       }
       const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options)
       return r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]!

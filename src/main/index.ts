@@ -48,9 +48,7 @@ function start(): void {
     const service = new AppService({
       appName: app.getName(),
       appVersion: app.getVersion(),
-      modelsDir: app.isPackaged
-        ? path.join(process.resourcesPath, 'models')
-        : path.join(app.getAppPath(), 'models'),
+      modelsDir: app.isPackaged ? path.join(process.resourcesPath, 'models') : path.join(app.getAppPath(), 'models'),
       userDataDir: app.getPath('userData'),
       dialogs: electronDialogs(() => app.getPath('pictures')),
       ...serviceOptionsFromEnv(process.env),
@@ -59,9 +57,7 @@ function start(): void {
 
     registerIpc(ipcMain, service, {
       isTrustedSender: createSenderCheck(
-        entry.kind === 'url'
-          ? { origins: [entry.url] }
-          : { files: [pathToFileURL(entry.file).href] },
+        entry.kind === 'url' ? { origins: [entry.url] } : { files: [pathToFileURL(entry.file).href] },
       ),
       onInternalError: (channel, error) => console.error(`[ipc] ${channel} failed:`, error),
     })

@@ -16,7 +16,10 @@ export function buildMenu(factory: MenuFactory, send: (command: MenuCommand['com
   return factory.buildFromTemplate(menuTemplate(send))
 }
 
-export function menuTemplate(send: (command: MenuCommand['command']) => void, platform: NodeJS.Platform = process.platform): MenuItemConstructorOptions[] {
+export function menuTemplate(
+  send: (command: MenuCommand['command']) => void,
+  platform: NodeJS.Platform = process.platform,
+): MenuItemConstructorOptions[] {
   const isMac = platform === 'darwin'
   const item = (label: string, command: MenuCommand['command'], accelerator?: string): MenuItemConstructorOptions => ({
     label,

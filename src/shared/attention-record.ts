@@ -31,67 +31,67 @@
  *                ceil(steps / bucketSize) * tokens * height * width float16 values
  */
 
-export type LayerBlock = 'down' | 'mid' | 'up' | 'unknown';
+export type LayerBlock = 'down' | 'mid' | 'up' | 'unknown'
 
 export interface RecordLayer {
   /** Order of the layer in the U-Net's execution (0-based). */
-  index: number;
-  name: string;
-  block: LayerBlock;
-  blockIndex: number;
-  height: number;
-  width: number;
+  index: number
+  name: string
+  block: LayerBlock
+  blockIndex: number
+  height: number
+  width: number
   /** Steps summed into one stored map (1 = per step). */
-  bucketSize: number;
+  bucketSize: number
 }
 
 export interface AttentionStream {
   /** 'cond' = the prompt; 'uncond' = the negative (or empty) prompt of the guidance batch. */
-  name: 'cond' | 'uncond';
+  name: 'cond' | 'uncond'
   /** Number of kept tokens T (BOS + prompt tokens + first EOS). */
-  tokens: number;
+  tokens: number
   /** One float16 (Uint16 bits) array per layer, [bucket][token][y][x]. */
-  data: Uint16Array[];
+  data: Uint16Array[]
 }
 
 export interface RecordHeader {
-  version: 1;
+  version: 1
   /** Denoising steps recorded. */
-  steps: number;
+  steps: number
   /** Scheduler timestep of each step. */
-  timesteps: number[];
-  latentHeight: number;
-  latentWidth: number;
-  layers: RecordLayer[];
-  streams: { name: AttentionStream['name']; tokens: number }[];
+  timesteps: number[]
+  latentHeight: number
+  latentWidth: number
+  layers: RecordLayer[]
+  streams: { name: AttentionStream['name']; tokens: number }[]
 }
 
 export interface AttentionRecord {
-  steps: number;
-  timesteps: number[];
-  latentHeight: number;
-  latentWidth: number;
-  layers: RecordLayer[];
-  cond: AttentionStream;
-  uncond?: AttentionStream;
+  steps: number
+  timesteps: number[]
+  latentHeight: number
+  latentWidth: number
+  layers: RecordLayer[]
+  cond: AttentionStream
+  uncond?: AttentionStream
 }
 
-export const RECORD_BUDGET_BYTES = 8_000_000;
+export const RECORD_BUDGET_BYTES = 8_000_000
 
 export function bucketCount(steps: number, bucketSize: number): number {
-  return Math.ceil(steps / bucketSize);
+  return Math.ceil(steps / bucketSize)
 }
 
 /** Values stored for one layer of one stream. */
 export function layerValues(layer: RecordLayer, steps: number, tokens: number): number {
-  return bucketCount(steps, layer.bucketSize) * tokens * layer.height * layer.width;
+  return bucketCount(steps, layer.bucketSize) * tokens * layer.height * layer.width
 }
 
 /** The memory formula above, in bytes (data only; the header is a few KB of JSON). */
 export function recordBytes(layers: readonly RecordLayer[], steps: number, tokensPerStream: readonly number[]): number {
-  let values = 0;
-  for (const t of tokensPerStream) for (const l of layers) values += layerValues(l, steps, t);
-  return 2 * values;
+  let values = 0
+  for (const t of tokensPerStream) for (const l of layers) values += layerValues(l, steps, t)
+  return 2 * values
 }
 
 /**
@@ -106,28 +106,28 @@ export function planBuckets(
   tokensTotal: number,
   budget = RECORD_BUDGET_BYTES,
 ): number[] {
-  const groups = new Map<number, { pixels: number; buckets: number }>();
+  const groups = new Map<number, { pixels: number; buckets: number }>()
   for (const p of pixelsPerLayer) {
-    const g = groups.get(p) ?? { pixels: 0, buckets: steps };
-    g.pixels += p;
-    groups.set(p, g);
+    const g = groups.get(p) ?? { pixels: 0, buckets: steps }
+    g.pixels += p
+    groups.set(p, g)
   }
-  const bytesOf = (g: { pixels: number; buckets: number }): number => 2 * g.pixels * tokensTotal * g.buckets;
-  const total = (): number => [...groups.values()].reduce((s, g) => s + bytesOf(g), 0);
+  const bytesOf = (g: { pixels: number; buckets: number }): number => 2 * g.pixels * tokensTotal * g.buckets
+  const total = (): number => [...groups.values()].reduce((s, g) => s + bytesOf(g), 0)
   while (total() > budget) {
-    let worst: { pixels: number; buckets: number } | undefined;
-    for (const g of groups.values()) if (g.buckets > 1 && (!worst || bytesOf(g) > bytesOf(worst))) worst = g;
-    if (!worst) break; // one bucket everywhere: as small as the record gets
-    worst.buckets -= 1;
+    let worst: { pixels: number; buckets: number } | undefined
+    for (const g of groups.values()) if (g.buckets > 1 && (!worst || bytesOf(g) > bytesOf(worst))) worst = g
+    if (!worst) break // one bucket everywhere: as small as the record gets
+    worst.buckets -= 1
   }
   // buckets -> bucket size (the count that size really gives may be lower; never higher)
-  return pixelsPerLayer.map((p) => Math.ceil(steps / groups.get(p)!.buckets));
+  return pixelsPerLayer.map((p) => Math.ceil(steps / groups.get(p)!.buckets))
 }
 
-const MAGIC = 'DAAMREC1';
+const MAGIC = 'DAAMREC1'
 
 export function serializeRecord(record: AttentionRecord): Uint8Array {
-  const streams = [record.cond, ...(record.uncond ? [record.uncond] : [])];
+  const streams = [record.cond, ...(record.uncond ? [record.uncond] : [])]
   const header: RecordHeader = {
     version: 1,
     steps: record.steps,
@@ -136,50 +136,50 @@ export function serializeRecord(record: AttentionRecord): Uint8Array {
     latentWidth: record.latentWidth,
     layers: record.layers,
     streams: streams.map((s) => ({ name: s.name, tokens: s.tokens })),
-  };
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const dataStart = Math.ceil((12 + json.length) / 8) * 8;
-  let dataBytes = 0;
-  for (const s of streams) for (const d of s.data) dataBytes += d.byteLength;
-  const out = new Uint8Array(dataStart + dataBytes);
-  out.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(out.buffer).setUint32(8, json.length, true);
-  out.set(json, 12);
-  let offset = dataStart;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header))
+  const dataStart = Math.ceil((12 + json.length) / 8) * 8
+  let dataBytes = 0
+  for (const s of streams) for (const d of s.data) dataBytes += d.byteLength
+  const out = new Uint8Array(dataStart + dataBytes)
+  out.set(new TextEncoder().encode(MAGIC), 0)
+  new DataView(out.buffer).setUint32(8, json.length, true)
+  out.set(json, 12)
+  let offset = dataStart
   for (const s of streams) {
     for (const d of s.data) {
       // float16 bits are written little-endian regardless of the host's byte order
-      const view = new DataView(out.buffer, offset, d.byteLength);
-      for (let i = 0; i < d.length; i++) view.setUint16(i * 2, d[i], true);
-      offset += d.byteLength;
+      const view = new DataView(out.buffer, offset, d.byteLength)
+      for (let i = 0; i < d.length; i++) view.setUint16(i * 2, d[i], true)
+      offset += d.byteLength
     }
   }
-  return out;
+  return out
 }
 
 export function deserializeRecord(bytes: Uint8Array): AttentionRecord {
   if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
-    throw new Error('not an attention record (bad magic)');
+    throw new Error('not an attention record (bad magic)')
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = view.getUint32(8, true);
-  if (12 + n > bytes.length) throw new Error('attention record truncated in its header');
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + n))) as RecordHeader;
-  if (header.version !== 1) throw new Error(`unsupported attention record version ${String(header.version)}`);
-  let offset = Math.ceil((12 + n) / 8) * 8;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const n = view.getUint32(8, true)
+  if (12 + n > bytes.length) throw new Error('attention record truncated in its header')
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + n))) as RecordHeader
+  if (header.version !== 1) throw new Error(`unsupported attention record version ${String(header.version)}`)
+  let offset = Math.ceil((12 + n) / 8) * 8
   const streams: AttentionStream[] = header.streams.map((s) => ({
     name: s.name,
     tokens: s.tokens,
     data: header.layers.map((layer) => {
-      const count = layerValues(layer, header.steps, s.tokens);
-      if (offset + count * 2 > bytes.length) throw new Error('attention record truncated in its data');
-      const data = new Uint16Array(count);
-      for (let i = 0; i < count; i++) data[i] = view.getUint16(offset + i * 2, true);
-      offset += count * 2;
-      return data;
+      const count = layerValues(layer, header.steps, s.tokens)
+      if (offset + count * 2 > bytes.length) throw new Error('attention record truncated in its data')
+      const data = new Uint16Array(count)
+      for (let i = 0; i < count; i++) data[i] = view.getUint16(offset + i * 2, true)
+      offset += count * 2
+      return data
     }),
-  }));
-  if (offset !== bytes.length) throw new Error('attention record has trailing bytes');
+  }))
+  if (offset !== bytes.length) throw new Error('attention record has trailing bytes')
   return {
     steps: header.steps,
     timesteps: header.timesteps,
@@ -188,7 +188,7 @@ export function deserializeRecord(bytes: Uint8Array): AttentionRecord {
     layers: header.layers,
     cond: streams.find((s) => s.name === 'cond')!,
     uncond: streams.find((s) => s.name === 'uncond'),
-  };
+  }
 }
 
 /**
@@ -196,14 +196,18 @@ export function deserializeRecord(bytes: Uint8Array): AttentionRecord {
  * padding 1) map n -> ceil(n/2), so we halve the latent grid until the pixel count matches.
  * Works for non-square latents.
  */
-export function layerResolution(pixels: number, latentHeight: number, latentWidth: number): { height: number; width: number } {
-  let h = latentHeight;
-  let w = latentWidth;
+export function layerResolution(
+  pixels: number,
+  latentHeight: number,
+  latentWidth: number,
+): { height: number; width: number } {
+  let h = latentHeight
+  let w = latentWidth
   for (let i = 0; i < 16; i++) {
-    if (h * w === pixels) return { height: h, width: w };
-    if (h * w < pixels) break;
-    h = Math.ceil(h / 2);
-    w = Math.ceil(w / 2);
+    if (h * w === pixels) return { height: h, width: w }
+    if (h * w < pixels) break
+    h = Math.ceil(h / 2)
+    w = Math.ceil(w / 2)
   }
-  throw new Error(`attention map with ${pixels} queries does not match latent ${latentHeight}x${latentWidth}`);
+  throw new Error(`attention map with ${pixels} queries does not match latent ${latentHeight}x${latentWidth}`)
 }

@@ -3,8 +3,8 @@
  * schema that validates them, and defaults. Width/height/scheduler default to the model's own
  * values, so they stay optional here and are resolved by the engine.
  */
-import { z } from 'zod';
-import { SCHEDULER_NAMES } from './schedulers/types';
+import { z } from 'zod'
+import { SCHEDULER_NAMES } from './schedulers/types'
 
 export const GENERATION_DEFAULTS = {
   negativePrompt: '',
@@ -12,10 +12,10 @@ export const GENERATION_DEFAULTS = {
   steps: 20,
   guidance: 7.5,
   eta: 0,
-} as const;
+} as const
 
-export const MAX_STEPS = 200;
-export const MAX_PROMPT_CHARS = 4000;
+export const MAX_STEPS = 200
+export const MAX_PROMPT_CHARS = 4000
 
 export const generationParamsSchema = z.object({
   prompt: z.string().max(MAX_PROMPT_CHARS),
@@ -31,33 +31,33 @@ export const generationParamsSchema = z.object({
   height: z.number().int().min(8).max(4096).optional(),
   /** DDIM eta (0 = deterministic). */
   eta: z.number().min(0).max(1).default(GENERATION_DEFAULTS.eta),
-});
+})
 
 /** Parameters as a caller may give them (defaults optional). */
-export type GenerationParamsInput = z.input<typeof generationParamsSchema>;
+export type GenerationParamsInput = z.input<typeof generationParamsSchema>
 /** Parameters after validation and defaults. */
-export type GenerationParams = z.output<typeof generationParamsSchema>;
+export type GenerationParams = z.output<typeof generationParamsSchema>
 
 /** Validates parameters; the error names the offending field. */
 export function parseGenerationParams(input: unknown): GenerationParams {
-  const r = generationParamsSchema.safeParse(input);
+  const r = generationParamsSchema.safeParse(input)
   if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new Error(`invalid generation parameter '${issue.path.join('.') || '(root)'}': ${issue.message}`);
+    const issue = r.error.issues[0]
+    throw new Error(`invalid generation parameter '${issue.path.join('.') || '(root)'}': ${issue.message}`)
   }
-  return r.data;
+  return r.data
 }
 
 /** Per-step progress reported by the engine. */
 export interface GenerationProgress {
   /** 1-based number of the finished denoising step. */
-  step: number;
-  total: number;
-  elapsedMs: number;
+  step: number
+  total: number
+  elapsedMs: number
   /** Estimated remaining time from the mean step time so far (decode not included). */
-  etaMs: number;
+  etaMs: number
   /** Optional cheap preview (linear latent -> RGB), width x height x 3 bytes. */
-  preview?: { width: number; height: number; rgb: Uint8Array };
+  preview?: { width: number; height: number; rgb: Uint8Array }
 }
 
-export type ExecutionProviderName = 'cpu' | 'cuda' | 'dml' | 'coreml';
+export type ExecutionProviderName = 'cpu' | 'cuda' | 'dml' | 'coreml'

@@ -33,7 +33,17 @@ describe('validateForm', () => {
 
 describe('toParams', () => {
   it('leaves size and scheduler to the model when unset', () => {
-    expect(toParams(form({}), 9)).toEqual({ prompt: 'a red hat', negativePrompt: '', seed: 9, steps: 20, guidance: 7.5 })
-    expect(toParams(form({ width: '256', height: '192', scheduler: 'ddim' }), 1)).toMatchObject({ width: 256, height: 192, scheduler: 'ddim' })
+    expect(toParams(form({}), 9)).toEqual({
+      prompt: 'a red hat',
+      negativePrompt: '',
+      seed: 9,
+      steps: 20,
+      guidance: 7.5,
+    })
+    expect(toParams(form({ width: '256', height: '192', scheduler: 'ddim' }), 1)).toMatchObject({
+      width: 256,
+      height: 192,
+      scheduler: 'ddim',
+    })
   })
 })

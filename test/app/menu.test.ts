@@ -12,7 +12,10 @@ function items(t: MenuItemConstructorOptions[], label: string): MenuItemConstruc
 describe('application menu', () => {
   it('File has generate, open, save overlay, save all, export; each sends its command', () => {
     const sent: MenuCommand['command'][] = []
-    const file = items(menuTemplate((c) => sent.push(c), 'linux'), 'File').filter((i) => i.label)
+    const file = items(
+      menuTemplate((c) => sent.push(c), 'linux'),
+      'File',
+    ).filter((i) => i.label)
     expect(file.map((i) => [i.label, i.accelerator])).toEqual([
       ['Generate', 'CmdOrCtrl+Enter'],
       ['Open Model Folder…', 'CmdOrCtrl+O'],

@@ -18,14 +18,22 @@ function record(): AttentionRecord {
     data[2 * hw + p] = toHalf(left ? 0.05 : 0.7)
   }
   return {
-    steps: 1, timesteps: [999], latentHeight: 4, latentWidth: 4,
+    steps: 1,
+    timesteps: [999],
+    latentHeight: 4,
+    latentWidth: 4,
     layers: [{ index: 0, name: 'up', block: 'up', blockIndex: 0, height: 4, width: 4, bucketSize: 1 }],
     cond: { name: 'cond', tokens: 3, data: [data] },
   }
 }
 
 const image: ImageBytes = { data: new Uint8Array(8 * 8 * 3).fill(128), width: 8, height: 8, channels: 3 }
-const spec = (patch: Partial<OverlaySpec>): OverlaySpec => ({ ...DEFAULT_OVERLAY, stream: 'cond', words: [{ label: 'left', tokens: [1] }], ...patch })
+const spec = (patch: Partial<OverlaySpec>): OverlaySpec => ({
+  ...DEFAULT_OVERLAY,
+  stream: 'cond',
+  words: [{ label: 'left', tokens: [1] }],
+  ...patch,
+})
 
 describe('renderOverlay', () => {
   it('one word = the colour-mapped heat map over the image', () => {
@@ -41,7 +49,13 @@ describe('renderOverlay', () => {
   it('mask mode tints each word in its own hue, reusing scratch buffers', () => {
     const hm = new Heatmaps(record(), 8, 8)
     const scratch = {}
-    const two = spec({ mode: 'mask', words: [{ label: 'left', tokens: [1] }, { label: 'right', tokens: [2] }] })
+    const two = spec({
+      mode: 'mask',
+      words: [
+        { label: 'left', tokens: [1] },
+        { label: 'right', tokens: [2] },
+      ],
+    })
     const out = renderOverlay(hm, image, two, scratch)
     const [c0, c1] = wordColors(2)
     const mid = (x: number): number[] => Array.from(out.subarray((3 * 8 + x) * 4, (3 * 8 + x) * 4 + 3))
@@ -54,7 +68,16 @@ describe('renderOverlay', () => {
 
   it('several words in heat-map mode make a composite; filters reach the heat maps', () => {
     const hm = new Heatmaps(record(), 8, 8)
-    const both = renderOverlay(hm, image, spec({ words: [{ label: 'left', tokens: [1] }, { label: 'right', tokens: [2] }] }))
+    const both = renderOverlay(
+      hm,
+      image,
+      spec({
+        words: [
+          { label: 'left', tokens: [1] },
+          { label: 'right', tokens: [2] },
+        ],
+      }),
+    )
     expect(both.length).toBe(8 * 8 * 4)
     expect(() => renderOverlay(hm, image, spec({ filter: { resolutions: [64] } }))).toThrow(/selects no layer/)
   })

@@ -1,43 +1,73 @@
 /** The generate CLI end to end on a tiny model folder, and its argument errors. */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
-import { writeTinyModel } from './tinyModel';
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { describe, expect, it } from 'vitest'
+import { writeTinyModel } from './tinyModel'
 
-const root = join(__dirname, '../..');
+const root = join(__dirname, '../..')
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/generate.ts'), ...args], {
     cwd: root,
     encoding: 'utf8',
     timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
 describe('scripts/generate.ts', () => {
   it('writes image.png and meta.json with parameters, model, provider and timings', async () => {
-    const model = writeTinyModel();
-    const out = join(mkdtempSync(join(tmpdir(), 'cli-')), 'result');
-    const r = cli(['--prompt', 'a red circle', '--negative', 'blue', '--seed', '7', '--steps', '4', '--guidance', '3.5', '--scheduler', 'dpmpp-2m', '--width', '48', '--height', '32', '--model', model, '--out', out]);
-    expect(r.stderr).not.toMatch(/error/);
-    expect(r.code).toBe(0);
-    const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8'));
-    expect(meta.params).toMatchObject({ prompt: 'a red circle', negativePrompt: 'blue', seed: 7, steps: 4, guidance: 3.5, scheduler: 'dpmpp-2m', width: 48, height: 32 });
-    expect(meta.model).toBe(model);
-    expect(meta.provider.used).toBe('cpu');
-    expect(meta.timings.totalMs).toBeGreaterThan(0);
-    expect(meta.timings.stepMs).toHaveLength(4);
-    expect(meta.prompt.words.map((w: { text: string }) => w.text)).toEqual(['a', 'red', 'circle']);
-    const img = await sharp(join(out, 'image.png')).metadata();
-    expect([img.width, img.height]).toEqual([48, 32]);
-  }, 60_000);
+    const model = writeTinyModel()
+    const out = join(mkdtempSync(join(tmpdir(), 'cli-')), 'result')
+    const r = cli([
+      '--prompt',
+      'a red circle',
+      '--negative',
+      'blue',
+      '--seed',
+      '7',
+      '--steps',
+      '4',
+      '--guidance',
+      '3.5',
+      '--scheduler',
+      'dpmpp-2m',
+      '--width',
+      '48',
+      '--height',
+      '32',
+      '--model',
+      model,
+      '--out',
+      out,
+    ])
+    expect(r.stderr).not.toMatch(/error/)
+    expect(r.code).toBe(0)
+    const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8'))
+    expect(meta.params).toMatchObject({
+      prompt: 'a red circle',
+      negativePrompt: 'blue',
+      seed: 7,
+      steps: 4,
+      guidance: 3.5,
+      scheduler: 'dpmpp-2m',
+      width: 48,
+      height: 32,
+    })
+    expect(meta.model).toBe(model)
+    expect(meta.provider.used).toBe('cpu')
+    expect(meta.timings.totalMs).toBeGreaterThan(0)
+    expect(meta.timings.stepMs).toHaveLength(4)
+    expect(meta.prompt.words.map((w: { text: string }) => w.text)).toEqual(['a', 'red', 'circle'])
+    const img = await sharp(join(out, 'image.png')).metadata()
+    expect([img.width, img.height]).toEqual([48, 32])
+  }, 60_000)
 
   it('rejects bad arguments with exit code 2 and a message naming the argument', () => {
-    const out = join(tmpdir(), 'never-written');
+    const out = join(tmpdir(), 'never-written')
     const cases: [string[], RegExp][] = [
       [['--out', out], /--prompt is required/],
       [['--prompt', 'x'], /--out DIR is required/],
@@ -46,42 +76,73 @@ describe('scripts/generate.ts', () => {
       [['--prompt', 'x', '--out', out, '--scheduler', 'lms'], /--scheduler must be one of ddim, euler/],
       [['--prompt', 'x', '--out', out, '--steps', '500'], /invalid generation parameter 'steps'/],
       [['--prompt', 'x', '--out', out, '--frobnicate'], /Unknown option '--frobnicate'/],
-    ];
+    ]
     for (const [args, msg] of cases) {
-      const r = cli(args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(msg);
+      const r = cli(args)
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.stderr).toMatch(msg)
     }
-    expect(existsSync(out)).toBe(false);
-  }, 120_000);
+    expect(existsSync(out)).toBe(false)
+  }, 120_000)
 
   it('exits 1 with the folder error for a bad model folder', () => {
-    const r = cli(['--prompt', 'x', '--out', join(tmpdir(), 'never'), '--model', join(tmpdir(), 'missing-model-folder')]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error \[folder-missing\]: model folder not found: .*missing-model-folder/);
-  }, 60_000);
-});
+    const r = cli([
+      '--prompt',
+      'x',
+      '--out',
+      join(tmpdir(), 'never'),
+      '--model',
+      join(tmpdir(), 'missing-model-folder'),
+    ])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/error \[folder-missing\]: model folder not found: .*missing-model-folder/)
+  }, 60_000)
+})
 
-const bundled = join(root, 'models/daam-shapes');
+const bundled = join(root, 'models/daam-shapes')
 
 describe('scripts/generate.ts --heatmaps', () => {
-  it.runIf(existsSync(join(bundled, 'model_index.json')))('writes the word heat maps next to the image (bundled model)', () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'cli-maps-')), 'r');
-    const r = cli(['--prompt', 'a red circle and a blue square', '--heatmaps', 'red,square', '--steps', '3', '--out', out]);
-    expect(r.stderr).not.toMatch(/error/);
-    expect(r.code).toBe(0);
-    const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8'));
-    expect(meta.heatmaps.words.map((w: { word: string }) => w.word)).toEqual(['red', 'square']);
-    expect(readdirSync(out)).toEqual(expect.arrayContaining(['image.png', 'red.overlay.png', 'square.npy', 'grid.png']));
+  it.runIf(existsSync(join(bundled, 'model_index.json')))(
+    'writes the word heat maps next to the image (bundled model)',
+    () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'cli-maps-')), 'r')
+      const r = cli([
+        '--prompt',
+        'a red circle and a blue square',
+        '--heatmaps',
+        'red,square',
+        '--steps',
+        '3',
+        '--out',
+        out,
+      ])
+      expect(r.stderr).not.toMatch(/error/)
+      expect(r.code).toBe(0)
+      const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8'))
+      expect(meta.heatmaps.words.map((w: { word: string }) => w.word)).toEqual(['red', 'square'])
+      expect(readdirSync(out)).toEqual(
+        expect.arrayContaining(['image.png', 'red.overlay.png', 'square.npy', 'grid.png']),
+      )
 
-    const bad = cli(['--prompt', 'a red circle', '--heatmaps', 'dog', '--steps', '1', '--out', join(out, 'x')]);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--heatmaps: not in the prompt: dog \(prompt words: a, red, circle\)/);
-  }, 120_000);
+      const bad = cli(['--prompt', 'a red circle', '--heatmaps', 'dog', '--steps', '1', '--out', join(out, 'x')])
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toMatch(/--heatmaps: not in the prompt: dog \(prompt words: a, red, circle\)/)
+    },
+    120_000,
+  )
 
   it('fails clearly on a model without cross-attention', () => {
-    const r = cli(['--prompt', 'a red circle', '--heatmaps', 'all', '--model', writeTinyModel(), '--out', join(tmpdir(), 'never-maps')]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error: No cross-attention softmax found in the U-Net/);
-  }, 60_000);
-});
+    const r = cli([
+      '--prompt',
+      'a red circle',
+      '--heatmaps',
+      'all',
+      '--model',
+      writeTinyModel(),
+      '--out',
+      join(tmpdir(), 'never-maps'),
+    ])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/error: No cross-attention softmax found in the U-Net/)
+  }, 60_000)
+})

@@ -2,20 +2,20 @@
  * Broken model folders: each defect is caught before anything runs, with its own code and a
  * message that names the file concerned.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { LoadedModel, ModelFolderError, type ModelFolderErrorCode } from '../../src/main/engine';
-import { writeTinyModel } from './tinyModel';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { LoadedModel, ModelFolderError, type ModelFolderErrorCode } from '../../src/main/engine'
+import { writeTinyModel } from './tinyModel'
 
 interface BrokenCase {
-  name: string;
-  make: () => string;
-  code: ModelFolderErrorCode;
+  name: string
+  make: () => string
+  code: ModelFolderErrorCode
   /** Path (relative to the folder, or absolute) that the message must name. */
-  path: (dir: string) => string;
-  message: RegExp;
+  path: (dir: string) => string
+  message: RegExp
 }
 
 const cases: BrokenCase[] = [
@@ -29,9 +29,9 @@ const cases: BrokenCase[] = [
   {
     name: 'path is a file',
     make: () => {
-      const f = join(mkdtempSync(join(tmpdir(), 'file-')), 'model.onnx');
-      writeFileSync(f, 'x');
-      return f;
+      const f = join(mkdtempSync(join(tmpdir(), 'file-')), 'model.onnx')
+      writeFileSync(f, 'x')
+      return f
     },
     code: 'not-a-folder',
     path: (d) => d,
@@ -40,9 +40,9 @@ const cases: BrokenCase[] = [
   {
     name: 'model_index.json missing',
     make: () => {
-      const d = writeTinyModel();
-      rmSync(join(d, 'model_index.json'));
-      return d;
+      const d = writeTinyModel()
+      rmSync(join(d, 'model_index.json'))
+      return d
     },
     code: 'model-index-missing',
     path: (d) => join(d, 'model_index.json'),
@@ -51,9 +51,9 @@ const cases: BrokenCase[] = [
   {
     name: 'model_index.json is not JSON',
     make: () => {
-      const d = writeTinyModel();
-      writeFileSync(join(d, 'model_index.json'), '{ "_class_name": ');
-      return d;
+      const d = writeTinyModel()
+      writeFileSync(join(d, 'model_index.json'), '{ "_class_name": ')
+      return d
     },
     code: 'model-index-invalid',
     path: (d) => join(d, 'model_index.json'),
@@ -62,9 +62,9 @@ const cases: BrokenCase[] = [
   {
     name: 'unet/model.onnx missing',
     make: () => {
-      const d = writeTinyModel();
-      rmSync(join(d, 'unet', 'model.onnx'));
-      return d;
+      const d = writeTinyModel()
+      rmSync(join(d, 'unet', 'model.onnx'))
+      return d
     },
     code: 'component-missing',
     path: (d) => join(d, 'unet', 'model.onnx'),
@@ -73,9 +73,9 @@ const cases: BrokenCase[] = [
   {
     name: 'vae_decoder/model.onnx missing',
     make: () => {
-      const d = writeTinyModel();
-      rmSync(join(d, 'vae_decoder', 'model.onnx'));
-      return d;
+      const d = writeTinyModel()
+      rmSync(join(d, 'vae_decoder', 'model.onnx'))
+      return d
     },
     code: 'component-missing',
     path: (d) => join(d, 'vae_decoder', 'model.onnx'),
@@ -84,9 +84,9 @@ const cases: BrokenCase[] = [
   {
     name: 'corrupt U-Net ONNX',
     make: () => {
-      const d = writeTinyModel();
-      writeFileSync(join(d, 'unet', 'model.onnx'), Buffer.from('this is not a protobuf model at all'));
-      return d;
+      const d = writeTinyModel()
+      writeFileSync(join(d, 'unet', 'model.onnx'), Buffer.from('this is not a protobuf model at all'))
+      return d
     },
     code: 'onnx-unreadable',
     path: (d) => join(d, 'unet', 'model.onnx'),
@@ -95,11 +95,11 @@ const cases: BrokenCase[] = [
   {
     name: 'truncated text encoder ONNX',
     make: () => {
-      const d = writeTinyModel();
-      const p = join(d, 'text_encoder', 'model.onnx');
-      const b = readFileSync(p);
-      writeFileSync(p, b.subarray(0, Math.floor(b.length / 2)));
-      return d;
+      const d = writeTinyModel()
+      const p = join(d, 'text_encoder', 'model.onnx')
+      const b = readFileSync(p)
+      writeFileSync(p, b.subarray(0, Math.floor(b.length / 2)))
+      return d
     },
     code: 'onnx-unreadable',
     path: (d) => join(d, 'text_encoder', 'model.onnx'),
@@ -108,9 +108,9 @@ const cases: BrokenCase[] = [
   {
     name: 'U-Net external data file missing',
     make: () => {
-      const d = writeTinyModel({ externalData: true });
-      rmSync(join(d, 'unet', 'weights.pb'));
-      return d;
+      const d = writeTinyModel({ externalData: true })
+      rmSync(join(d, 'unet', 'weights.pb'))
+      return d
     },
     code: 'onnx-unreadable',
     path: (d) => join(d, 'unet', 'model.onnx'),
@@ -133,9 +133,9 @@ const cases: BrokenCase[] = [
   {
     name: 'tokenizer missing',
     make: () => {
-      const d = writeTinyModel();
-      rmSync(join(d, 'tokenizer'), { recursive: true });
-      return d;
+      const d = writeTinyModel()
+      rmSync(join(d, 'tokenizer'), { recursive: true })
+      return d
     },
     code: 'tokenizer-missing',
     path: (d) => join(d, 'tokenizer'),
@@ -144,12 +144,12 @@ const cases: BrokenCase[] = [
   {
     name: 'tokenizer without its end-of-text token',
     make: () => {
-      const d = writeTinyModel();
-      const p = join(d, 'tokenizer', 'vocab.json');
-      const v = JSON.parse(readFileSync(p, 'utf8')) as Record<string, number>;
-      delete v['<|endoftext|>'];
-      writeFileSync(p, JSON.stringify(v));
-      return d;
+      const d = writeTinyModel()
+      const p = join(d, 'tokenizer', 'vocab.json')
+      const v = JSON.parse(readFileSync(p, 'utf8')) as Record<string, number>
+      delete v['<|endoftext|>']
+      writeFileSync(p, JSON.stringify(v))
+      return d
     },
     code: 'tokenizer-missing',
     path: (d) => join(d, 'tokenizer'),
@@ -158,9 +158,9 @@ const cases: BrokenCase[] = [
   {
     name: 'bad scheduler config',
     make: () => {
-      const d = writeTinyModel();
-      writeFileSync(join(d, 'scheduler', 'scheduler_config.json'), JSON.stringify({ beta_schedule: 'cubic' }));
-      return d;
+      const d = writeTinyModel()
+      writeFileSync(join(d, 'scheduler', 'scheduler_config.json'), JSON.stringify({ beta_schedule: 'cubic' }))
+      return d
     },
     code: 'scheduler-config',
     path: (d) => join(d, 'scheduler', 'scheduler_config.json'),
@@ -169,9 +169,9 @@ const cases: BrokenCase[] = [
   {
     name: 'scheduler config missing',
     make: () => {
-      const d = writeTinyModel();
-      rmSync(join(d, 'scheduler', 'scheduler_config.json'));
-      return d;
+      const d = writeTinyModel()
+      rmSync(join(d, 'scheduler', 'scheduler_config.json'))
+      return d
     },
     code: 'scheduler-config',
     path: (d) => join(d, 'scheduler', 'scheduler_config.json'),
@@ -187,40 +187,40 @@ const cases: BrokenCase[] = [
   {
     name: 'invalid unet/config.json value',
     make: () => {
-      const d = writeTinyModel();
-      writeFileSync(join(d, 'unet', 'config.json'), JSON.stringify({ sample_size: 'big' }));
-      return d;
+      const d = writeTinyModel()
+      writeFileSync(join(d, 'unet', 'config.json'), JSON.stringify({ sample_size: 'big' }))
+      return d
     },
     code: 'config-invalid',
     path: (d) => join(d, 'unet', 'config.json'),
     message: /'sample_size' must be a number or \[h, w\]/,
   },
-];
+]
 
 describe('broken model folders', () => {
   // Messages with the folder path blanked out, per case: they must all differ.
-  const messages = new Map<string, string>();
+  const messages = new Map<string, string>()
   for (const c of cases) {
     it(c.name, async () => {
-      const dir = c.make();
+      const dir = c.make()
       const err = await LoadedModel.load(dir).then(
         () => null,
         (e: unknown) => e,
-      );
-      expect(err).toBeInstanceOf(ModelFolderError);
-      const e = err as ModelFolderError;
-      expect(e.code).toBe(c.code);
-      expect(e.message).toMatch(c.message);
-      const p = c.path(dir);
-      expect(e.path).toBe(p);
-      expect(e.message).toContain(p);
-      messages.set(c.name, e.message.split(dir).join('<dir>'));
-    });
+      )
+      expect(err).toBeInstanceOf(ModelFolderError)
+      const e = err as ModelFolderError
+      expect(e.code).toBe(c.code)
+      expect(e.message).toMatch(c.message)
+      const p = c.path(dir)
+      expect(e.path).toBe(p)
+      expect(e.message).toContain(p)
+      messages.set(c.name, e.message.split(dir).join('<dir>'))
+    })
   }
 
   it('the cases are told apart: every message differs, at least 8 distinct error codes', () => {
-    expect(messages.size).toBe(cases.length);
-    expect(new Set(messages.values()).size).toBe(cases.length);
-    expect(new Set(cases.map((c) => c.code)).size).toBeGreaterThanOrEqual(8);
-  });
-});
+    expect(messages.size).toBe(cases.length)
+    expect(new Set(messages.values()).size).toBe(cases.length)
+    expect(new Set(cases.map((c) => c.code)).size).toBeGreaterThanOrEqual(8)
+  })
+})

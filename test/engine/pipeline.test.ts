@@ -4,306 +4,341 @@
  * progress, previews, cancellation, PNG metadata, providers, session caching and the U-Net
  * outputs hook.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { onnx } from 'onnx-proto';
-import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as ort from 'onnxruntime-node';
-import { Engine, GenerationCancelledError, LoadedModel, runPipeline, type UnetCallPart } from '../../src/main/engine';
-import type { GenerationProgress } from '../../src/shared/generation';
-import { gaussianNoise } from '../../src/shared/noise';
-import { toFloat16Model } from './fp16';
-import { writeTinyModel } from './tinyModel';
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { onnx } from 'onnx-proto'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type * as ort from 'onnxruntime-node'
+import { Engine, GenerationCancelledError, LoadedModel, runPipeline, type UnetCallPart } from '../../src/main/engine'
+import type { GenerationProgress } from '../../src/shared/generation'
+import { gaussianNoise } from '../../src/shared/noise'
+import { toFloat16Model } from './fp16'
+import { writeTinyModel } from './tinyModel'
 
-const base = { prompt: 'a red circle', negativePrompt: 'blue square', seed: 3, steps: 6, guidance: 4, scheduler: 'ddim' as const };
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
+const base = {
+  prompt: 'a red circle',
+  negativePrompt: 'blue square',
+  seed: 3,
+  steps: 6,
+  guidance: 4,
+  scheduler: 'ddim' as const,
 }
 
-let dir: string;
-let model: LoadedModel;
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length)
+  let m = 0
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
+  return m
+}
+
+let dir: string
+let model: LoadedModel
 
 beforeAll(async () => {
-  dir = writeTinyModel();
-  model = await LoadedModel.load(dir);
-});
+  dir = writeTinyModel()
+  model = await LoadedModel.load(dir)
+})
 afterAll(async () => {
-  await model.release();
-});
+  await model.release()
+})
 
 describe('pipeline on a tiny model', () => {
   it('is deterministic per seed and uses the model default size', async () => {
-    const a = await runPipeline(model, base);
-    const b = await runPipeline(model, base);
-    const c = await runPipeline(model, { ...base, seed: 4 });
-    expect(a.width).toBe(64);
-    expect(a.height).toBe(64);
-    expect(a.latentShape).toEqual([1, 4, 8, 8]);
-    expect(b.latents).toEqual(a.latents);
-    expect(Buffer.compare(a.png, b.png)).toBe(0);
-    expect(maxAbsDiff(a.latents, c.latents)).toBeGreaterThan(0.1);
-    expect(a.unetCalls).toBe(6);
-    expect(a.rgb.length).toBe(64 * 64 * 3);
-  });
+    const a = await runPipeline(model, base)
+    const b = await runPipeline(model, base)
+    const c = await runPipeline(model, { ...base, seed: 4 })
+    expect(a.width).toBe(64)
+    expect(a.height).toBe(64)
+    expect(a.latentShape).toEqual([1, 4, 8, 8])
+    expect(b.latents).toEqual(a.latents)
+    expect(Buffer.compare(a.png, b.png)).toBe(0)
+    expect(maxAbsDiff(a.latents, c.latents)).toBeGreaterThan(0.1)
+    expect(a.unetCalls).toBe(6)
+    expect(a.rgb.length).toBe(64 * 64 * 3)
+  })
 
   it('accepts injected initial noise (the seeded noise injected gives the same result)', async () => {
-    const seeded = await runPipeline(model, base);
-    const injected = await runPipeline(model, { ...base, seed: 999 }, { initialNoise: gaussianNoise(3, 4 * 8 * 8) });
-    expect(injected.latents).toEqual(seeded.latents);
-    await expect(runPipeline(model, base, { initialNoise: new Float32Array(5) })).rejects.toThrow(/initial noise has 5 values, expected 256/);
-  });
+    const seeded = await runPipeline(model, base)
+    const injected = await runPipeline(model, { ...base, seed: 999 }, { initialNoise: gaussianNoise(3, 4 * 8 * 8) })
+    expect(injected.latents).toEqual(seeded.latents)
+    await expect(runPipeline(model, base, { initialNoise: new Float32Array(5) })).rejects.toThrow(
+      /initial noise has 5 values, expected 256/,
+    )
+  })
 
   it('guidance in one batch-2 call equals two batch-1 calls; guidance <= 1 skips the unconditional pass', async () => {
-    const parts: UnetCallPart[] = [];
-    const batched = await runPipeline(model, base, { onUnetOutputs: (_i, _t, _o, part) => parts.push(part) });
-    expect(parts).toEqual(Array(6).fill('both'));
-    expect(batched.textEmbeddingsShape).toEqual([2, 77, 8]);
+    const parts: UnetCallPart[] = []
+    const batched = await runPipeline(model, base, { onUnetOutputs: (_i, _t, _o, part) => parts.push(part) })
+    expect(parts).toEqual(Array(6).fill('both'))
+    expect(batched.textEmbeddingsShape).toEqual([2, 77, 8])
 
-    const dir1 = writeTinyModel({ unetBatch1: true });
-    const m1 = await LoadedModel.load(dir1);
+    const dir1 = writeTinyModel({ unetBatch1: true })
+    const m1 = await LoadedModel.load(dir1)
     try {
-      expect(m1.io.unetBatchFixedAt1).toBe(true);
-      const parts1: UnetCallPart[] = [];
-      const split = await runPipeline(m1, base, { onUnetOutputs: (_i, _t, _o, part) => parts1.push(part) });
-      expect(split.unetCalls).toBe(12);
-      expect(parts1.slice(0, 4)).toEqual(['uncond', 'cond', 'uncond', 'cond']);
-      expect(maxAbsDiff(split.latents, batched.latents)).toBeLessThan(1e-5);
+      expect(m1.io.unetBatchFixedAt1).toBe(true)
+      const parts1: UnetCallPart[] = []
+      const split = await runPipeline(m1, base, { onUnetOutputs: (_i, _t, _o, part) => parts1.push(part) })
+      expect(split.unetCalls).toBe(12)
+      expect(parts1.slice(0, 4)).toEqual(['uncond', 'cond', 'uncond', 'cond'])
+      expect(maxAbsDiff(split.latents, batched.latents)).toBeLessThan(1e-5)
     } finally {
-      await m1.release();
+      await m1.release()
     }
 
     for (const guidance of [0, 1]) {
-      const p: UnetCallPart[] = [];
-      const r = await runPipeline(model, { ...base, guidance }, { onUnetOutputs: (_i, _t, _o, part) => p.push(part) });
-      expect(r.guided).toBe(false);
-      expect(r.unetCalls).toBe(6);
-      expect(r.negativeEncoding).toBeNull();
-      expect(r.textEmbeddingsShape[0]).toBe(1);
-      expect(p).toEqual(Array(6).fill('cond'));
+      const p: UnetCallPart[] = []
+      const r = await runPipeline(model, { ...base, guidance }, { onUnetOutputs: (_i, _t, _o, part) => p.push(part) })
+      expect(r.guided).toBe(false)
+      expect(r.unetCalls).toBe(6)
+      expect(r.negativeEncoding).toBeNull()
+      expect(r.textEmbeddingsShape[0]).toBe(1)
+      expect(p).toEqual(Array(6).fill('cond'))
     }
-  });
+  })
 
   it('reads timestep and input_ids types from the graph: int64 / float [B] / float scalar / [1], int32 ids', async () => {
-    const ref = await runPipeline(model, base);
-    const variants = [{ timestep: 'float' as const }, { timestep: 'scalar' as const }, { timestep: 'int64-fixed1' as const }, { idsInt32: true }, { textBatch1: true }];
+    const ref = await runPipeline(model, base)
+    const variants = [
+      { timestep: 'float' as const },
+      { timestep: 'scalar' as const },
+      { timestep: 'int64-fixed1' as const },
+      { idsInt32: true },
+      { textBatch1: true },
+    ]
     for (const o of variants) {
-      const m = await LoadedModel.load(writeTinyModel(o));
+      const m = await LoadedModel.load(writeTinyModel(o))
       try {
-        if (o.textBatch1) expect(m.io.textBatchFixedAt1).toBe(true);
-        const r = await runPipeline(m, base);
-        expect(maxAbsDiff(r.latents, ref.latents), JSON.stringify(o)).toBeLessThan(1e-5);
+        if (o.textBatch1) expect(m.io.textBatchFixedAt1).toBe(true)
+        const r = await runPipeline(m, base)
+        expect(maxAbsDiff(r.latents, ref.latents), JSON.stringify(o)).toBeLessThan(1e-5)
       } finally {
-        await m.release();
+        await m.release()
       }
     }
-  });
+  })
 
   it('loads external data from a path and from a model buffer plus the folder', async () => {
-    const ext = writeTinyModel({ externalData: true });
-    const ref = await runPipeline(model, base);
-    const fromPath = await LoadedModel.load(ext);
-    const buffer = readFileSync(join(ext, 'unet', 'model.onnx'));
-    const fromBuffer = await LoadedModel.load(ext, { unetModel: buffer });
+    const ext = writeTinyModel({ externalData: true })
+    const ref = await runPipeline(model, base)
+    const fromPath = await LoadedModel.load(ext)
+    const buffer = readFileSync(join(ext, 'unet', 'model.onnx'))
+    const fromBuffer = await LoadedModel.load(ext, { unetModel: buffer })
     try {
-      expect(fromBuffer.unetFromBuffer).toBe(true);
-      expect((await runPipeline(fromPath, base)).latents).toEqual(ref.latents);
-      expect((await runPipeline(fromBuffer, base)).latents).toEqual(ref.latents);
+      expect(fromBuffer.unetFromBuffer).toBe(true)
+      expect((await runPipeline(fromPath, base)).latents).toEqual(ref.latents)
+      expect((await runPipeline(fromBuffer, base)).latents).toEqual(ref.latents)
     } finally {
-      await fromPath.release();
-      await fromBuffer.release();
+      await fromPath.release()
+      await fromBuffer.release()
     }
-  });
+  })
 
   it('hands the extra outputs of a patched U-Net to onUnetOutputs each step', async () => {
     // Patch: expose the intermediate 'e4' (mean text embedding, [B,1,1,1]) as a graph output.
-    const m = onnx.ModelProto.decode(readFileSync(join(dir, 'unet', 'model.onnx')));
-    (m.graph as onnx.GraphProto).output.push(onnx.ValueInfoProto.create({ name: 'e4', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
-    const patched = await LoadedModel.load(dir);
+    const m = onnx.ModelProto.decode(readFileSync(join(dir, 'unet', 'model.onnx')))
+    ;(m.graph as onnx.GraphProto).output.push(
+      onnx.ValueInfoProto.create({ name: 'e4', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }),
+    )
+    const patched = await LoadedModel.load(dir)
     try {
-      await patched.setUnet(onnx.ModelProto.encode(m).finish());
-      const seen: { i: number; t: number; names: string[]; dims: readonly number[] }[] = [];
+      await patched.setUnet(onnx.ModelProto.encode(m).finish())
+      const seen: { i: number; t: number; names: string[]; dims: readonly number[] }[] = []
       const r = await runPipeline(patched, base, {
-        onUnetOutputs: (i, t, outputs: Record<string, ort.Tensor>) => seen.push({ i, t, names: Object.keys(outputs), dims: outputs.e4.dims }),
-      });
-      expect(seen.map((s) => s.i)).toEqual([0, 1, 2, 3, 4, 5]);
+        onUnetOutputs: (i, t, outputs: Record<string, ort.Tensor>) =>
+          seen.push({ i, t, names: Object.keys(outputs), dims: outputs.e4.dims }),
+      })
+      expect(seen.map((s) => s.i)).toEqual([0, 1, 2, 3, 4, 5])
       // DDIM, 6 steps, leading spacing with steps_offset 1: t = k * 166 + 1.
-      expect(seen.map((s) => s.t)).toEqual([831, 665, 499, 333, 167, 1]);
-      expect(seen[0].names).toEqual(['e4']);
-      expect(seen[0].dims).toEqual([2, 1, 1, 1]);
+      expect(seen.map((s) => s.t)).toEqual([831, 665, 499, 333, 167, 1])
+      expect(seen[0].names).toEqual(['e4'])
+      expect(seen[0].dims).toEqual([2, 1, 1, 1])
       // The patch adds outputs only: the image is unchanged.
-      expect(r.latents).toEqual((await runPipeline(model, base)).latents);
-      await patched.setUnet(null);
-      const plain: string[][] = [];
-      await runPipeline(patched, base, { onUnetOutputs: (_i, _t, o) => plain.push(Object.keys(o)) });
-      expect(plain[0]).toEqual([]);
+      expect(r.latents).toEqual((await runPipeline(model, base)).latents)
+      await patched.setUnet(null)
+      const plain: string[][] = []
+      await runPipeline(patched, base, { onUnetOutputs: (_i, _t, o) => plain.push(Object.keys(o)) })
+      expect(plain[0]).toEqual([])
     } finally {
-      await patched.release();
+      await patched.release()
     }
-  });
+  })
 
   it('runs a float16 model (inputs, outputs and weights in float16) and agrees with float32', async () => {
-    const ref = await runPipeline(model, base);
-    const fp16Unet = toFloat16Model(readFileSync(join(dir, 'unet', 'model.onnx')));
-    const m = await LoadedModel.load(dir, { unetModel: fp16Unet });
+    const ref = await runPipeline(model, base)
+    const fp16Unet = toFloat16Model(readFileSync(join(dir, 'unet', 'model.onnx')))
+    const m = await LoadedModel.load(dir, { unetModel: fp16Unet })
     try {
-      expect(m.io.sample.type).toBe('float16');
-      expect(m.io.encoderHiddenStates.type).toBe('float16');
-      const r = await runPipeline(m, base);
+      expect(m.io.sample.type).toBe('float16')
+      expect(m.io.encoderHiddenStates.type).toBe('float16')
+      const r = await runPipeline(m, base)
       // float16 weights and inputs: ~3 significant digits over 6 steps.
-      const diff = maxAbsDiff(r.latents, ref.latents);
-      expect(diff).toBeGreaterThan(0); // really ran in float16
-      expect(diff).toBeLessThan(2e-2);
-      expect(maxAbsDiff(r.rgb, ref.rgb)).toBeLessThanOrEqual(3);
+      const diff = maxAbsDiff(r.latents, ref.latents)
+      expect(diff).toBeGreaterThan(0) // really ran in float16
+      expect(diff).toBeLessThan(2e-2)
+      expect(maxAbsDiff(r.rgb, ref.rgb)).toBeLessThanOrEqual(3)
     } finally {
-      await m.release();
+      await m.release()
     }
-  });
+  })
 
   it('runs a model whose three components are all float16', async () => {
-    const ref = await runPipeline(model, base);
-    const d16 = writeTinyModel();
+    const ref = await runPipeline(model, base)
+    const d16 = writeTinyModel()
     for (const part of ['text_encoder', 'unet', 'vae_decoder']) {
-      const p = join(d16, part, 'model.onnx');
-      writeFileSync(p, toFloat16Model(readFileSync(p)));
+      const p = join(d16, part, 'model.onnx')
+      writeFileSync(p, toFloat16Model(readFileSync(p)))
     }
-    const m = await LoadedModel.load(d16);
+    const m = await LoadedModel.load(d16)
     try {
-      expect([m.io.hiddenState.type, m.io.sample.type, m.io.latentSample.type]).toEqual(['float16', 'float16', 'float16']);
-      const r = await runPipeline(m, base);
-      expect(maxAbsDiff(r.latents, ref.latents)).toBeLessThan(5e-2);
-      expect(maxAbsDiff(r.rgb, ref.rgb)).toBeLessThanOrEqual(4);
+      expect([m.io.hiddenState.type, m.io.sample.type, m.io.latentSample.type]).toEqual([
+        'float16',
+        'float16',
+        'float16',
+      ])
+      const r = await runPipeline(m, base)
+      expect(maxAbsDiff(r.latents, ref.latents)).toBeLessThan(5e-2)
+      expect(maxAbsDiff(r.rgb, ref.rgb)).toBeLessThanOrEqual(4)
     } finally {
-      await m.release();
+      await m.release()
     }
-  });
+  })
 
   it('any multiple of the spatial multiple, non-square included; other sizes are refused', async () => {
-    expect(model.folder.spatialMultiple).toBe(16);
-    const r = await runPipeline(model, { ...base, width: 96, height: 32 });
-    expect([r.width, r.height]).toEqual([96, 32]);
-    expect(r.latentShape).toEqual([1, 4, 4, 12]);
-    expect(r.rgb.length).toBe(96 * 32 * 3);
-    const meta = await sharp(r.png).metadata();
-    expect([meta.width, meta.height]).toEqual([96, 32]);
-    await expect(runPipeline(model, { ...base, width: 50 })).rejects.toThrow(/width 50 is not a multiple of 16/);
-    await expect(runPipeline(model, { ...base, steps: 0 })).rejects.toThrow(/invalid generation parameter 'steps'/);
-  });
+    expect(model.folder.spatialMultiple).toBe(16)
+    const r = await runPipeline(model, { ...base, width: 96, height: 32 })
+    expect([r.width, r.height]).toEqual([96, 32])
+    expect(r.latentShape).toEqual([1, 4, 4, 12])
+    expect(r.rgb.length).toBe(96 * 32 * 3)
+    const meta = await sharp(r.png).metadata()
+    expect([meta.width, meta.height]).toEqual([96, 32])
+    await expect(runPipeline(model, { ...base, width: 50 })).rejects.toThrow(/width 50 is not a multiple of 16/)
+    await expect(runPipeline(model, { ...base, steps: 0 })).rejects.toThrow(/invalid generation parameter 'steps'/)
+  })
 
   it('reports progress with ETA and previews, and cancels between steps', async () => {
-    const events: GenerationProgress[] = [];
-    await runPipeline(model, base, { onProgress: (p) => events.push(p), previewEvery: 2 });
-    expect(events.map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(events.every((e) => e.total === 6)).toBe(true);
-    expect(events[5].etaMs).toBe(0);
-    expect(events[5].elapsedMs).toBeGreaterThanOrEqual(events[0].elapsedMs);
-    expect(events.filter((e) => e.preview).map((e) => e.step)).toEqual([2, 4, 6]);
-    expect(events[1].preview!.rgb.length).toBe(8 * 8 * 3);
+    const events: GenerationProgress[] = []
+    await runPipeline(model, base, { onProgress: (p) => events.push(p), previewEvery: 2 })
+    expect(events.map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6])
+    expect(events.every((e) => e.total === 6)).toBe(true)
+    expect(events[5].etaMs).toBe(0)
+    expect(events[5].elapsedMs).toBeGreaterThanOrEqual(events[0].elapsedMs)
+    expect(events.filter((e) => e.preview).map((e) => e.step)).toEqual([2, 4, 6])
+    expect(events[1].preview!.rgb.length).toBe(8 * 8 * 3)
 
-    const ac = new AbortController();
+    const ac = new AbortController()
     const err = await runPipeline(model, base, {
       signal: ac.signal,
       onProgress: (p) => {
-        if (p.step === 2) ac.abort();
+        if (p.step === 2) ac.abort()
       },
-    }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(GenerationCancelledError);
-    expect((err as GenerationCancelledError).code).toBe('cancelled');
-    expect((err as Error).message).toBe('cancelled: generation stopped after 2 of 6 steps');
-  });
+    }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(GenerationCancelledError)
+    expect((err as GenerationCancelledError).code).toBe('cancelled')
+    expect((err as Error).message).toBe('cancelled: generation stopped after 2 of 6 steps')
+  })
 
   it('the preview approximates the decoded image', async () => {
-    const events: GenerationProgress[] = [];
-    const r = await runPipeline(model, base, { onProgress: (p) => events.push(p), previewEvery: 6 });
-    const prev = events[5].preview!;
+    const events: GenerationProgress[] = []
+    const r = await runPipeline(model, base, { onProgress: (p) => events.push(p), previewEvery: 6 })
+    const prev = events[5].preview!
     // Average the final image over 8x8 blocks and compare with the preview at latent resolution.
-    let err = 0;
+    let err = 0
     for (let y = 0; y < 8; y++) {
       for (let x = 0; x < 8; x++) {
         for (let c = 0; c < 3; c++) {
-          let s = 0;
-          for (let dy = 0; dy < 8; dy++) for (let dx = 0; dx < 8; dx++) s += r.rgb[((y * 8 + dy) * 64 + x * 8 + dx) * 3 + c];
-          err += Math.abs(s / 64 - prev.rgb[(y * 8 + x) * 3 + c]);
+          let s = 0
+          for (let dy = 0; dy < 8; dy++)
+            for (let dx = 0; dx < 8; dx++) s += r.rgb[((y * 8 + dy) * 64 + x * 8 + dx) * 3 + c]
+          err += Math.abs(s / 64 - prev.rgb[(y * 8 + x) * 3 + c])
         }
       }
     }
-    expect(err / (8 * 8 * 3)).toBeLessThan(40); // mean error in 0..255 units; tanh VAE is not linear
-  });
+    expect(err / (8 * 8 * 3)).toBeLessThan(40) // mean error in 0..255 units; tanh VAE is not linear
+  })
 
   it('writes the generation parameters into the PNG (UTF-8 text)', async () => {
-    const r = await runPipeline(model, { ...base, prompt: 'a red circle — naïve 🐱' });
-    const meta = await sharp(r.png).metadata();
-    const comments = Object.fromEntries((meta.comments ?? []).map((c) => [c.keyword, c.text]));
-    expect(comments.parameters).toContain('a red circle — naïve 🐱');
-    expect(comments.parameters).toContain('Steps: 6, Sampler: ddim, CFG scale: 4, Seed: 3, Size: 64x64');
-    const json = JSON.parse(comments['daam-studio']) as Record<string, unknown>;
-    expect(json).toMatchObject({ prompt: 'a red circle — naïve 🐱', seed: 3, steps: 6, scheduler: 'ddim', provider: 'cpu' });
-  });
+    const r = await runPipeline(model, { ...base, prompt: 'a red circle — naïve 🐱' })
+    const meta = await sharp(r.png).metadata()
+    const comments = Object.fromEntries((meta.comments ?? []).map((c) => [c.keyword, c.text]))
+    expect(comments.parameters).toContain('a red circle — naïve 🐱')
+    expect(comments.parameters).toContain('Steps: 6, Sampler: ddim, CFG scale: 4, Seed: 3, Size: 64x64')
+    const json = JSON.parse(comments['daam-studio']) as Record<string, unknown>
+    expect(json).toMatchObject({
+      prompt: 'a red circle — naïve 🐱',
+      seed: 3,
+      steps: 6,
+      scheduler: 'ddim',
+      provider: 'cpu',
+    })
+  })
 
   it('falls back to CPU, and says why, when an unavailable provider is requested', async () => {
     for (const provider of ['coreml', 'cuda'] as const) {
-      const m = await LoadedModel.load(dir, { provider });
+      const m = await LoadedModel.load(dir, { provider })
       try {
-        expect(m.provider.requested).toBe(provider);
-        expect(m.provider.used).toBe('cpu');
-        expect(m.provider.fallbackReason).toMatch(new RegExp(provider));
-        const r = await runPipeline(m, { ...base, steps: 1 });
-        expect(r.provider.used).toBe('cpu');
+        expect(m.provider.requested).toBe(provider)
+        expect(m.provider.used).toBe('cpu')
+        expect(m.provider.fallbackReason).toMatch(new RegExp(provider))
+        const r = await runPipeline(m, { ...base, steps: 1 })
+        expect(r.provider.used).toBe('cpu')
       } finally {
-        await m.release();
+        await m.release()
       }
     }
-  });
-});
+  })
+})
 
 describe('Engine', () => {
   it('builds the U-Net from prepareUnet (the attention hook entry) and reuses the model for the same function', async () => {
-    const engine = new Engine();
-    const paths: string[] = [];
+    const engine = new Engine()
+    const paths: string[] = []
     const prepareUnet = (unetPath: string) => {
-      paths.push(unetPath);
-      const m = onnx.ModelProto.decode(readFileSync(unetPath));
-      (m.graph as onnx.GraphProto).output.push(onnx.ValueInfoProto.create({ name: 'e4', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
-      return onnx.ModelProto.encode(m).finish();
-    };
-    try {
-      const names: string[][] = [];
-      await engine.generate(dir, { ...base, steps: 2 }, { load: { prepareUnet }, onUnetOutputs: (_i, _t, o) => names.push(Object.keys(o)) });
-      await engine.generate(dir, { ...base, steps: 2 }, { load: { prepareUnet } });
-      expect(paths).toEqual([join(dir, 'unet', 'model.onnx')]);
-      expect(names).toEqual([['e4'], ['e4']]);
-      expect(engine.model?.unetFromBuffer).toBe(true);
-    } finally {
-      await engine.release();
+      paths.push(unetPath)
+      const m = onnx.ModelProto.decode(readFileSync(unetPath))
+      ;(m.graph as onnx.GraphProto).output.push(
+        onnx.ValueInfoProto.create({ name: 'e4', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }),
+      )
+      return onnx.ModelProto.encode(m).finish()
     }
-  });
+    try {
+      const names: string[][] = []
+      await engine.generate(
+        dir,
+        { ...base, steps: 2 },
+        { load: { prepareUnet }, onUnetOutputs: (_i, _t, o) => names.push(Object.keys(o)) },
+      )
+      await engine.generate(dir, { ...base, steps: 2 }, { load: { prepareUnet } })
+      expect(paths).toEqual([join(dir, 'unet', 'model.onnx')])
+      expect(names).toEqual([['e4'], ['e4']])
+      expect(engine.model?.unetFromBuffer).toBe(true)
+    } finally {
+      await engine.release()
+    }
+  })
 
   it('caches the loaded model and releases it when another is loaded', async () => {
-    const engine = new Engine();
-    const other = writeTinyModel();
+    const engine = new Engine()
+    const other = writeTinyModel()
     try {
-      const a = await engine.load(dir);
-      expect(await engine.load(dir)).toBe(a);
-      const r = await engine.generate(dir, { ...base, steps: 2 });
-      expect(engine.model).toBe(a);
+      const a = await engine.load(dir)
+      expect(await engine.load(dir)).toBe(a)
+      const r = await engine.generate(dir, { ...base, steps: 2 })
+      expect(engine.model).toBe(a)
       // Loaded with other options (a provider that falls back): generate without options keeps it.
-      const c = await engine.load(dir, { provider: 'coreml' });
-      expect(c).not.toBe(a);
-      await engine.generate(dir, { ...base, steps: 1 });
-      expect(engine.model).toBe(c);
-      expect(r.params.steps).toBe(2);
-      const b = await engine.load(other);
-      expect(b).not.toBe(c);
+      const c = await engine.load(dir, { provider: 'coreml' })
+      expect(c).not.toBe(a)
+      await engine.generate(dir, { ...base, steps: 1 })
+      expect(engine.model).toBe(c)
+      expect(r.params.steps).toBe(2)
+      const b = await engine.load(other)
+      expect(b).not.toBe(c)
       // The earlier models' sessions are gone.
-      await expect(runPipeline(a, { ...base, steps: 1 })).rejects.toThrow();
-      await expect(runPipeline(c, { ...base, steps: 1 })).rejects.toThrow();
+      await expect(runPipeline(a, { ...base, steps: 1 })).rejects.toThrow()
+      await expect(runPipeline(c, { ...base, steps: 1 })).rejects.toThrow()
     } finally {
-      await engine.release();
+      await engine.release()
     }
-    expect(engine.model).toBeNull();
-  });
-});
+    expect(engine.model).toBeNull()
+  })
+})

@@ -5,102 +5,123 @@
  * (`encoder_hidden_states`) alone, the other (the queries) from the image path (`sample`).
  * Self-attention has both operands on the image path and is never tapped.
  */
-import type { onnx } from 'onnx-proto';
-import type { ScannedModel } from './onnx-scan';
+import type { onnx } from 'onnx-proto'
+import type { ScannedModel } from './onnx-scan'
 
 /** Ops through which we walk up from a Softmax to the score MatMul. */
-const SCORE_PASS_THROUGH = new Set(['Mul', 'Div', 'Add', 'Sub', 'Cast', 'Where']);
+const SCORE_PASS_THROUGH = new Set(['Mul', 'Div', 'Add', 'Sub', 'Cast', 'Where'])
 /** Ops whose output carries no data from their inputs (only shapes): not data dependencies. */
-const SHAPE_ONLY = new Set(['Shape', 'Size']);
+const SHAPE_ONLY = new Set(['Shape', 'Size'])
 /** Fused attention ops of ONNX Runtime's transformer optimizer: no softmax to tap. */
-const FUSED_ATTENTION = new Set(['MultiHeadAttention', 'Attention', 'PackedMultiHeadAttention', 'PackedAttention', 'GroupQueryAttention']);
+const FUSED_ATTENTION = new Set([
+  'MultiHeadAttention',
+  'Attention',
+  'PackedMultiHeadAttention',
+  'PackedAttention',
+  'GroupQueryAttention',
+])
 
 export interface AttentionSite {
   /** Index of the Softmax node in the graph's node list. */
-  nodeIndex: number;
+  nodeIndex: number
   /** Softmax node name (may be empty in some exports). */
-  name: string;
+  name: string
   /** Output tensor of the softmax: the attention probabilities. */
-  probs: string;
-  kind: 'cross' | 'self' | 'unknown';
+  probs: string
+  kind: 'cross' | 'self' | 'unknown'
 }
 
 export interface AttentionScan {
-  sites: AttentionSite[];
+  sites: AttentionSite[]
   /** Names of fused attention nodes found (com.microsoft domain). */
-  fused: string[];
+  fused: string[]
 }
 
 export interface GraphInputNames {
-  sample: string;
-  encoderHiddenStates: string;
+  sample: string
+  encoderHiddenStates: string
 }
 
 /** Picks the U-Net's image and text inputs; diffusers/Optimum exports use these names. */
 export function unetInputNames(model: ScannedModel): GraphInputNames {
-  const names = model.inputs.map((i) => i.name);
-  const sample = names.find((n) => n === 'sample') ?? names.find((n) => /sample|latent/i.test(n));
-  const ehs = names.find((n) => n === 'encoder_hidden_states') ?? names.find((n) => /encoder|hidden|context|text/i.test(n));
+  const names = model.inputs.map((i) => i.name)
+  const sample = names.find((n) => n === 'sample') ?? names.find((n) => /sample|latent/i.test(n))
+  const ehs =
+    names.find((n) => n === 'encoder_hidden_states') ?? names.find((n) => /encoder|hidden|context|text/i.test(n))
   if (!sample || !ehs) {
-    throw new Error(`U-Net graph inputs ${JSON.stringify(names)} lack 'sample' and/or 'encoder_hidden_states'`);
+    throw new Error(`U-Net graph inputs ${JSON.stringify(names)} lack 'sample' and/or 'encoder_hidden_states'`)
   }
-  return { sample, encoderHiddenStates: ehs };
+  return { sample, encoderHiddenStates: ehs }
 }
 
 export function findAttention(model: ScannedModel, inputs: GraphInputNames): AttentionScan {
-  const { nodes } = model;
-  const producer = new Map<string, number>();
-  nodes.forEach((n, i) => n.output.forEach((o) => producer.set(o, i)));
-  const SAMPLE = 1;
-  const TEXT = 2;
+  const { nodes } = model
+  const producer = new Map<string, number>()
+  nodes.forEach((n, i) => n.output.forEach((o) => producer.set(o, i)))
+  const SAMPLE = 1
+  const TEXT = 2
   const inputBits = new Map<string, number>([
     [inputs.sample, SAMPLE],
     [inputs.encoderHiddenStates, TEXT],
-  ]);
+  ])
 
   // Which of {sample, text} each tensor depends on. Iterative post-order DFS with memo: U-Net
   // graphs have thousands of nodes, recursion could overflow the stack.
-  const memo = new Map<string, number>();
+  const memo = new Map<string, number>()
   const dependsOn = (tensor: string): number => {
-    const stack: string[] = [tensor];
+    const stack: string[] = [tensor]
     while (stack.length > 0) {
-      const t = stack[stack.length - 1];
-      if (memo.has(t)) { stack.pop(); continue; }
-      const p = producer.get(t);
-      if (p === undefined) { memo.set(t, inputBits.get(t) ?? 0); stack.pop(); continue; }
-      const node = nodes[p];
-      if (SHAPE_ONLY.has(node.opType)) { memo.set(t, 0); stack.pop(); continue; }
-      let bits = 0;
-      let pending = false;
+      const t = stack[stack.length - 1]
+      if (memo.has(t)) {
+        stack.pop()
+        continue
+      }
+      const p = producer.get(t)
+      if (p === undefined) {
+        memo.set(t, inputBits.get(t) ?? 0)
+        stack.pop()
+        continue
+      }
+      const node = nodes[p]
+      if (SHAPE_ONLY.has(node.opType)) {
+        memo.set(t, 0)
+        stack.pop()
+        continue
+      }
+      let bits = 0
+      let pending = false
       for (const inp of node.input) {
-        if (inp === '') continue;
-        const m = memo.get(inp);
-        if (m === undefined) { stack.push(inp); pending = true; } else bits |= m;
+        if (inp === '') continue
+        const m = memo.get(inp)
+        if (m === undefined) {
+          stack.push(inp)
+          pending = true
+        } else bits |= m
       }
       if (!pending) {
-        for (const o of node.output) memo.set(o, bits);
-        stack.pop();
+        for (const o of node.output) memo.set(o, bits)
+        stack.pop()
       }
     }
-    return memo.get(tensor)!;
-  };
+    return memo.get(tensor)!
+  }
 
-  const sites: AttentionSite[] = [];
-  const fused: string[] = [];
+  const sites: AttentionSite[] = []
+  const fused: string[] = []
   nodes.forEach((node, nodeIndex) => {
-    if (FUSED_ATTENTION.has(node.opType) && node.domain === 'com.microsoft') fused.push(node.name || node.opType);
-    if (node.opType !== 'Softmax' || (node.domain ?? '') !== '') return;
-    const matmul = scoreMatMul(node.input[0], nodes, producer, dependsOn);
-    let kind: AttentionSite['kind'] = 'unknown';
+    if (FUSED_ATTENTION.has(node.opType) && node.domain === 'com.microsoft') fused.push(node.name || node.opType)
+    if (node.opType !== 'Softmax' || (node.domain ?? '') !== '') return
+    const matmul = scoreMatMul(node.input[0], nodes, producer, dependsOn)
+    let kind: AttentionSite['kind'] = 'unknown'
     if (matmul) {
-      const a = dependsOn(matmul.input[0]);
-      const b = dependsOn(matmul.input[1]);
-      if ((a === TEXT && (b & SAMPLE)) || (b === TEXT && (a & SAMPLE))) kind = 'cross';
-      else if (a & SAMPLE && b & SAMPLE) kind = 'self';
+      const a = dependsOn(matmul.input[0])
+      const b = dependsOn(matmul.input[1])
+      if ((a === TEXT && b & SAMPLE) || (b === TEXT && a & SAMPLE)) kind = 'cross'
+      else if (a & SAMPLE && b & SAMPLE) kind = 'self'
     }
-    sites.push({ nodeIndex, name: node.name ?? '', probs: node.output[0], kind });
-  });
-  return { sites, fused };
+    sites.push({ nodeIndex, name: node.name ?? '', probs: node.output[0], kind })
+  })
+  return { sites, fused }
 }
 
 /** Walks up from the softmax input through scale/mask/cast ops to the Q·K^T MatMul. */
@@ -110,21 +131,26 @@ function scoreMatMul(
   producer: Map<string, number>,
   dependsOn: (t: string) => number,
 ): onnx.NodeProto | undefined {
-  let tensor = start;
+  let tensor = start
   for (let hop = 0; hop < 8; hop++) {
-    const p = producer.get(tensor);
-    if (p === undefined) return undefined;
-    const node = nodes[p];
+    const p = producer.get(tensor)
+    if (p === undefined) return undefined
+    const node = nodes[p]
     // Q·K^T: MatMul (diffusers/Optimum exports), Einsum (einsum-based attention code) or
     // com.microsoft FusedMatMul (ORT's optimizer folded the scale into the MatMul).
-    if (node.opType === 'MatMul' || node.opType === 'FusedMatMul' || (node.opType === 'Einsum' && node.input.length === 2)) return node;
-    if (!SCORE_PASS_THROUGH.has(node.opType)) return undefined;
+    if (
+      node.opType === 'MatMul' ||
+      node.opType === 'FusedMatMul' ||
+      (node.opType === 'Einsum' && node.input.length === 2)
+    )
+      return node
+    if (!SCORE_PASS_THROUGH.has(node.opType)) return undefined
     // Follow the operand that carries data (the other is a scale or mask constant). For Where,
     // operand 0 is the condition; for a mask Add both may carry data: the scores come first.
-    const candidates = node.opType === 'Where' ? node.input.slice(1) : node.input;
-    const next = candidates.find((i) => i !== '' && dependsOn(i) !== 0);
-    if (next === undefined) return undefined;
-    tensor = next;
+    const candidates = node.opType === 'Where' ? node.input.slice(1) : node.input
+    const next = candidates.find((i) => i !== '' && dependsOn(i) !== 0)
+    if (next === undefined) return undefined
+    tensor = next
   }
-  return undefined;
+  return undefined
 }

@@ -6,69 +6,69 @@
  * field 5) are skipped by length: any tensor name that no node produces and that is not a graph
  * input is, for our purposes, a constant.
  */
-import { Reader } from 'protobufjs/minimal';
-import { onnx } from 'onnx-proto';
+import { Reader } from 'protobufjs/minimal'
+import { onnx } from 'onnx-proto'
 
 /** Protobuf field numbers from onnx.proto (stable since IR v3). */
-const MODEL_GRAPH = 7;
-const MODEL_OPSET_IMPORT = 8;
-const GRAPH_NODE = 1;
-const GRAPH_INPUT = 11;
-const GRAPH_OUTPUT = 12;
-const WIRE_LEN = 2;
+const MODEL_GRAPH = 7
+const MODEL_OPSET_IMPORT = 8
+const GRAPH_NODE = 1
+const GRAPH_INPUT = 11
+const GRAPH_OUTPUT = 12
+const WIRE_LEN = 2
 
 export interface ScannedModel {
   /** Nodes of the main graph in file order (ONNX requires topological order). */
-  nodes: onnx.NodeProto[];
-  inputs: onnx.ValueInfoProto[];
-  outputs: onnx.ValueInfoProto[];
+  nodes: onnx.NodeProto[]
+  inputs: onnx.ValueInfoProto[]
+  outputs: onnx.ValueInfoProto[]
   /** Opset version per domain ('' = default ONNX domain). */
-  opsets: Map<string, number>;
+  opsets: Map<string, number>
 }
 
 /** Returns the bytes of each length-delimited field `field` at the top level of `buf`. */
 function* lengthDelimited(buf: Uint8Array, wanted: ReadonlySet<number>): Generator<[number, Uint8Array]> {
-  const r = Reader.create(buf);
+  const r = Reader.create(buf)
   while (r.pos < r.len) {
-    const tag = r.uint32();
-    const field = tag >>> 3;
-    const wire = tag & 7;
+    const tag = r.uint32()
+    const field = tag >>> 3
+    const wire = tag & 7
     if (wire === WIRE_LEN) {
-      const len = r.uint32();
-      const start = r.pos;
-      if (start + len > r.len) throw new Error('truncated protobuf field');
-      if (wanted.has(field)) yield [field, buf.subarray(start, start + len)];
-      r.pos = start + len;
+      const len = r.uint32()
+      const start = r.pos
+      if (start + len > r.len) throw new Error('truncated protobuf field')
+      if (wanted.has(field)) yield [field, buf.subarray(start, start + len)]
+      r.pos = start + len
     } else {
-      r.skipType(wire);
+      r.skipType(wire)
     }
   }
 }
 
 export function scanModel(bytes: Uint8Array): ScannedModel {
-  const nodes: onnx.NodeProto[] = [];
-  const inputs: onnx.ValueInfoProto[] = [];
-  const outputs: onnx.ValueInfoProto[] = [];
-  const opsets = new Map<string, number>();
-  let sawGraph = false;
+  const nodes: onnx.NodeProto[] = []
+  const inputs: onnx.ValueInfoProto[] = []
+  const outputs: onnx.ValueInfoProto[] = []
+  const opsets = new Map<string, number>()
+  let sawGraph = false
   for (const [field, body] of lengthDelimited(bytes, new Set([MODEL_GRAPH, MODEL_OPSET_IMPORT]))) {
     if (field === MODEL_OPSET_IMPORT) {
-      const op = onnx.OperatorSetIdProto.decode(body);
-      opsets.set(op.domain ?? '', Number(op.version));
-      continue;
+      const op = onnx.OperatorSetIdProto.decode(body)
+      opsets.set(op.domain ?? '', Number(op.version))
+      continue
     }
     // A graph field may occur several times (an already-patched model): protobuf merges them.
-    sawGraph = true;
+    sawGraph = true
     for (const [gField, gBody] of lengthDelimited(body, new Set([GRAPH_NODE, GRAPH_INPUT, GRAPH_OUTPUT]))) {
-      if (gField === GRAPH_NODE) nodes.push(onnx.NodeProto.decode(gBody));
-      else if (gField === GRAPH_INPUT) inputs.push(onnx.ValueInfoProto.decode(gBody));
-      else outputs.push(onnx.ValueInfoProto.decode(gBody));
+      if (gField === GRAPH_NODE) nodes.push(onnx.NodeProto.decode(gBody))
+      else if (gField === GRAPH_INPUT) inputs.push(onnx.ValueInfoProto.decode(gBody))
+      else outputs.push(onnx.ValueInfoProto.decode(gBody))
     }
   }
-  if (!sawGraph) throw new Error('not an ONNX model: no graph found');
-  if (!opsets.has('') && !opsets.has('ai.onnx')) throw new Error('ONNX model declares no default-domain opset');
-  if (opsets.has('ai.onnx') && !opsets.has('')) opsets.set('', opsets.get('ai.onnx')!);
-  return { nodes, inputs, outputs, opsets };
+  if (!sawGraph) throw new Error('not an ONNX model: no graph found')
+  if (!opsets.has('') && !opsets.has('ai.onnx')) throw new Error('ONNX model declares no default-domain opset')
+  if (opsets.has('ai.onnx') && !opsets.has('')) opsets.set('', opsets.get('ai.onnx')!)
+  return { nodes, inputs, outputs, opsets }
 }
 
 /**
@@ -77,11 +77,7 @@ export function scanModel(bytes: Uint8Array): ScannedModel {
  * decodes as the original graph with the new nodes and outputs appended. The original bytes are
  * not touched and no weight is decoded.
  */
-export function appendToGraph(
-  original: Uint8Array,
-  nodes: onnx.INodeProto[],
-  outputs: onnx.IValueInfoProto[],
-): Buffer {
-  const fragment = onnx.ModelProto.encode({ graph: { node: nodes, output: outputs } }).finish();
-  return Buffer.concat([original, fragment]);
+export function appendToGraph(original: Uint8Array, nodes: onnx.INodeProto[], outputs: onnx.IValueInfoProto[]): Buffer {
+  const fragment = onnx.ModelProto.encode({ graph: { node: nodes, output: outputs } }).finish()
+  return Buffer.concat([original, fragment])
 }

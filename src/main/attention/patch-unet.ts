@@ -11,109 +11,112 @@
  *   out  = Gather(M, B-1, axis 0)          CFG batch is [uncond, cond]; with B = 1 this is 0
  * and optionally Gather(M, 0) for the unconditional/negative-prompt half.
  */
-import { onnx } from 'onnx-proto';
-import { appendToGraph, scanModel, type ScannedModel } from './onnx-scan';
-import { findAttention, unetInputNames } from './find-attention';
-import type { LayerBlock } from '../../shared/attention-record';
+import { onnx } from 'onnx-proto'
+import { appendToGraph, scanModel, type ScannedModel } from './onnx-scan'
+import { findAttention, unetInputNames } from './find-attention'
+import type { LayerBlock } from '../../shared/attention-record'
 
 export interface TapInfo {
   /** Position among tapped layers, in graph (execution) order. */
-  index: number;
+  index: number
   /** Human-readable layer name, e.g. "down_blocks.0/attentions.0/transformer_blocks.0/attn2". */
-  name: string;
-  block: LayerBlock;
+  name: string
+  block: LayerBlock
   /** Index of the down/up block (0 for mid, -1 when the export's names do not tell). */
-  blockIndex: number;
+  blockIndex: number
   /** Name of the Softmax node that is tapped. */
-  softmax: string;
+  softmax: string
   /** Extra session output with the conditional map [HW, T]. */
-  output: string;
+  output: string
   /** Extra session output with the unconditional (negative-prompt) map, when asked for. */
-  uncondOutput?: string;
+  uncondOutput?: string
 }
 
 export interface UnetPatch {
   /** The patched model bytes (original bytes + appended fragment); the original is untouched. */
-  model: Buffer;
-  taps: TapInfo[];
+  model: Buffer
+  taps: TapInfo[]
   /** Counts for diagnostics and tests. */
-  selfAttention: number;
-  unrecognised: number;
+  selfAttention: number
+  unrecognised: number
   /** Set when no cross-attention could be tapped (e.g. fused attention): show it to the user. */
-  warning?: string;
+  warning?: string
 }
 
 export interface PatchOptions {
   /** Also export the unconditional half (needed for negative-prompt heat maps). */
-  negative?: boolean;
+  negative?: boolean
 }
 
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
+const FLOAT = onnx.TensorProto.DataType.FLOAT
+const INT64 = onnx.TensorProto.DataType.INT64
 
 function int64Const(name: string, values: number[], scalar = false): onnx.INodeProto {
-  const raw = new BigInt64Array(values.map((v) => BigInt(v)));
+  const raw = new BigInt64Array(values.map((v) => BigInt(v)))
   return {
     opType: 'Constant',
     name,
     output: [name],
-    attribute: [{
-      name: 'value',
-      type: onnx.AttributeProto.AttributeType.TENSOR,
-      t: { dataType: INT64, dims: scalar ? [] : [values.length], rawData: new Uint8Array(raw.buffer) },
-    }],
-  };
+    attribute: [
+      {
+        name: 'value',
+        type: onnx.AttributeProto.AttributeType.TENSOR,
+        t: { dataType: INT64, dims: scalar ? [] : [values.length], rawData: new Uint8Array(raw.buffer) },
+      },
+    ],
+  }
 }
 
 function ints(name: string, values: number[]): onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: values };
+  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: values }
 }
 function int(name: string, value: number): onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
+  return { name, type: onnx.AttributeProto.AttributeType.INT, i: value }
 }
 
 /** Parses diffusers-style module paths out of an exported node name. */
 export function describeLayer(nodeName: string): { name: string; block: LayerBlock; blockIndex: number } {
-  const path = nodeName.replace(/^\//, '').replace(/\/Softmax(_\d+)?$/, '');
-  const down = /down_blocks\.(\d+)/.exec(path);
-  const up = /up_blocks\.(\d+)/.exec(path);
-  if (down) return { name: path, block: 'down', blockIndex: Number(down[1]) };
-  if (up) return { name: path, block: 'up', blockIndex: Number(up[1]) };
-  if (/mid_block/.test(path)) return { name: path, block: 'mid', blockIndex: 0 };
-  return { name: path, block: 'unknown', blockIndex: -1 };
+  const path = nodeName.replace(/^\//, '').replace(/\/Softmax(_\d+)?$/, '')
+  const down = /down_blocks\.(\d+)/.exec(path)
+  const up = /up_blocks\.(\d+)/.exec(path)
+  if (down) return { name: path, block: 'down', blockIndex: Number(down[1]) }
+  if (up) return { name: path, block: 'up', blockIndex: Number(up[1]) }
+  if (/mid_block/.test(path)) return { name: path, block: 'mid', blockIndex: 0 }
+  return { name: path, block: 'unknown', blockIndex: -1 }
 }
 
 export const FUSED_ATTENTION_MESSAGE =
   'This model fuses its attention into com.microsoft.MultiHeadAttention (ONNX Runtime transformer ' +
   'optimizer), so there is no softmax to tap: images are generated, but no heat maps. To get heat ' +
   'maps, use an unoptimised export of the same model (e.g. `optimum-cli export onnx` without ' +
-  '`--optimize`, or the original diffusers ONNX export).';
+  '`--optimize`, or the original diffusers ONNX export).'
 
 export function patchUnet(bytes: Uint8Array, options: PatchOptions = {}): UnetPatch {
-  const scanned = scanModel(bytes);
-  return patchScanned(bytes, scanned, options);
+  const scanned = scanModel(bytes)
+  return patchScanned(bytes, scanned, options)
 }
 
 export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: PatchOptions = {}): UnetPatch {
-  const inputs = unetInputNames(scanned);
-  const { sites, fused } = findAttention(scanned, inputs);
-  const cross = sites.filter((s) => s.kind === 'cross');
-  const selfAttention = sites.filter((s) => s.kind === 'self').length;
-  const unrecognised = sites.filter((s) => s.kind === 'unknown').length;
-  const original = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const inputs = unetInputNames(scanned)
+  const { sites, fused } = findAttention(scanned, inputs)
+  const cross = sites.filter((s) => s.kind === 'cross')
+  const selfAttention = sites.filter((s) => s.kind === 'self').length
+  const unrecognised = sites.filter((s) => s.kind === 'unknown').length
+  const original = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (cross.length === 0) {
-    const warning = fused.length > 0
-      ? FUSED_ATTENTION_MESSAGE
-      : `No cross-attention softmax found in the U-Net (${sites.length} softmax nodes, none with keys from ` +
-        `'${inputs.encoderHiddenStates}'): images are generated, but no heat maps.`;
-    return { model: original, taps: [], selfAttention, unrecognised, warning };
+    const warning =
+      fused.length > 0
+        ? FUSED_ATTENTION_MESSAGE
+        : `No cross-attention softmax found in the U-Net (${sites.length} softmax nodes, none with keys from ` +
+          `'${inputs.encoderHiddenStates}'): images are generated, but no heat maps.`
+    return { model: original, taps: [], selfAttention, unrecognised, warning }
   }
 
-  const opset = scanned.opsets.get('') ?? 0;
-  if (opset < 11) throw new Error(`U-Net opset ${opset} is too old for the attention hook (needs >= 11)`);
-  const axesAsInput = opset >= 18; // ReduceMean took `axes` as an attribute before opset 18
+  const opset = scanned.opsets.get('') ?? 0
+  if (opset < 11) throw new Error(`U-Net opset ${opset} is too old for the attention hook (needs >= 11)`)
+  const axesAsInput = opset >= 18 // ReduceMean took `axes` as an attribute before opset 18
 
-  const P = 'daam/'; // prefix keeps appended names apart from the exporter's
+  const P = 'daam/' // prefix keeps appended names apart from the exporter's
   const nodes: onnx.INodeProto[] = [
     int64Const(`${P}c0`, [0], true),
     int64Const(`${P}c1`, [1], true),
@@ -122,46 +125,81 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
     int64Const(`${P}tailStart`, [-2]),
     int64Const(`${P}tailEnd`, [Number.MAX_SAFE_INTEGER]),
     { opType: 'Shape', input: [inputs.sample], output: [`${P}sampleShape`], name: `${P}sampleShape` },
-    { opType: 'Gather', input: [`${P}sampleShape`, `${P}idx0`], output: [`${P}B1d`], name: `${P}B1d`, attribute: [int('axis', 0)] },
-    { opType: 'Gather', input: [`${P}sampleShape`, `${P}c0`], output: [`${P}B`], name: `${P}B`, attribute: [int('axis', 0)] },
+    {
+      opType: 'Gather',
+      input: [`${P}sampleShape`, `${P}idx0`],
+      output: [`${P}B1d`],
+      name: `${P}B1d`,
+      attribute: [int('axis', 0)],
+    },
+    {
+      opType: 'Gather',
+      input: [`${P}sampleShape`, `${P}c0`],
+      output: [`${P}B`],
+      name: `${P}B`,
+      attribute: [int('axis', 0)],
+    },
     { opType: 'Sub', input: [`${P}B`, `${P}c1`], output: [`${P}condIdx`], name: `${P}condIdx` },
-  ];
-  if (axesAsInput) nodes.push(int64Const(`${P}axes1`, [1]));
-  const outputs: onnx.IValueInfoProto[] = [];
-  const taps: TapInfo[] = [];
+  ]
+  if (axesAsInput) nodes.push(int64Const(`${P}axes1`, [1]))
+  const outputs: onnx.IValueInfoProto[] = []
+  const taps: TapInfo[] = []
 
-  const reduce = (input: string, out: string): onnx.INodeProto => axesAsInput
-    ? { opType: 'ReduceMean', input: [input, `${P}axes1`], output: [out], name: out, attribute: [int('keepdims', 0)] }
-    : { opType: 'ReduceMean', input: [input], output: [out], name: out, attribute: [ints('axes', [1]), int('keepdims', 0)] };
+  const reduce = (input: string, out: string): onnx.INodeProto =>
+    axesAsInput
+      ? { opType: 'ReduceMean', input: [input, `${P}axes1`], output: [out], name: out, attribute: [int('keepdims', 0)] }
+      : {
+          opType: 'ReduceMean',
+          input: [input],
+          output: [out],
+          name: out,
+          attribute: [ints('axes', [1]), int('keepdims', 0)],
+        }
 
   cross.forEach((site, index) => {
-    const t = `${P}attn${index}/`;
-    const output = `daam.attn.${index}.cond`;
-    const uncondOutput = options.negative ? `daam.attn.${index}.uncond` : undefined;
+    const t = `${P}attn${index}/`
+    const output = `daam.attn.${index}.cond`
+    const uncondOutput = options.negative ? `daam.attn.${index}.uncond` : undefined
     // Heads are averaged before the batch row is picked, so the Gather moves 1/(2*heads) of the
     // probabilities. The Cast comes first because ONNX Runtime's CPU ReduceMean has no float16
     // kernel; on float32 models it is a no-op that the session's optimiser removes.
     nodes.push(
       { opType: 'Shape', input: [site.probs], output: [`${t}shape`], name: `${t}shape` },
       { opType: 'Slice', input: [`${t}shape`, `${P}tailStart`, `${P}tailEnd`], output: [`${t}tail`], name: `${t}tail` },
-      { opType: 'Concat', input: [`${P}B1d`, `${P}minus1`, `${t}tail`], output: [`${t}shape4`], name: `${t}shape4`, attribute: [int('axis', 0)] },
+      {
+        opType: 'Concat',
+        input: [`${P}B1d`, `${P}minus1`, `${t}tail`],
+        output: [`${t}shape4`],
+        name: `${t}shape4`,
+        attribute: [int('axis', 0)],
+      },
       { opType: 'Reshape', input: [site.probs, `${t}shape4`], output: [`${t}p4`], name: `${t}p4` },
       { opType: 'Cast', input: [`${t}p4`], output: [`${t}p4f`], name: `${t}p4f`, attribute: [int('to', FLOAT)] },
       reduce(`${t}p4f`, `${t}mean`),
-      { opType: 'Gather', input: [`${t}mean`, `${P}condIdx`], output: [output], name: output, attribute: [int('axis', 0)] },
-    );
-    outputs.push({ name: output, type: { tensorType: { elemType: FLOAT } } });
+      {
+        opType: 'Gather',
+        input: [`${t}mean`, `${P}condIdx`],
+        output: [output],
+        name: output,
+        attribute: [int('axis', 0)],
+      },
+    )
+    outputs.push({ name: output, type: { tensorType: { elemType: FLOAT } } })
     if (uncondOutput) {
-      nodes.push(
-        { opType: 'Gather', input: [`${t}mean`, `${P}c0`], output: [uncondOutput], name: uncondOutput, attribute: [int('axis', 0)] },
-      );
-      outputs.push({ name: uncondOutput, type: { tensorType: { elemType: FLOAT } } });
+      nodes.push({
+        opType: 'Gather',
+        input: [`${t}mean`, `${P}c0`],
+        output: [uncondOutput],
+        name: uncondOutput,
+        attribute: [int('axis', 0)],
+      })
+      outputs.push({ name: uncondOutput, type: { tensorType: { elemType: FLOAT } } })
     }
-    const described = describeLayer(site.name);
+    const described = describeLayer(site.name)
     // exporters that leave nodes unnamed still get a readable, stable layer name
-    if (!described.name) described.name = `cross-attention ${index}`;
-    taps.push({ index, ...described, softmax: site.name, output, uncondOutput });
-  });
+    if (!described.name) described.name = `cross-attention ${index}`
+    taps.push({ index, ...described, softmax: site.name, output, uncondOutput })
+  })
 
-  return { model: appendToGraph(bytes, nodes, outputs), taps, selfAttention, unrecognised };
+  return { model: appendToGraph(bytes, nodes, outputs), taps, selfAttention, unrecognised }
 }

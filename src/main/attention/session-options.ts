@@ -1,4 +1,4 @@
-import type { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node'
 
 /**
  * A patched U-Net is handed to ONNX Runtime as a buffer, so ORT cannot resolve external data
@@ -8,5 +8,5 @@ import type { InferenceSession } from 'onnxruntime-node';
  * options into the engine's own session options.
  */
 export function externalDataOptions(modelFolder: string): InferenceSession.SessionOptions {
-  return { extra: { session: { model_external_initializers_file_folder_path: modelFolder } } };
+  return { extra: { session: { model_external_initializers_file_folder_path: modelFolder } } }
 }

@@ -1,6 +1,6 @@
-export { Engine } from './engine';
-export { LoadedModel, validateSessions, type LoadOptions, type ModelIO, type ProviderChoice } from './model';
-export { inspectModelFolder, ModelFolderError, type ModelFolder, type ModelFolderErrorCode } from './modelFolder';
+export { Engine } from './engine'
+export { LoadedModel, validateSessions, type LoadOptions, type ModelIO, type ProviderChoice } from './model'
+export { inspectModelFolder, ModelFolderError, type ModelFolder, type ModelFolderErrorCode } from './modelFolder'
 export {
   runPipeline,
   resolveParams,
@@ -11,5 +11,5 @@ export {
   type ResolvedParams,
   type UnetCallPart,
   type UnetOutputsCallback,
-} from './pipeline';
-export { ClipTokenizer } from './tokenizer';
+} from './pipeline'
+export { ClipTokenizer } from './tokenizer'

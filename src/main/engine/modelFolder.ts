@@ -4,9 +4,9 @@
  * size) live in validateSessions (model.ts). Every failure is a ModelFolderError with a code and
  * the path concerned, so the UI can show it and tests can tell the cases apart.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseSchedulerConfig, type SchedulerConfig } from '../../shared/schedulers';
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseSchedulerConfig, type SchedulerConfig } from '../../shared/schedulers'
 
 export type ModelFolderErrorCode =
   | 'folder-missing'
@@ -23,7 +23,7 @@ export type ModelFolderErrorCode =
   | 'vae-io'
   | 'latent-channels'
   | 'hidden-size-mismatch'
-  | 'size-invalid';
+  | 'size-invalid'
 
 export class ModelFolderError extends Error {
   constructor(
@@ -31,144 +31,160 @@ export class ModelFolderError extends Error {
     readonly path: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'ModelFolderError';
+    super(message)
+    this.name = 'ModelFolderError'
   }
 }
 
 export interface ModelFolder {
-  dir: string;
-  modelIndex: Record<string, unknown>;
-  textEncoderPath: string;
-  unetPath: string;
-  vaeDecoderPath: string;
-  tokenizerDir: string;
-  schedulerConfigPath: string;
-  scheduler: SchedulerConfig;
+  dir: string
+  modelIndex: Record<string, unknown>
+  textEncoderPath: string
+  unetPath: string
+  vaeDecoderPath: string
+  tokenizerDir: string
+  schedulerConfigPath: string
+  scheduler: SchedulerConfig
   /** Multiply latents by 1/scalingFactor before decoding. */
-  scalingFactor: number;
+  scalingFactor: number
   /** Pixels per latent cell (8 for SD). */
-  vaeScaleFactor: number;
+  vaeScaleFactor: number
   /** Width/height must be multiples of this (VAE factor x U-Net down-sampling: 64 for SD). */
-  spatialMultiple: number;
+  spatialMultiple: number
   /** Default image size in pixels, from the U-Net's sample_size. */
-  defaultWidth: number;
-  defaultHeight: number;
+  defaultWidth: number
+  defaultHeight: number
   /** From configs when present (the graphs are checked too). */
-  unetInChannels?: number;
-  crossAttentionDim?: number;
-  textHiddenSize?: number;
-  latentChannels?: number;
+  unetInChannels?: number
+  crossAttentionDim?: number
+  textHiddenSize?: number
+  latentChannels?: number
 }
 
 function readJsonFile(path: string, code: ModelFolderErrorCode, what: string): Record<string, unknown> {
-  let text: string;
+  let text: string
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(path, 'utf8')
   } catch (e) {
-    throw new ModelFolderError(code, path, `cannot read ${what} ${path}: ${(e as Error).message}`);
+    throw new ModelFolderError(code, path, `cannot read ${what} ${path}: ${(e as Error).message}`)
   }
-  let v: unknown;
+  let v: unknown
   try {
-    v = JSON.parse(text);
+    v = JSON.parse(text)
   } catch (e) {
-    throw new ModelFolderError(code, path, `${what} ${path} is not valid JSON: ${(e as Error).message}`);
+    throw new ModelFolderError(code, path, `${what} ${path} is not valid JSON: ${(e as Error).message}`)
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) {
-    throw new ModelFolderError(code, path, `${what} ${path} must hold a JSON object`);
+    throw new ModelFolderError(code, path, `${what} ${path} must hold a JSON object`)
   }
-  return v as Record<string, unknown>;
+  return v as Record<string, unknown>
 }
 
 function optionalConfig(path: string): Record<string, unknown> {
-  return existsSync(path) ? readJsonFile(path, 'config-invalid', 'config') : {};
+  return existsSync(path) ? readJsonFile(path, 'config-invalid', 'config') : {}
 }
 
 function num(cfg: Record<string, unknown>, key: string, path: string): number | undefined {
-  const v = cfg[key];
-  if (v === undefined || v === null) return undefined;
+  const v = cfg[key]
+  if (v === undefined || v === null) return undefined
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new ModelFolderError('config-invalid', path, `${path}: '${key}' must be a positive number, got ${JSON.stringify(v)}`);
+    throw new ModelFolderError(
+      'config-invalid',
+      path,
+      `${path}: '${key}' must be a positive number, got ${JSON.stringify(v)}`,
+    )
   }
-  return v;
+  return v
 }
 
 function listLength(cfg: Record<string, unknown>, key: string): number | undefined {
-  const v = cfg[key];
-  return Array.isArray(v) && v.length > 0 ? v.length : undefined;
+  const v = cfg[key]
+  return Array.isArray(v) && v.length > 0 ? v.length : undefined
 }
 
 function requireFile(path: string, what: string): string {
   if (!existsSync(path)) {
-    throw new ModelFolderError('component-missing', path, `model folder is missing the ${what}: ${path} does not exist`);
+    throw new ModelFolderError('component-missing', path, `model folder is missing the ${what}: ${path} does not exist`)
   }
-  return path;
+  return path
 }
 
 /** Reads and checks everything about a folder that does not need ONNX Runtime. */
 export function inspectModelFolder(folder: string): ModelFolder {
-  const dir = resolve(folder);
-  if (!existsSync(dir)) throw new ModelFolderError('folder-missing', dir, `model folder not found: ${dir}`);
-  if (!statSync(dir).isDirectory()) throw new ModelFolderError('not-a-folder', dir, `model path is not a folder: ${dir}`);
+  const dir = resolve(folder)
+  if (!existsSync(dir)) throw new ModelFolderError('folder-missing', dir, `model folder not found: ${dir}`)
+  if (!statSync(dir).isDirectory())
+    throw new ModelFolderError('not-a-folder', dir, `model path is not a folder: ${dir}`)
 
-  const indexPath = join(dir, 'model_index.json');
+  const indexPath = join(dir, 'model_index.json')
   if (!existsSync(indexPath)) {
     throw new ModelFolderError(
       'model-index-missing',
       indexPath,
       `not a diffusers model folder: ${indexPath} is missing`,
-    );
+    )
   }
-  const modelIndex = readJsonFile(indexPath, 'model-index-invalid', 'model index');
+  const modelIndex = readJsonFile(indexPath, 'model-index-invalid', 'model index')
 
-  const textEncoderPath = requireFile(join(dir, 'text_encoder', 'model.onnx'), 'text encoder');
-  const unetPath = requireFile(join(dir, 'unet', 'model.onnx'), 'U-Net');
-  const vaeDecoderPath = requireFile(join(dir, 'vae_decoder', 'model.onnx'), 'VAE decoder');
+  const textEncoderPath = requireFile(join(dir, 'text_encoder', 'model.onnx'), 'text encoder')
+  const unetPath = requireFile(join(dir, 'unet', 'model.onnx'), 'U-Net')
+  const vaeDecoderPath = requireFile(join(dir, 'vae_decoder', 'model.onnx'), 'VAE decoder')
 
-  const tokenizerDir = join(dir, 'tokenizer');
-  const hasBpe = existsSync(join(tokenizerDir, 'vocab.json')) && existsSync(join(tokenizerDir, 'merges.txt'));
+  const tokenizerDir = join(dir, 'tokenizer')
+  const hasBpe = existsSync(join(tokenizerDir, 'vocab.json')) && existsSync(join(tokenizerDir, 'merges.txt'))
   if (!hasBpe && !existsSync(join(tokenizerDir, 'tokenizer.json'))) {
     throw new ModelFolderError(
       'tokenizer-missing',
       tokenizerDir,
       `tokenizer missing: ${tokenizerDir} needs vocab.json + merges.txt or tokenizer.json`,
-    );
+    )
   }
 
-  const schedulerConfigPath = join(dir, 'scheduler', 'scheduler_config.json');
+  const schedulerConfigPath = join(dir, 'scheduler', 'scheduler_config.json')
   if (!existsSync(schedulerConfigPath)) {
-    throw new ModelFolderError('scheduler-config', schedulerConfigPath, `scheduler config missing: ${schedulerConfigPath}`);
+    throw new ModelFolderError(
+      'scheduler-config',
+      schedulerConfigPath,
+      `scheduler config missing: ${schedulerConfigPath}`,
+    )
   }
-  let scheduler: SchedulerConfig;
+  let scheduler: SchedulerConfig
   try {
-    scheduler = parseSchedulerConfig(readJsonFile(schedulerConfigPath, 'scheduler-config', 'scheduler config'), schedulerConfigPath);
+    scheduler = parseSchedulerConfig(
+      readJsonFile(schedulerConfigPath, 'scheduler-config', 'scheduler config'),
+      schedulerConfigPath,
+    )
   } catch (e) {
-    if (e instanceof ModelFolderError) throw e;
-    throw new ModelFolderError('scheduler-config', schedulerConfigPath, `bad scheduler config: ${(e as Error).message}`);
+    if (e instanceof ModelFolderError) throw e
+    throw new ModelFolderError('scheduler-config', schedulerConfigPath, `bad scheduler config: ${(e as Error).message}`)
   }
 
-  const unetCfgPath = join(dir, 'unet', 'config.json');
-  const vaeCfgPath = join(dir, 'vae_decoder', 'config.json');
-  const textCfgPath = join(dir, 'text_encoder', 'config.json');
-  const unetCfg = optionalConfig(unetCfgPath);
-  const vaeCfg = optionalConfig(vaeCfgPath);
-  const textCfg = optionalConfig(textCfgPath);
+  const unetCfgPath = join(dir, 'unet', 'config.json')
+  const vaeCfgPath = join(dir, 'vae_decoder', 'config.json')
+  const textCfgPath = join(dir, 'text_encoder', 'config.json')
+  const unetCfg = optionalConfig(unetCfgPath)
+  const vaeCfg = optionalConfig(vaeCfgPath)
+  const textCfg = optionalConfig(textCfgPath)
 
-  const scalingFactor = num(vaeCfg, 'scaling_factor', vaeCfgPath) ?? 0.18215;
-  const vaeBlocks = listLength(vaeCfg, 'block_out_channels');
-  const vaeScaleFactor = vaeBlocks ? 2 ** (vaeBlocks - 1) : 8;
-  const unetBlocks = listLength(unetCfg, 'block_out_channels');
+  const scalingFactor = num(vaeCfg, 'scaling_factor', vaeCfgPath) ?? 0.18215
+  const vaeBlocks = listLength(vaeCfg, 'block_out_channels')
+  const vaeScaleFactor = vaeBlocks ? 2 ** (vaeBlocks - 1) : 8
+  const unetBlocks = listLength(unetCfg, 'block_out_channels')
   // Each U-Net down block but the last halves the latent, so latents must divide by 2^(blocks-1).
-  const spatialMultiple = vaeScaleFactor * (unetBlocks ? 2 ** (unetBlocks - 1) : 8);
+  const spatialMultiple = vaeScaleFactor * (unetBlocks ? 2 ** (unetBlocks - 1) : 8)
 
-  const ss = unetCfg.sample_size;
-  let sampleH = 64;
-  let sampleW = 64;
-  if (typeof ss === 'number' && ss > 0) sampleH = sampleW = ss;
+  const ss = unetCfg.sample_size
+  let sampleH = 64
+  let sampleW = 64
+  if (typeof ss === 'number' && ss > 0) sampleH = sampleW = ss
   else if (Array.isArray(ss) && ss.length === 2 && ss.every((v) => typeof v === 'number' && v > 0)) {
-    [sampleH, sampleW] = ss as number[];
+    ;[sampleH, sampleW] = ss as number[]
   } else if (ss !== undefined) {
-    throw new ModelFolderError('config-invalid', unetCfgPath, `${unetCfgPath}: 'sample_size' must be a number or [h, w]`);
+    throw new ModelFolderError(
+      'config-invalid',
+      unetCfgPath,
+      `${unetCfgPath}: 'sample_size' must be a number or [h, w]`,
+    )
   }
 
   return {
@@ -192,5 +208,5 @@ export function inspectModelFolder(folder: string): ModelFolder {
       : num(unetCfg, 'cross_attention_dim', unetCfgPath),
     textHiddenSize: num(textCfg, 'hidden_size', textCfgPath),
     latentChannels: num(vaeCfg, 'latent_channels', vaeCfgPath),
-  };
+  }
 }

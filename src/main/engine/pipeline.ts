@@ -8,282 +8,297 @@
  * ([uncond, cond] in that order), 'cond' / 'uncond' when the U-Net takes batch 1 (two calls per
  * step) or guidance is off ('cond' only). With PNDM, stepIndex counts U-Net calls (N + 1).
  */
-import { basename } from 'node:path';
-import type * as ort from 'onnxruntime-node';
+import { basename } from 'node:path'
+import type * as ort from 'onnxruntime-node'
 import {
   parseGenerationParams,
   type GenerationParams,
   type GenerationParamsInput,
   type GenerationProgress,
-} from '../../shared/generation';
-import { gaussianNoise } from '../../shared/noise';
-import { createScheduler, defaultSchedulerName, type SchedulerName } from '../../shared/schedulers';
-import type { PromptEncoding } from '../../shared/tokenizer';
-import { encodePng, fitPreviewMap, previewRgb, vaeOutputToRgb, type PreviewMap } from './image';
-import type { LoadedModel, ProviderChoice } from './model';
-import { floatTensor, idsTensor, readFloat, staticDim, timestepTensor } from './tensors';
+} from '../../shared/generation'
+import { gaussianNoise } from '../../shared/noise'
+import { createScheduler, defaultSchedulerName, type SchedulerName } from '../../shared/schedulers'
+import type { PromptEncoding } from '../../shared/tokenizer'
+import { encodePng, fitPreviewMap, previewRgb, vaeOutputToRgb, type PreviewMap } from './image'
+import type { LoadedModel, ProviderChoice } from './model'
+import { floatTensor, idsTensor, readFloat, staticDim, timestepTensor } from './tensors'
 
-export type UnetCallPart = 'both' | 'cond' | 'uncond';
+export type UnetCallPart = 'both' | 'cond' | 'uncond'
 
 export type UnetOutputsCallback = (
   stepIndex: number,
   timestep: number,
   outputs: Record<string, ort.Tensor>,
   part: UnetCallPart,
-) => void;
+) => void
 
 export interface GenerateOptions {
-  signal?: AbortSignal;
-  onProgress?: (p: GenerationProgress) => void;
+  signal?: AbortSignal
+  onProgress?: (p: GenerationProgress) => void
   /** Attach a preview image to every n-th progress event (0 / undefined = never). */
-  previewEvery?: number;
+  previewEvery?: number
   /** Initial latent noise [1, C, h, w] (unit variance) instead of the seeded noise. */
-  initialNoise?: Float32Array;
-  onUnetOutputs?: UnetOutputsCallback;
+  initialNoise?: Float32Array
+  onUnetOutputs?: UnetOutputsCallback
 }
 
 export interface ResolvedParams extends GenerationParams {
-  scheduler: SchedulerName;
-  width: number;
-  height: number;
+  scheduler: SchedulerName
+  width: number
+  height: number
 }
 
 export interface GenerationTimings {
-  textEncoderMs: number;
-  denoiseMs: number;
-  decodeMs: number;
-  totalMs: number;
+  textEncoderMs: number
+  denoiseMs: number
+  decodeMs: number
+  totalMs: number
   /** Wall time of each denoising step (all U-Net calls of that step plus the scheduler). */
-  stepMs: number[];
+  stepMs: number[]
 }
 
 export interface GenerationResult {
-  params: ResolvedParams;
-  model: string;
-  provider: ProviderChoice;
+  params: ResolvedParams
+  model: string
+  provider: ProviderChoice
   /** U-Net calls made per image (PNDM makes steps + 1; two per step when batch is fixed at 1). */
-  unetCalls: number;
-  guided: boolean;
-  width: number;
-  height: number;
+  unetCalls: number
+  guided: boolean
+  width: number
+  height: number
   /** Interleaved RGB bytes. */
-  rgb: Uint8Array;
+  rgb: Uint8Array
   /** PNG with the parameters in iTXt chunks ("parameters", "daam-studio"). */
-  png: Buffer;
+  png: Buffer
   /** Final latents [1, C, h, w] before the 1/scaling_factor that precedes decoding. */
-  latents: Float32Array;
-  latentShape: [number, number, number, number];
+  latents: Float32Array
+  latentShape: [number, number, number, number]
   /** Text encoder output [B, L, D]: [uncond, cond] when guided, else [cond]. */
-  textEmbeddings: Float32Array;
-  textEmbeddingsShape: [number, number, number];
-  encoding: PromptEncoding;
-  negativeEncoding: PromptEncoding | null;
-  timings: GenerationTimings;
+  textEmbeddings: Float32Array
+  textEmbeddingsShape: [number, number, number]
+  encoding: PromptEncoding
+  negativeEncoding: PromptEncoding | null
+  timings: GenerationTimings
 }
 
 export class GenerationCancelledError extends Error {
-  readonly code = 'cancelled';
+  readonly code = 'cancelled'
   constructor(
     readonly completedSteps: number,
     readonly totalSteps: number,
   ) {
-    super(`cancelled: generation stopped after ${completedSteps} of ${totalSteps} steps`);
-    this.name = 'GenerationCancelledError';
+    super(`cancelled: generation stopped after ${completedSteps} of ${totalSteps} steps`)
+    this.name = 'GenerationCancelledError'
   }
 }
 
 /** Resolves model-dependent defaults and checks the size against the model's spatial multiple. */
 export function resolveParams(model: LoadedModel, input: GenerationParamsInput): ResolvedParams {
-  const p = parseGenerationParams(input);
-  const f = model.folder;
-  const scheduler = (p.scheduler as SchedulerName | undefined) ?? defaultSchedulerName(f.scheduler);
-  const width = p.width ?? f.defaultWidth;
-  const height = p.height ?? f.defaultHeight;
-  const m = f.spatialMultiple;
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
+  const p = parseGenerationParams(input)
+  const f = model.folder
+  const scheduler = (p.scheduler as SchedulerName | undefined) ?? defaultSchedulerName(f.scheduler)
+  const width = p.width ?? f.defaultWidth
+  const height = p.height ?? f.defaultHeight
+  const m = f.spatialMultiple
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (v % m !== 0) {
-      throw new Error(`${name} ${v} is not a multiple of ${m}, this model's spatial multiple (e.g. ${Math.max(m, Math.round(v / m) * m)})`);
+      throw new Error(
+        `${name} ${v} is not a multiple of ${m}, this model's spatial multiple (e.g. ${Math.max(m, Math.round(v / m) * m)})`,
+      )
     }
   }
-  const { sample } = model.io;
-  const sh = staticDim(sample, 2);
-  const sw = staticDim(sample, 3);
+  const { sample } = model.io
+  const sh = staticDim(sample, 2)
+  const sw = staticDim(sample, 3)
   if ((sh && sh * f.vaeScaleFactor !== height) || (sw && sw * f.vaeScaleFactor !== width)) {
-    throw new Error(`this U-Net only accepts ${(sw ?? 0) * f.vaeScaleFactor}x${(sh ?? 0) * f.vaeScaleFactor} images (static input shape)`);
+    throw new Error(
+      `this U-Net only accepts ${(sw ?? 0) * f.vaeScaleFactor}x${(sh ?? 0) * f.vaeScaleFactor} images (static input shape)`,
+    )
   }
-  return { ...p, scheduler, width, height, steps: scheduler === 'turbo' ? 1 : p.steps };
+  return { ...p, scheduler, width, height, steps: scheduler === 'turbo' ? 1 : p.steps }
 }
 
 function checkAbort(signal: AbortSignal | undefined, done: number, total: number): void {
-  if (signal?.aborted) throw new GenerationCancelledError(done, total);
+  if (signal?.aborted) throw new GenerationCancelledError(done, total)
 }
 
 async function encodeText(model: LoadedModel, encodings: PromptEncoding[]): Promise<Float32Array> {
-  const { io, textEncoder } = model;
+  const { io, textEncoder } = model
   const run = async (encs: PromptEncoding[]) => {
-    const ids = encs.flatMap((e) => e.inputIds);
-    const out = await textEncoder.run({ input_ids: idsTensor(io.inputIds, ids, encs.length) });
-    return readFloat(out[io.hiddenStateName] as ort.Tensor, 'text encoder output');
-  };
-  if (encodings.length === 1 || !io.textBatchFixedAt1) return run(encodings);
-  // Batch fixed at 1: one call per prompt, in order (no concurrent runs on one session).
-  const parts: Float32Array[] = [];
-  for (const e of encodings) parts.push(await run([e]));
-  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
+    const ids = encs.flatMap((e) => e.inputIds)
+    const out = await textEncoder.run({ input_ids: idsTensor(io.inputIds, ids, encs.length) })
+    return readFloat(out[io.hiddenStateName] as ort.Tensor, 'text encoder output')
   }
-  return all;
+  if (encodings.length === 1 || !io.textBatchFixedAt1) return run(encodings)
+  // Batch fixed at 1: one call per prompt, in order (no concurrent runs on one session).
+  const parts: Float32Array[] = []
+  for (const e of encodings) parts.push(await run([e]))
+  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0))
+  let o = 0
+  for (const p of parts) {
+    all.set(p, o)
+    o += p.length
+  }
+  return all
 }
 
 function extraOutputs(out: ort.InferenceSession.ReturnType, skip: string): Record<string, ort.Tensor> {
-  const extra: Record<string, ort.Tensor> = {};
-  for (const [k, v] of Object.entries(out)) if (k !== skip) extra[k] = v as ort.Tensor;
-  return extra;
+  const extra: Record<string, ort.Tensor> = {}
+  for (const [k, v] of Object.entries(out)) if (k !== skip) extra[k] = v as ort.Tensor
+  return extra
 }
 
 /** Per-model preview maps, fitted lazily from one probe decode. */
-const previewMaps = new WeakMap<LoadedModel, PreviewMap>();
+const previewMaps = new WeakMap<LoadedModel, PreviewMap>()
 
 async function previewMapFor(model: LoadedModel, channels: number): Promise<PreviewMap> {
-  const cached = previewMaps.get(model);
-  if (cached) return cached;
-  const f = model.folder;
-  const lh = staticDim(model.io.latentSample, 2) ?? 16;
-  const lw = staticDim(model.io.latentSample, 3) ?? 16;
-  const z = gaussianNoise(12345, channels * lh * lw);
-  const scaled = z.map((v) => v / f.scalingFactor);
-  const out = await model.vaeDecoder.run({ latent_sample: floatTensor(model.io.latentSample, scaled, [1, channels, lh, lw]) });
-  const img = readFloat(out[model.io.imageName] as ort.Tensor, 'VAE output');
-  const map = fitPreviewMap(z, channels, lh, lw, img, f.vaeScaleFactor);
-  previewMaps.set(model, map);
-  return map;
+  const cached = previewMaps.get(model)
+  if (cached) return cached
+  const f = model.folder
+  const lh = staticDim(model.io.latentSample, 2) ?? 16
+  const lw = staticDim(model.io.latentSample, 3) ?? 16
+  const z = gaussianNoise(12345, channels * lh * lw)
+  const scaled = z.map((v) => v / f.scalingFactor)
+  const out = await model.vaeDecoder.run({
+    latent_sample: floatTensor(model.io.latentSample, scaled, [1, channels, lh, lw]),
+  })
+  const img = readFloat(out[model.io.imageName] as ort.Tensor, 'VAE output')
+  const map = fitPreviewMap(z, channels, lh, lw, img, f.vaeScaleFactor)
+  previewMaps.set(model, map)
+  return map
 }
 
-export async function runPipeline(model: LoadedModel, input: GenerationParamsInput, opts: GenerateOptions = {}): Promise<GenerationResult> {
-  const t0 = performance.now();
-  const params = resolveParams(model, input);
-  const { io, folder } = model;
-  const signal = opts.signal;
+export async function runPipeline(
+  model: LoadedModel,
+  input: GenerationParamsInput,
+  opts: GenerateOptions = {},
+): Promise<GenerationResult> {
+  const t0 = performance.now()
+  const params = resolveParams(model, input)
+  const { io, folder } = model
+  const signal = opts.signal
 
-  const encoding = model.tokenizer.encode(params.prompt);
-  const guided = params.guidance > 1;
-  const negativeEncoding = guided ? model.tokenizer.encode(params.negativePrompt) : null;
-  const scheduler = createScheduler(params.scheduler, folder.scheduler, params.steps, { eta: params.eta });
-  const total = scheduler.timesteps.length;
-  checkAbort(signal, 0, total);
+  const encoding = model.tokenizer.encode(params.prompt)
+  const guided = params.guidance > 1
+  const negativeEncoding = guided ? model.tokenizer.encode(params.negativePrompt) : null
+  const scheduler = createScheduler(params.scheduler, folder.scheduler, params.steps, { eta: params.eta })
+  const total = scheduler.timesteps.length
+  checkAbort(signal, 0, total)
 
-  const tText = performance.now();
-  const textEmbeddings = await encodeText(model, negativeEncoding ? [negativeEncoding, encoding] : [encoding]);
-  const textMs = performance.now() - tText;
-  const L = encoding.inputIds.length;
-  const D = textEmbeddings.length / (guided ? 2 : 1) / L;
+  const tText = performance.now()
+  const textEmbeddings = await encodeText(model, negativeEncoding ? [negativeEncoding, encoding] : [encoding])
+  const textMs = performance.now() - tText
+  const L = encoding.inputIds.length
+  const D = textEmbeddings.length / (guided ? 2 : 1) / L
 
-  const C = io.latentChannels;
-  const h = params.height / folder.vaeScaleFactor;
-  const w = params.width / folder.vaeScaleFactor;
-  const n = C * h * w;
-  const noise = opts.initialNoise ?? gaussianNoise(params.seed, n, 0);
+  const C = io.latentChannels
+  const h = params.height / folder.vaeScaleFactor
+  const w = params.width / folder.vaeScaleFactor
+  const n = C * h * w
+  const noise = opts.initialNoise ?? gaussianNoise(params.seed, n, 0)
   if (noise.length !== n) {
-    throw new Error(`initial noise has ${noise.length} values, expected ${n} for [1, ${C}, ${h}, ${w}]`);
+    throw new Error(`initial noise has ${noise.length} values, expected ${n} for [1, ${C}, ${h}, ${w}]`)
   }
-  let latents: Float32Array = new Float32Array(n);
-  for (let i = 0; i < n; i++) latents[i] = noise[i] * scheduler.initNoiseSigma;
+  let latents: Float32Array = new Float32Array(n)
+  for (let i = 0; i < n; i++) latents[i] = noise[i] * scheduler.initNoiseSigma
 
   // Text conditioning tensors are built once and fed to every call.
-  const batched = guided && !io.unetBatchFixedAt1;
-  const ehsAll = floatTensor(io.encoderHiddenStates, textEmbeddings, [guided ? 2 : 1, L, D]);
-  const ehsUncond = guided && !batched ? floatTensor(io.encoderHiddenStates, textEmbeddings.subarray(0, L * D), [1, L, D]) : null;
-  const ehsCond = guided && !batched ? floatTensor(io.encoderHiddenStates, textEmbeddings.subarray(L * D), [1, L, D]) : null;
+  const batched = guided && !io.unetBatchFixedAt1
+  const ehsAll = floatTensor(io.encoderHiddenStates, textEmbeddings, [guided ? 2 : 1, L, D])
+  const ehsUncond =
+    guided && !batched ? floatTensor(io.encoderHiddenStates, textEmbeddings.subarray(0, L * D), [1, L, D]) : null
+  const ehsCond =
+    guided && !batched ? floatTensor(io.encoderHiddenStates, textEmbeddings.subarray(L * D), [1, L, D]) : null
 
   // Without a listener, fetch only the noise prediction: a patched U-Net's taps are then not
   // copied out of ONNX Runtime at all.
-  const fetches = opts.onUnetOutputs ? model.unet.outputNames : [io.outSampleName];
+  const fetches = opts.onUnetOutputs ? model.unet.outputNames : [io.outSampleName]
   const callUnet = async (x: Float32Array, batch: number, ehs: ort.Tensor, t: number) => {
     const feeds = {
       sample: floatTensor(io.sample, x, [batch, C, h, w]),
       timestep: timestepTensor(io.timestep, t, batch),
       encoder_hidden_states: ehs,
-    };
-    const out = await model.unet.run(feeds, fetches);
-    return { pred: readFloat(out[io.outSampleName] as ort.Tensor, 'U-Net output'), out };
-  };
-
-  const preview = opts.previewEvery && opts.onProgress ? await previewMapFor(model, C) : null;
-  const stepMs: number[] = [];
-  let unetCalls = 0;
-  const tLoop = performance.now();
-  for (let i = 0; i < total; i++) {
-    checkAbort(signal, i, total);
-    const tStep = performance.now();
-    const t = scheduler.timesteps[i];
-    const x = scheduler.scaleModelInput(latents, i);
-    let eps: Float32Array;
-    if (!guided) {
-      const r = await callUnet(x, 1, ehsAll, t);
-      unetCalls++;
-      opts.onUnetOutputs?.(i, t, extraOutputs(r.out, io.outSampleName), 'cond');
-      eps = r.pred;
-    } else {
-      let u: Float32Array;
-      let c: Float32Array;
-      if (batched) {
-        const x2 = new Float32Array(2 * n);
-        x2.set(x, 0);
-        x2.set(x, n);
-        const r = await callUnet(x2, 2, ehsAll, t);
-        unetCalls++;
-        opts.onUnetOutputs?.(i, t, extraOutputs(r.out, io.outSampleName), 'both');
-        u = r.pred.subarray(0, n);
-        c = r.pred.subarray(n, 2 * n);
-      } else {
-        const ru = await callUnet(x, 1, ehsUncond!, t);
-        opts.onUnetOutputs?.(i, t, extraOutputs(ru.out, io.outSampleName), 'uncond');
-        const rc = await callUnet(x, 1, ehsCond!, t);
-        opts.onUnetOutputs?.(i, t, extraOutputs(rc.out, io.outSampleName), 'cond');
-        unetCalls += 2;
-        u = ru.pred;
-        c = rc.pred;
-      }
-      eps = new Float32Array(n);
-      const g = params.guidance;
-      for (let k = 0; k < n; k++) eps[k] = u[k] + g * (c[k] - u[k]);
     }
-    const stepIndex = i;
-    latents = scheduler.step(eps, i, latents, (count) => gaussianNoise(params.seed, count, stepIndex + 1));
-    const now = performance.now();
-    stepMs.push(now - tStep);
+    const out = await model.unet.run(feeds, fetches)
+    return { pred: readFloat(out[io.outSampleName] as ort.Tensor, 'U-Net output'), out }
+  }
+
+  const preview = opts.previewEvery && opts.onProgress ? await previewMapFor(model, C) : null
+  const stepMs: number[] = []
+  let unetCalls = 0
+  const tLoop = performance.now()
+  for (let i = 0; i < total; i++) {
+    checkAbort(signal, i, total)
+    const tStep = performance.now()
+    const t = scheduler.timesteps[i]
+    const x = scheduler.scaleModelInput(latents, i)
+    let eps: Float32Array
+    if (!guided) {
+      const r = await callUnet(x, 1, ehsAll, t)
+      unetCalls++
+      opts.onUnetOutputs?.(i, t, extraOutputs(r.out, io.outSampleName), 'cond')
+      eps = r.pred
+    } else {
+      let u: Float32Array
+      let c: Float32Array
+      if (batched) {
+        const x2 = new Float32Array(2 * n)
+        x2.set(x, 0)
+        x2.set(x, n)
+        const r = await callUnet(x2, 2, ehsAll, t)
+        unetCalls++
+        opts.onUnetOutputs?.(i, t, extraOutputs(r.out, io.outSampleName), 'both')
+        u = r.pred.subarray(0, n)
+        c = r.pred.subarray(n, 2 * n)
+      } else {
+        const ru = await callUnet(x, 1, ehsUncond!, t)
+        opts.onUnetOutputs?.(i, t, extraOutputs(ru.out, io.outSampleName), 'uncond')
+        const rc = await callUnet(x, 1, ehsCond!, t)
+        opts.onUnetOutputs?.(i, t, extraOutputs(rc.out, io.outSampleName), 'cond')
+        unetCalls += 2
+        u = ru.pred
+        c = rc.pred
+      }
+      eps = new Float32Array(n)
+      const g = params.guidance
+      for (let k = 0; k < n; k++) eps[k] = u[k] + g * (c[k] - u[k])
+    }
+    const stepIndex = i
+    latents = scheduler.step(eps, i, latents, (count) => gaussianNoise(params.seed, count, stepIndex + 1))
+    const now = performance.now()
+    stepMs.push(now - tStep)
     if (opts.onProgress) {
-      const elapsed = now - tLoop;
+      const elapsed = now - tLoop
       const progress: GenerationProgress = {
         step: i + 1,
         total,
         elapsedMs: elapsed,
         etaMs: (elapsed / (i + 1)) * (total - i - 1),
-      };
-      if (preview && ((i + 1) % opts.previewEvery! === 0 || i + 1 === total)) {
-        progress.preview = { width: w, height: h, rgb: previewRgb(preview, latents, h, w) };
       }
-      opts.onProgress(progress);
+      if (preview && ((i + 1) % opts.previewEvery! === 0 || i + 1 === total)) {
+        progress.preview = { width: w, height: h, rgb: previewRgb(preview, latents, h, w) }
+      }
+      opts.onProgress(progress)
     }
   }
-  const denoiseMs = performance.now() - tLoop;
-  checkAbort(signal, total, total);
+  const denoiseMs = performance.now() - tLoop
+  checkAbort(signal, total, total)
 
-  const tDec = performance.now();
-  const scaled = new Float32Array(n);
-  for (let k = 0; k < n; k++) scaled[k] = latents[k] / folder.scalingFactor;
-  const dec = await model.vaeDecoder.run({ latent_sample: floatTensor(io.latentSample, scaled, [1, C, h, w]) });
-  const image = readFloat(dec[io.imageName] as ort.Tensor, 'VAE output');
-  const rgb = vaeOutputToRgb(image, params.width, params.height);
-  const modelName = basename(folder.dir);
+  const tDec = performance.now()
+  const scaled = new Float32Array(n)
+  for (let k = 0; k < n; k++) scaled[k] = latents[k] / folder.scalingFactor
+  const dec = await model.vaeDecoder.run({ latent_sample: floatTensor(io.latentSample, scaled, [1, C, h, w]) })
+  const image = readFloat(dec[io.imageName] as ort.Tensor, 'VAE output')
+  const rgb = vaeOutputToRgb(image, params.width, params.height)
+  const modelName = basename(folder.dir)
   const png = await encodePng(rgb, params.width, params.height, {
     parameters: describeParams(params, modelName),
     'daam-studio': JSON.stringify({ ...params, model: modelName, provider: model.provider.used }),
-  });
-  const decodeMs = performance.now() - tDec;
+  })
+  const decodeMs = performance.now() - tDec
 
   return {
     params,
@@ -302,7 +317,7 @@ export async function runPipeline(model: LoadedModel, input: GenerationParamsInp
     encoding,
     negativeEncoding,
     timings: { textEncoderMs: textMs, denoiseMs, decodeMs, totalMs: performance.now() - t0, stepMs },
-  };
+  }
 }
 
 /** One-line summary in the widespread "parameters" text-chunk style. */
@@ -311,5 +326,5 @@ export function describeParams(p: ResolvedParams, model: string): string {
     p.prompt,
     `Negative prompt: ${p.negativePrompt}`,
     `Steps: ${p.steps}, Sampler: ${p.scheduler}, CFG scale: ${p.guidance}, Seed: ${p.seed}, Size: ${p.width}x${p.height}, Model: ${model}`,
-  ].join('\n');
+  ].join('\n')
 }

@@ -42,10 +42,16 @@ export async function writeDirAtomic(target: string, fill: (dir: string) => Prom
 export function describeFsError(error: unknown, what: string): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   const reason =
-    code === 'ENOSPC' ? 'the disk is full'
-    : code === 'EROFS' ? 'the disk is read-only'
-    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-    : code === 'EDQUOT' ? 'the disk quota is exceeded'
-    : error instanceof Error ? error.message : String(error)
+    code === 'ENOSPC'
+      ? 'the disk is full'
+      : code === 'EROFS'
+        ? 'the disk is read-only'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EDQUOT'
+            ? 'the disk quota is exceeded'
+            : error instanceof Error
+              ? error.message
+              : String(error)
   return `Could not ${what}: ${reason}.`
 }

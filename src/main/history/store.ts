@@ -15,7 +15,10 @@ import type { GenerationPayload, HistoryItem, HistoryList } from '../../shared/i
 import { describeFsError, writeDirAtomic } from './atomic'
 
 /** What meta.json holds: the payload without its binary parts. */
-export type StoredMeta = Omit<GenerationPayload, 'png' | 'rgb' | 'record'> & { format: 'daam-history/1'; hasRecord: boolean }
+export type StoredMeta = Omit<GenerationPayload, 'png' | 'rgb' | 'record'> & {
+  format: 'daam-history/1'
+  hasRecord: boolean
+}
 
 const ID_RE = /^[0-9A-Za-z-]{8,64}$/
 const THUMB = 96
@@ -29,7 +32,13 @@ export function newGenerationId(now = new Date()): string {
 function parseMeta(text: string): StoredMeta {
   const meta = JSON.parse(text) as Partial<StoredMeta>
   if (meta.format !== 'daam-history/1') throw new Error('meta.json has an unknown format')
-  if (typeof meta.id !== 'string' || !meta.params || typeof meta.width !== 'number' || typeof meta.height !== 'number' || !Array.isArray(meta.words)) {
+  if (
+    typeof meta.id !== 'string' ||
+    !meta.params ||
+    typeof meta.width !== 'number' ||
+    typeof meta.height !== 'number' ||
+    !Array.isArray(meta.words)
+  ) {
     throw new Error('meta.json lacks required fields')
   }
   return meta as StoredMeta
@@ -71,13 +80,26 @@ export class HistoryStore {
     }
     const items: HistoryItem[] = []
     const skipped: HistoryList['skipped'] = []
-    for (const id of names.filter((n) => ID_RE.test(n)).sort().reverse()) {
+    for (const id of names
+      .filter((n) => ID_RE.test(n))
+      .sort()
+      .reverse()) {
       const dir = path.join(this.dir, id)
       try {
         const meta = parseMeta(await fs.readFile(path.join(dir, 'meta.json'), 'utf8'))
         const thumbnail = new Uint8Array(await fs.readFile(path.join(dir, 'thumb.png')))
         const p = meta.params
-        items.push({ id, createdAt: meta.createdAt, prompt: p.prompt, seed: p.seed, steps: p.steps, width: meta.width, height: meta.height, model: meta.model.name, thumbnail })
+        items.push({
+          id,
+          createdAt: meta.createdAt,
+          prompt: p.prompt,
+          seed: p.seed,
+          steps: p.steps,
+          width: meta.width,
+          height: meta.height,
+          model: meta.model.name,
+          thumbnail,
+        })
       } catch (error) {
         skipped.push({ id, reason: error instanceof Error ? error.message : String(error) })
       }
@@ -91,7 +113,8 @@ export class HistoryStore {
       const meta = parseMeta(await fs.readFile(path.join(dir, 'meta.json'), 'utf8'))
       const png = new Uint8Array(await fs.readFile(path.join(dir, 'image.png')))
       const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true })
-      if (info.width !== meta.width || info.height !== meta.height) throw new Error('image.png does not match meta.json')
+      if (info.width !== meta.width || info.height !== meta.height)
+        throw new Error('image.png does not match meta.json')
       let record: Uint8Array | null = null
       if (meta.hasRecord) {
         record = new Uint8Array(await fs.readFile(path.join(dir, 'record.bin')))
@@ -99,12 +122,18 @@ export class HistoryStore {
       }
       const { format: _f, hasRecord: _h, ...rest } = meta
       // entries written before layer descriptors were stored get them from the record
-      const layers = rest.layers ?? (record ? deserializeRecord(record).layers.map(({ index, name, block }) => ({ index, name, block })) : [])
+      const layers =
+        rest.layers ??
+        (record ? deserializeRecord(record).layers.map(({ index, name, block }) => ({ index, name, block })) : [])
       return { ...rest, layers, png, rgb: new Uint8Array(data), record }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('not-found', `History entry ${id} is missing or incomplete.`)
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new AppError('not-found', `History entry ${id} is missing or incomplete.`)
       if (error instanceof AppError) throw error
-      throw new AppError('history-corrupt', `History entry ${id} cannot be read: ${error instanceof Error ? error.message : String(error)}`)
+      throw new AppError(
+        'history-corrupt',
+        `History entry ${id} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      )
     }
   }
 

@@ -50,10 +50,7 @@ export function createDispatcher(handlers: Handlers, options: DispatcherOptions)
  * Forwards every contract event emitted by the service to `send`.
  * Returns a function that stops forwarding.
  */
-export function forwardEvents(
-  events: ServiceEvents,
-  send: (event: EventName, payload: unknown) => void,
-): () => void {
+export function forwardEvents(events: ServiceEvents, send: (event: EventName, payload: unknown) => void): () => void {
   const known = new Set<string>(eventNames)
   return events.onAny((event, payload) => {
     if (known.has(event)) send(event, payload)

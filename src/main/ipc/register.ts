@@ -25,11 +25,7 @@ export function senderOf(event: InvokeEventLike): SenderInfo {
   return { url: frame?.url, isMainFrame: frame != null && frame.parent === null }
 }
 
-export function registerIpc(
-  ipcMain: IpcMainLike,
-  service: AppService,
-  options: DispatcherOptions,
-): () => void {
+export function registerIpc(ipcMain: IpcMainLike, service: AppService, options: DispatcherOptions): () => void {
   const dispatch = createDispatcher(bindService(service), options)
   for (const channel of channelNames) {
     ipcMain.handle(channel, (event, payload) => dispatch(channel, payload, senderOf(event)))

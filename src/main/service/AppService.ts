@@ -51,7 +51,9 @@ export class AppService {
     this.history = this.options.userDataDir ? new HistoryStore(path.join(this.options.userDataDir, 'history')) : null
     this.settings = Settings.inUserData(this.options.userDataDir)
     // Scripted answers win: e2e tests set them (as JSON) even where Electron injects real dialogs.
-    this.dialogs = this.options.dialogAnswers ? scriptedDialogs(this.options.dialogAnswers) : (this.options.dialogs ?? null)
+    this.dialogs = this.options.dialogAnswers
+      ? scriptedDialogs(this.options.dialogAnswers)
+      : (this.options.dialogs ?? null)
   }
 
   get bundledModelDir(): string {
@@ -91,14 +93,18 @@ export class AppService {
   }
 
   async loadModel(dir: string): Promise<ModelSummary> {
-    if (this.runner.running) throw new AppError('busy', 'Wait for the running generation (or cancel it) before switching models.')
+    if (this.runner.running)
+      throw new AppError('busy', 'Wait for the running generation (or cancel it) before switching models.')
     const active = await this.models.load(dir)
     await this.settings.addRecentModel(active.summary.dir, active.summary.name)
     return active.summary
   }
 
   async openModel(): Promise<ModelSummary | null> {
-    const dir = await this.requireDialogs().chooseFolder({ title: 'Open a diffusers ONNX model folder', purpose: 'open-model' })
+    const dir = await this.requireDialogs().chooseFolder({
+      title: 'Open a diffusers ONNX model folder',
+      purpose: 'open-model',
+    })
     return dir ? this.loadModel(dir) : null
   }
 
@@ -109,7 +115,8 @@ export class AppService {
   // ---- generation ----
 
   async generate(params: GenerationParamsInput): Promise<GenerationPayload> {
-    if (this.runner.running) throw new AppError('busy', 'A generation is already running. Wait for it or cancel it first.')
+    if (this.runner.running)
+      throw new AppError('busy', 'A generation is already running. Wait for it or cancel it first.')
     const active = await this.models.ensure()
     const payload = await this.runner.run(active, params, {
       id: newGenerationId(),

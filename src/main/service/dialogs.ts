@@ -33,9 +33,11 @@ export function scriptedDialogs(answers: DialogAnswers): DialogAdapter {
   return {
     saveFile: async (request) => {
       const answer = answers.saveFile ?? null
-      if (answer && fs.existsSync(answer) && fs.statSync(answer).isDirectory()) return path.join(answer, request.defaultName)
+      if (answer && fs.existsSync(answer) && fs.statSync(answer).isDirectory())
+        return path.join(answer, request.defaultName)
       return answer
     },
-    chooseFolder: async (request) => (request.purpose === 'open-model' ? answers.openModel : answers.chooseFolder) ?? null,
+    chooseFolder: async (request) =>
+      (request.purpose === 'open-model' ? answers.openModel : answers.chooseFolder) ?? null,
   }
 }

@@ -26,7 +26,8 @@ export interface Drawable {
 }
 
 export function drawable(payload: GenerationPayload): Drawable {
-  if (!payload.record) throw new AppError('no-maps', payload.attentionWarning ?? 'This generation has no attention record.')
+  if (!payload.record)
+    throw new AppError('no-maps', payload.attentionWarning ?? 'This generation has no attention record.')
   const record = deserializeRecord(payload.record)
   const image: ImageBytes = { data: payload.rgb, width: payload.width, height: payload.height, channels: 3 }
   return { payload, record, image, heatmaps: new Heatmaps(record, payload.width, payload.height) }
@@ -34,7 +35,14 @@ export function drawable(payload: GenerationPayload): Drawable {
 
 /** File-name-safe stem from words. */
 export function fileStem(text: string): string {
-  return text.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'overlay'
+  return (
+    text
+      .normalize('NFKD')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'overlay'
+  )
 }
 
 function baseMeta(p: GenerationPayload): Record<string, string> {
@@ -63,7 +71,14 @@ export async function overlayPng(d: Drawable, spec: OverlaySpec): Promise<Buffer
     ...baseMeta(d.payload),
     words: spec.words.map((w) => w.label).join(', '),
     stream: spec.stream,
-    overlay: JSON.stringify({ mode: spec.mode, colormap: spec.colormap, opacity: spec.opacity, tau: spec.tau, normalization: spec.normalization, filter: spec.filter }),
+    overlay: JSON.stringify({
+      mode: spec.mode,
+      colormap: spec.colormap,
+      opacity: spec.opacity,
+      tau: spec.tau,
+      normalization: spec.normalization,
+      filter: spec.filter,
+    }),
   })
 }
 
@@ -88,7 +103,13 @@ export async function writeAllWords(dir: string, d: Drawable, spec: OverlaySpec)
       record: d.record,
       words,
       negativeWords,
-      meta: { prompt: p.params.prompt, negativePrompt: p.params.negativePrompt, seed: p.params.seed, steps: p.params.steps, model: p.model.name },
+      meta: {
+        prompt: p.params.prompt,
+        negativePrompt: p.params.negativePrompt,
+        seed: p.params.seed,
+        steps: p.params.steps,
+        model: p.model.name,
+      },
       filter: specFilter(spec),
       normalization: spec.normalization,
       colormap: spec.colormap,

@@ -28,9 +28,16 @@ export interface RunOptions {
 export function checkRequest(active: ActiveModel, input: GenerationParamsInput): void {
   if (!input.prompt.trim()) throw new AppError('invalid-params', 'Type a prompt first: the prompt is empty.')
   const { spatialMultiple: m, width: dw, height: dh } = active.summary
-  for (const [name, v] of [['Width', input.width ?? dw], ['Height', input.height ?? dh]] as const) {
+  for (const [name, v] of [
+    ['Width', input.width ?? dw],
+    ['Height', input.height ?? dh],
+  ] as const) {
     if (v > MAX_SIDE) throw new AppError('invalid-params', `${name} ${v} px is too large: at most ${MAX_SIDE} px.`)
-    if (v < m || v % m !== 0) throw new AppError('invalid-params', `${name} ${v} px must be a multiple of ${m} (this model's size step), at least ${m}.`)
+    if (v < m || v % m !== 0)
+      throw new AppError(
+        'invalid-params',
+        `${name} ${v} px must be a multiple of ${m} (this model's size step), at least ${m}.`,
+      )
   }
 }
 
@@ -58,7 +65,12 @@ export class GenerationRunner {
     }
   }
 
-  private async runNow(active: ActiveModel, input: GenerationParamsInput, options: RunOptions, signal: AbortSignal): Promise<GenerationPayload> {
+  private async runNow(
+    active: ActiveModel,
+    input: GenerationParamsInput,
+    options: RunOptions,
+    signal: AbortSignal,
+  ): Promise<GenerationPayload> {
     checkRequest(active, input)
     const { model, hook } = active
     let params
@@ -87,24 +99,38 @@ export class GenerationRunner {
       result = await runPipeline(model, params, {
         signal,
         previewEvery: PREVIEW_EVERY,
-        onProgress: (p) => options.onProgress({ ...p, preview: p.preview && { ...p.preview, rgb: new Uint8Array(p.preview.rgb) } }),
-        onUnetOutputs: recorder ? (step, t, outputs, part) => recorder.onUnetOutputs(step, t, outputs, part) : undefined,
+        onProgress: (p) =>
+          options.onProgress({ ...p, preview: p.preview && { ...p.preview, rgb: new Uint8Array(p.preview.rgb) } }),
+        onUnetOutputs: recorder
+          ? (step, t, outputs, part) => recorder.onUnetOutputs(step, t, outputs, part)
+          : undefined,
       })
     } catch (error) {
-      if (error instanceof GenerationCancelledError) throw new AppError('cancelled', `Cancelled after ${error.completedSteps} of ${error.totalSteps} steps.`)
+      if (error instanceof GenerationCancelledError)
+        throw new AppError('cancelled', `Cancelled after ${error.completedSteps} of ${error.totalSteps} steps.`)
       if (error instanceof AppError) throw error
-      throw new AppError('generation-failed', `The model failed while generating: ${error instanceof Error ? error.message : String(error)}`)
+      throw new AppError(
+        'generation-failed',
+        `The model failed while generating: ${error instanceof Error ? error.message : String(error)}`,
+      )
     }
     const record = recorder ? serializeRecord(recorder.finish()) : null
-    const noMaps = hook.taps.length === 0 ? hook.warning ?? 'This model exposes no cross-attention to map.' : undefined
+    const noMaps =
+      hook.taps.length === 0 ? (hook.warning ?? 'This model exposes no cross-attention to map.') : undefined
     const r = result.params
     const stepMs = result.timings.stepMs
     return {
       id: options.id,
       createdAt: new Date().toISOString(),
       params: {
-        prompt: r.prompt, negativePrompt: r.negativePrompt, seed: r.seed, steps: r.steps,
-        guidance: r.guidance, scheduler: r.scheduler, width: r.width, height: r.height,
+        prompt: r.prompt,
+        negativePrompt: r.negativePrompt,
+        seed: r.seed,
+        steps: r.steps,
+        guidance: r.guidance,
+        scheduler: r.scheduler,
+        width: r.width,
+        height: r.height,
       },
       model: { name: active.summary.name, dir: active.summary.dir },
       provider: result.provider.used,

@@ -96,7 +96,10 @@ export class ModelManager {
       // The engine released the old model before loading: nothing is current any more.
       if (this.engine.model === null) this.active = null
       if (error instanceof ModelFolderError) throw new AppError('model-invalid', `${error.message}`)
-      throw new AppError('model-load', `Could not load the model in ${dir}: ${error instanceof Error ? error.message : String(error)}`)
+      throw new AppError(
+        'model-load',
+        `Could not load the model in ${dir}: ${error instanceof Error ? error.message : String(error)}`,
+      )
     }
   }
 

@@ -19,7 +19,8 @@ export class Settings {
       const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<SettingsFile>
       if (Array.isArray(parsed.recentModels)) {
         this.data.recentModels = parsed.recentModels.filter(
-          (m): m is RecentModel => typeof m?.dir === 'string' && typeof m.name === 'string' && typeof m.openedAt === 'string',
+          (m): m is RecentModel =>
+            typeof m?.dir === 'string' && typeof m.name === 'string' && typeof m.openedAt === 'string',
         )
       }
     } catch {

@@ -7,7 +7,13 @@ export function wordChips(encoding: PromptEncoding, noMapsReason?: string): Word
   return encoding.words
     .filter((w) => w.kind === 'word')
     .map((w): WordChip => {
-      const chip: WordChip = { index: w.index, text: w.text, start: w.start, end: w.end, tokenIndices: [...w.tokenIndices] }
+      const chip: WordChip = {
+        index: w.index,
+        text: w.text,
+        start: w.start,
+        end: w.end,
+        tokenIndices: [...w.tokenIndices],
+      }
       if (w.tokenIndices.length === 0) {
         chip.disabledReason = w.truncated
           ? `Truncated: past the model's ${encoding.maxLength}-token limit`

@@ -38,7 +38,12 @@ function settingsFor(view: OverlayView | null, previous?: OverlaySettings): Over
   }
 }
 
-function toSpec(chips: WordChip[], selection: ChipSelection, settings: OverlaySettings, totalSteps: number): OverlaySpec | null {
+function toSpec(
+  chips: WordChip[],
+  selection: ChipSelection,
+  settings: OverlaySettings,
+  totalSteps: number,
+): OverlaySpec | null {
   const words = selection.indices
     .map((i) => chips.find((c) => c.index === i))
     .filter((c): c is WordChip => !!c && !c.disabledReason)
@@ -64,8 +69,15 @@ function toSpec(chips: WordChip[], selection: ChipSelection, settings: OverlaySe
 
 function formFrom(p: GenerationPayload['params']): FormState {
   return {
-    prompt: p.prompt, negativePrompt: p.negativePrompt, seed: String(p.seed), seedLocked: true, steps: String(p.steps),
-    guidance: String(p.guidance), scheduler: p.scheduler, width: String(p.width), height: String(p.height),
+    prompt: p.prompt,
+    negativePrompt: p.negativePrompt,
+    seed: String(p.seed),
+    seedLocked: true,
+    steps: String(p.steps),
+    guidance: String(p.guidance),
+    scheduler: p.scheduler,
+    width: String(p.width),
+    height: String(p.height),
   }
 }
 
@@ -84,7 +96,10 @@ export function App(): React.JSX.Element {
   const [messages, setMessages] = useState<Message[]>([])
   const [busy, setBusy] = useState<string | null>(null)
 
-  const say = useCallback((kind: Message['kind'], text: string) => setMessages((m) => [...m.slice(-3), { kind, text }]), [])
+  const say = useCallback(
+    (kind: Message['kind'], text: string) => setMessages((m) => [...m.slice(-3), { kind, text }]),
+    [],
+  )
   const sayError = useCallback((e: IpcError) => say(e.code === 'cancelled' ? 'info' : 'error', e.message), [say])
 
   const errors = useMemo(() => validateForm(form, model.model), [form, model.model])
@@ -102,7 +117,10 @@ export function App(): React.JSX.Element {
   const chips = current?.words ?? []
   const negativeChips = current?.negativeWords ?? []
   const shownChips = selection.stream === 'cond' ? chips : negativeChips
-  const spec = useMemo(() => (view?.heatmaps ? toSpec(shownChips, selection, settings, totalSteps) : null), [view, shownChips, selection, settings, totalSteps])
+  const spec = useMemo(
+    () => (view?.heatmaps ? toSpec(shownChips, selection, settings, totalSteps) : null),
+    [view, shownChips, selection, settings, totalSteps],
+  )
   // Large models store some layers in time buckets; a step filter cutting one is approximate.
   const approximate = useMemo(() => {
     if (!spec || !view?.heatmaps) return false
@@ -112,7 +130,10 @@ export function App(): React.JSX.Element {
       return false // an impossible filter is reported by the canvas
     }
   }, [spec, view])
-  const colors = useMemo(() => wordColors(selection.indices.length).map(([r, g, b]) => `rgb(${r}, ${g}, ${b})`), [selection.indices.length])
+  const colors = useMemo(
+    () => wordColors(selection.indices.length).map(([r, g, b]) => `rgb(${r}, ${g}, ${b})`),
+    [selection.indices.length],
+  )
   // One hover row per distinct word: a word typed several times averages its occurrences (DAAM).
   const hoverWords = useMemo<WordSpec[]>(() => {
     const byText = new Map<string, { label: string; tokens: number[] }>()
@@ -125,7 +146,6 @@ export function App(): React.JSX.Element {
     }
     return [...byText.values()]
   }, [shownChips])
-
 
   // Aggregate the new record while the user looks at the image, not on the first click.
   useEffect(() => {
@@ -158,7 +178,10 @@ export function App(): React.JSX.Element {
     const { payload } = outcome
     setCurrent(payload)
     if (payload.droppedWords.length > 0) {
-      say('warn', `The prompt is longer than the model's ${model.model?.maxTokens ?? 77} tokens; these words were cut: ${payload.droppedWords.join(' ')}`)
+      say(
+        'warn',
+        `The prompt is longer than the model's ${model.model?.maxTokens ?? 77} tokens; these words were cut: ${payload.droppedWords.join(' ')}`,
+      )
     }
     if (payload.attentionWarning) say('warn', payload.attentionWarning)
     if (payload.history.saveError) say('error', `${payload.history.saveError} The image is shown but not kept.`)
@@ -169,20 +192,35 @@ export function App(): React.JSX.Element {
     performance.mark(CLICK_MARK)
     setPlaying(false)
     setSelection((sel) => {
-      if (!additive || sel.stream !== stream) return sel.stream === stream && sel.indices.length === 1 && sel.indices[0] === index ? { stream, indices: [] } : { stream, indices: [index] }
-      return sel.indices.includes(index) ? { stream, indices: sel.indices.filter((i) => i !== index) } : { stream, indices: [...sel.indices, index] }
+      if (!additive || sel.stream !== stream)
+        return sel.stream === stream && sel.indices.length === 1 && sel.indices[0] === index
+          ? { stream, indices: [] }
+          : { stream, indices: [index] }
+      return sel.indices.includes(index)
+        ? { stream, indices: sel.indices.filter((i) => i !== index) }
+        : { stream, indices: [...sel.indices, index] }
     })
   }
 
   const save = async (kind: 'overlay' | 'all' | 'maps'): Promise<void> => {
     if (!current) return say('info', 'Generate an image first.')
-    if (!current.record) return say('info', current.attentionWarning ?? 'This generation has no attention maps to save.')
+    if (!current.record)
+      return say('info', current.attentionWarning ?? 'This generation has no attention maps to save.')
     // "All words" and maps need only the settings; the single overlay needs picked words.
     const firstWord = chips.find((c) => !c.disabledReason)
-    const s = spec ?? (kind !== 'overlay' && firstWord ? toSpec(chips, { stream: 'cond', indices: [firstWord.index] }, settings, totalSteps) : null)
+    const s =
+      spec ??
+      (kind !== 'overlay' && firstWord
+        ? toSpec(chips, { stream: 'cond', indices: [firstWord.index] }, settings, totalSteps)
+        : null)
     if (!s) return say('info', 'Pick a word first: Save overlay writes what the image shows.')
     setBusy(kind)
-    const call = kind === 'overlay' ? window.api.overlay.save : kind === 'all' ? window.api.overlay.saveAll : window.api.maps.export
+    const call =
+      kind === 'overlay'
+        ? window.api.overlay.save
+        : kind === 'all'
+          ? window.api.overlay.saveAll
+          : window.api.maps.export
     const r = await call({ id: current.id, spec: s })
     setBusy(null)
     if (!r.ok) return sayError(r.error)
@@ -211,15 +249,22 @@ export function App(): React.JSX.Element {
 
   const run = (command: Command): void => {
     if (command === 'generate') void generate()
-    else if (command === 'cancel') { if (gen.running) gen.cancel() }
-    else if (command === 'save-overlay') void save('overlay')
+    else if (command === 'cancel') {
+      if (gen.running) gen.cancel()
+    } else if (command === 'save-overlay') void save('overlay')
     else if (command === 'save-all') void save('all')
     else if (command === 'export-maps') void save('maps')
     else if (command === 'open-model') void openModel()
   }
   useShortcuts(run)
 
-  const statusNote = gen.running ? 'Generating…' : busy ? 'Saving…' : current ? `${current.width}×${current.height} · ${current.params.steps} steps · ${(current.timings.totalMs / 1000).toFixed(1)} s · ${current.provider.toUpperCase()}` : null
+  const statusNote = gen.running
+    ? 'Generating…'
+    : busy
+      ? 'Saving…'
+      : current
+        ? `${current.width}×${current.height} · ${current.params.steps} steps · ${(current.timings.totalMs / 1000).toFixed(1)} s · ${current.provider.toUpperCase()}`
+        : null
 
   return (
     <div className="app">
@@ -273,12 +318,28 @@ export function App(): React.JSX.Element {
             </div>
             {current ? (
               <>
-                <WordChips label="Prompt words" testId="word-chips" stream="cond" chips={chips} selection={selection} colors={colors} onPick={onPick} />
+                <WordChips
+                  label="Prompt words"
+                  testId="word-chips"
+                  stream="cond"
+                  chips={chips}
+                  selection={selection}
+                  colors={colors}
+                  onPick={onPick}
+                />
                 <DisabledReasons chips={chips} />
                 {negativeChips.length > 0 && (
                   <>
                     <div className="section-label small">Negative prompt</div>
-                    <WordChips label="Negative prompt words" testId="negative-chips" stream="uncond" chips={negativeChips} selection={selection} colors={colors} onPick={onPick} />
+                    <WordChips
+                      label="Negative prompt words"
+                      testId="negative-chips"
+                      stream="uncond"
+                      chips={negativeChips}
+                      selection={selection}
+                      colors={colors}
+                      onPick={onPick}
+                    />
                   </>
                 )}
               </>
@@ -305,22 +366,43 @@ export function App(): React.JSX.Element {
             disabled={!view?.heatmaps}
             onChange={(patch) => setSettings((s) => ({ ...s, ...patch }))}
             onPlay={() => {
-              if (!playing && selection.indices.length === 0) say('info', 'Pick a word to play its map through the steps.')
+              if (!playing && selection.indices.length === 0)
+                say('info', 'Pick a word to play its map through the steps.')
               setPlaying(!playing)
             }}
           />
           <div className="save-buttons">
-            <button type="button" data-testid="save-overlay" disabled={!spec || !!busy} onClick={() => void save('overlay')}>
+            <button
+              type="button"
+              data-testid="save-overlay"
+              disabled={!spec || !!busy}
+              onClick={() => void save('overlay')}
+            >
               Save overlay <kbd>Ctrl+S</kbd>
             </button>
-            <button type="button" data-testid="save-all" disabled={!view?.heatmaps || !!busy} onClick={() => void save('all')}>
+            <button
+              type="button"
+              data-testid="save-all"
+              disabled={!view?.heatmaps || !!busy}
+              onClick={() => void save('all')}
+            >
               Save all words
             </button>
-            <button type="button" data-testid="export-maps" disabled={!view?.heatmaps || !!busy} onClick={() => void save('maps')}>
+            <button
+              type="button"
+              data-testid="export-maps"
+              disabled={!view?.heatmaps || !!busy}
+              onClick={() => void save('maps')}
+            >
               Export maps
             </button>
           </div>
-          <HistoryStrip list={history.list} currentId={current?.id ?? null} onOpen={(id) => void openHistory(id)} onDelete={(id) => void deleteHistory(id)} />
+          <HistoryStrip
+            list={history.list}
+            currentId={current?.id ?? null}
+            onOpen={(id) => void openHistory(id)}
+            onDelete={(id) => void deleteHistory(id)}
+          />
         </aside>
       </main>
 

@@ -2,9 +2,7 @@ import { useEffect, useState } from 'react'
 import type { AppInfo, IpcError } from '../../shared/ipc/contract'
 
 export type AppInfoState =
-  | { status: 'loading' }
-  | { status: 'ready'; info: AppInfo }
-  | { status: 'error'; error: IpcError }
+  { status: 'loading' } | { status: 'ready'; info: AppInfo } | { status: 'error'; error: IpcError }
 
 const hasApi = (): boolean => typeof window.api !== 'undefined'
 

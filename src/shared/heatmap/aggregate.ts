@@ -6,57 +6,58 @@
  * after the head mean instead of before, a negligible difference.) Done once per filter change;
  * word maps are cheap combinations of these token maps.
  */
-import { bucketCount, type AttentionRecord, type RecordLayer } from '../attention-record';
-import { halfTable } from '../float16';
-import { resizeBicubic } from './resize';
+import { bucketCount, type AttentionRecord, type RecordLayer } from '../attention-record'
+import { halfTable } from '../float16'
+import { resizeBicubic } from './resize'
 
 export interface HeatmapFilter {
   /** Explicit layer indices (RecordLayer.index); takes precedence over `resolutions`. */
-  layers?: number[];
+  layers?: number[]
   /** Keep layers whose native height is one of these (e.g. [64, 32, 16] for SD 1.5 at 512 px). */
-  resolutions?: number[];
+  resolutions?: number[]
   /** Inclusive range of step indices (0 = first, noisiest step). */
-  steps?: { from: number; to: number };
+  steps?: { from: number; to: number }
   /** A single step (scrubbing); overrides `steps`. */
-  step?: number;
+  step?: number
 }
 
 export interface TokenMaps {
-  tokens: number;
-  height: number;
-  width: number;
+  tokens: number
+  height: number
+  width: number
   /** [token][y][x] on the latent grid. */
-  data: Float32Array;
+  data: Float32Array
   /** Layer indices that were averaged. */
-  layers: number[];
+  layers: number[]
   /** Step range actually used (inclusive). */
-  steps: { from: number; to: number };
+  steps: { from: number; to: number }
   /**
    * True when a step filter cut through a time bucket of a layer stored with bucket size > 1
    * (large models): that bucket then contributes in proportion to its overlap.
    */
-  approximate: boolean;
+  approximate: boolean
 }
 
 /** DAAM's default: every down/up layer; the mid block (8x8 at SD 512 px) is left out. */
 export function selectLayers(layers: readonly RecordLayer[], filter: HeatmapFilter): RecordLayer[] {
   if (filter.layers) {
-    const wanted = new Set(filter.layers);
-    return layers.filter((l) => wanted.has(l.index));
+    const wanted = new Set(filter.layers)
+    return layers.filter((l) => wanted.has(l.index))
   }
   if (filter.resolutions) {
-    const wanted = new Set(filter.resolutions);
-    return layers.filter((l) => wanted.has(l.height));
+    const wanted = new Set(filter.resolutions)
+    return layers.filter((l) => wanted.has(l.height))
   }
-  const noMid = layers.filter((l) => l.block !== 'mid');
-  return noMid.length > 0 ? noMid : [...layers];
+  const noMid = layers.filter((l) => l.block !== 'mid')
+  return noMid.length > 0 ? noMid : [...layers]
 }
 
 export function stepRange(steps: number, filter: HeatmapFilter): { from: number; to: number } {
-  const r = filter.step !== undefined ? { from: filter.step, to: filter.step } : filter.steps ?? { from: 0, to: steps - 1 };
-  const from = Math.max(0, Math.min(steps - 1, Math.floor(r.from)));
-  const to = Math.max(from, Math.min(steps - 1, Math.floor(r.to)));
-  return { from, to };
+  const r =
+    filter.step !== undefined ? { from: filter.step, to: filter.step } : (filter.steps ?? { from: 0, to: steps - 1 })
+  const from = Math.max(0, Math.min(steps - 1, Math.floor(r.from)))
+  const to = Math.max(from, Math.min(steps - 1, Math.floor(r.to)))
+  return { from, to }
 }
 
 export function aggregateTokens(
@@ -64,45 +65,45 @@ export function aggregateTokens(
   filter: HeatmapFilter = {},
   streamName: 'cond' | 'uncond' = 'cond',
 ): TokenMaps {
-  const stream = streamName === 'cond' ? record.cond : record.uncond;
-  if (!stream) throw new Error('this record has no negative-prompt (unconditional) attention');
-  const selected = selectLayers(record.layers, filter);
-  if (selected.length === 0) throw new Error('the layer filter selects no layer');
-  const range = stepRange(record.steps, filter);
-  const H = record.latentHeight;
-  const W = record.latentWidth;
-  const T = stream.tokens;
-  const out = new Float32Array(T * H * W);
-  const up = new Float32Array(H * W);
-  const half = halfTable();
-  let approximate = false;
+  const stream = streamName === 'cond' ? record.cond : record.uncond
+  if (!stream) throw new Error('this record has no negative-prompt (unconditional) attention')
+  const selected = selectLayers(record.layers, filter)
+  if (selected.length === 0) throw new Error('the layer filter selects no layer')
+  const range = stepRange(record.steps, filter)
+  const H = record.latentHeight
+  const W = record.latentWidth
+  const T = stream.tokens
+  const out = new Float32Array(T * H * W)
+  const up = new Float32Array(H * W)
+  const half = halfTable()
+  let approximate = false
 
   for (const layer of selected) {
-    const li = record.layers.indexOf(layer);
-    const data = stream.data[li];
-    const hw = layer.height * layer.width;
-    const sum = new Float32Array(T * hw);
-    const B = layer.bucketSize;
-    const nb = bucketCount(record.steps, B);
+    const li = record.layers.indexOf(layer)
+    const data = stream.data[li]
+    const hw = layer.height * layer.width
+    const sum = new Float32Array(T * hw)
+    const B = layer.bucketSize
+    const nb = bucketCount(record.steps, B)
     for (let b = 0; b < nb; b++) {
-      const first = b * B;
-      const last = Math.min(record.steps, first + B) - 1;
-      const overlap = Math.min(last, range.to) - Math.max(first, range.from) + 1;
-      if (overlap <= 0) continue;
-      const w = overlap / (last - first + 1);
-      if (w < 1) approximate = true;
-      const base = b * T * hw;
-      for (let i = 0; i < T * hw; i++) sum[i] += w * half[data[base + i]];
+      const first = b * B
+      const last = Math.min(record.steps, first + B) - 1
+      const overlap = Math.min(last, range.to) - Math.max(first, range.from) + 1
+      if (overlap <= 0) continue
+      const w = overlap / (last - first + 1)
+      if (w < 1) approximate = true
+      const base = b * T * hw
+      for (let i = 0; i < T * hw; i++) sum[i] += w * half[data[base + i]]
     }
-    const native = layer.height === H && layer.width === W; // no resize, only the clamp
+    const native = layer.height === H && layer.width === W // no resize, only the clamp
     for (let t = 0; t < T; t++) {
-      const map = sum.subarray(t * hw, (t + 1) * hw);
-      const src = native ? map : resizeBicubic(map, layer.height, layer.width, up, H, W, 0);
-      const o = t * H * W;
-      for (let i = 0; i < H * W; i++) out[o + i] += src[i] > 0 ? src[i] : 0;
+      const map = sum.subarray(t * hw, (t + 1) * hw)
+      const src = native ? map : resizeBicubic(map, layer.height, layer.width, up, H, W, 0)
+      const o = t * H * W
+      for (let i = 0; i < H * W; i++) out[o + i] += src[i] > 0 ? src[i] : 0
     }
   }
-  const inv = 1 / selected.length;
-  for (let i = 0; i < out.length; i++) out[i] *= inv;
-  return { tokens: T, height: H, width: W, data: out, layers: selected.map((l) => l.index), steps: range, approximate };
+  const inv = 1 / selected.length
+  for (let i = 0; i < out.length; i++) out[i] *= inv
+  return { tokens: T, height: H, width: W, data: out, layers: selected.map((l) => l.index), steps: range, approximate }
 }

@@ -5,15 +5,15 @@
  */
 
 export interface ImageBytes {
-  data: Uint8Array | Uint8ClampedArray;
-  width: number;
-  height: number;
-  channels: 3 | 4;
+  data: Uint8Array | Uint8ClampedArray
+  width: number
+  height: number
+  channels: 3 | 4
 }
 
 function checkSize(img: ImageBytes, n: number): void {
-  if (img.width * img.height !== n) throw new Error(`map has ${n} pixels, image ${img.width}x${img.height}`);
-  if (img.data.length < n * img.channels) throw new Error('image buffer too small');
+  if (img.width * img.height !== n) throw new Error(`map has ${n} pixels, image ${img.width}x${img.height}`)
+  if (img.data.length < n * img.channels) throw new Error('image buffer too small')
 }
 
 /**
@@ -21,29 +21,35 @@ function checkSize(img: ImageBytes, n: number): void {
  * is either bytes (colour-map indices, from Heatmaps.wordBytes) or floats in [0, 1], rounded to
  * the same indices.
  */
-export function overlayHeatmap(img: ImageBytes, map: Float32Array | Uint8ClampedArray, lut: Uint8Array, opacity = 0.5, out = new Uint8ClampedArray(map.length * 4)): Uint8ClampedArray {
-  checkSize(img, map.length);
-  const a = Math.min(1, Math.max(0, opacity));
-  const b = 1 - a;
-  const src = img.data;
-  const ch = img.channels;
-  const bytes = map instanceof Uint8ClampedArray ? map : toBytes(map);
+export function overlayHeatmap(
+  img: ImageBytes,
+  map: Float32Array | Uint8ClampedArray,
+  lut: Uint8Array,
+  opacity = 0.5,
+  out = new Uint8ClampedArray(map.length * 4),
+): Uint8ClampedArray {
+  checkSize(img, map.length)
+  const a = Math.min(1, Math.max(0, opacity))
+  const b = 1 - a
+  const src = img.data
+  const ch = img.channels
+  const bytes = map instanceof Uint8ClampedArray ? map : toBytes(map)
   for (let i = 0; i < map.length; i++) {
-    const k = bytes[i] * 3;
-    const s = i * ch;
-    const o = i * 4;
-    out[o] = b * src[s] + a * lut[k];
-    out[o + 1] = b * src[s + 1] + a * lut[k + 1];
-    out[o + 2] = b * src[s + 2] + a * lut[k + 2];
-    out[o + 3] = 255;
+    const k = bytes[i] * 3
+    const s = i * ch
+    const o = i * 4
+    out[o] = b * src[s] + a * lut[k]
+    out[o + 1] = b * src[s + 1] + a * lut[k + 1]
+    out[o + 2] = b * src[s + 2] + a * lut[k + 2]
+    out[o + 3] = 255
   }
-  return out;
+  return out
 }
 
 /** Floats in [0, 1] -> colour-map indices, with the same rounding as Heatmaps.wordBytes. */
 export function toBytes(map: Float32Array, out = new Uint8ClampedArray(map.length)): Uint8ClampedArray {
-  for (let i = 0; i < map.length; i++) out[i] = map[i] * 255;
-  return out;
+  for (let i = 0; i < map.length; i++) out[i] = map[i] * 255
+  return out
 }
 
 /**
@@ -51,42 +57,64 @@ export function toBytes(map: Float32Array, out = new Uint8ClampedArray(map.lengt
  * `dim`, and the mask's boundary (a mask pixel with a 4-neighbour outside) is drawn solid.
  */
 export function overlayMask(
-  img: ImageBytes, mask: Uint8Array, color: readonly [number, number, number],
-  opacity = 0.4, dim = 0.35, outline = true, out = new Uint8ClampedArray(mask.length * 4),
+  img: ImageBytes,
+  mask: Uint8Array,
+  color: readonly [number, number, number],
+  opacity = 0.4,
+  dim = 0.35,
+  outline = true,
+  out = new Uint8ClampedArray(mask.length * 4),
 ): Uint8ClampedArray {
-  checkSize(img, mask.length);
-  const { width: w, height: h, data: src, channels: ch } = img;
+  checkSize(img, mask.length)
+  const { width: w, height: h, data: src, channels: ch } = img
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      const s = i * ch;
-      const o = i * 4;
+      const i = y * w + x
+      const s = i * ch
+      const o = i * 4
       if (mask[i]) {
-        const edge = outline && (x === 0 || y === 0 || x === w - 1 || y === h - 1
-          || !mask[i - 1] || !mask[i + 1] || !mask[i - w] || !mask[i + w]);
-        const a = edge ? 1 : opacity;
-        for (let c = 0; c < 3; c++) out[o + c] = (1 - a) * src[s + c] + a * color[c];
+        const edge =
+          outline &&
+          (x === 0 ||
+            y === 0 ||
+            x === w - 1 ||
+            y === h - 1 ||
+            !mask[i - 1] ||
+            !mask[i + 1] ||
+            !mask[i - w] ||
+            !mask[i + w])
+        const a = edge ? 1 : opacity
+        for (let c = 0; c < 3; c++) out[o + c] = (1 - a) * src[s + c] + a * color[c]
       } else {
-        for (let c = 0; c < 3; c++) out[o + c] = (1 - dim) * src[s + c];
+        for (let c = 0; c < 3; c++) out[o + c] = (1 - dim) * src[s + c]
       }
-      out[o + 3] = 255;
+      out[o + 3] = 255
     }
   }
-  return out;
+  return out
 }
 
 /** n well-separated hues (HSV, s = 0.85, v = 1) for multi-word composites. */
 export function distinctColors(n: number): [number, number, number][] {
-  const out: [number, number, number][] = [];
+  const out: [number, number, number][] = []
   for (let i = 0; i < n; i++) {
-    const hue = (i / Math.max(1, n)) * 6;
-    const s = 0.85;
-    const f = hue - Math.floor(hue);
-    const p = 1 - s, q = 1 - s * f, t = 1 - s * (1 - f);
-    const rgb = [[1, t, p], [q, 1, p], [p, 1, t], [p, q, 1], [t, p, 1], [1, p, q]][Math.floor(hue) % 6];
-    out.push(rgb.map((c) => Math.round(c * 255)) as [number, number, number]);
+    const hue = (i / Math.max(1, n)) * 6
+    const s = 0.85
+    const f = hue - Math.floor(hue)
+    const p = 1 - s,
+      q = 1 - s * f,
+      t = 1 - s * (1 - f)
+    const rgb = [
+      [1, t, p],
+      [q, 1, p],
+      [p, 1, t],
+      [p, q, 1],
+      [t, p, 1],
+      [1, p, q],
+    ][Math.floor(hue) % 6]
+    out.push(rgb.map((c) => Math.round(c * 255)) as [number, number, number])
   }
-  return out;
+  return out
 }
 
 /**
@@ -94,57 +122,71 @@ export function distinctColors(n: number): [number, number, number][] {
  * at opacity x (strongest value), so overlapping words mix and empty areas show the image.
  */
 export function compositeWords(
-  img: ImageBytes, maps: readonly Float32Array[], colors: readonly (readonly [number, number, number])[],
-  opacity = 0.6, out?: Uint8ClampedArray,
+  img: ImageBytes,
+  maps: readonly Float32Array[],
+  colors: readonly (readonly [number, number, number])[],
+  opacity = 0.6,
+  out?: Uint8ClampedArray,
 ): Uint8ClampedArray {
-  if (maps.length === 0) throw new Error('no word maps to composite');
-  if (colors.length < maps.length) throw new Error('one colour per word needed');
-  const n = maps[0].length;
-  checkSize(img, n);
-  const res = out ?? new Uint8ClampedArray(n * 4);
-  const src = img.data;
-  const ch = img.channels;
+  if (maps.length === 0) throw new Error('no word maps to composite')
+  if (colors.length < maps.length) throw new Error('one colour per word needed')
+  const n = maps[0].length
+  checkSize(img, n)
+  const res = out ?? new Uint8ClampedArray(n * 4)
+  const src = img.data
+  const ch = img.channels
   for (let i = 0; i < n; i++) {
-    let r = 0, g = 0, b = 0, sum = 0, max = 0;
+    let r = 0,
+      g = 0,
+      b = 0,
+      sum = 0,
+      max = 0
     for (let w = 0; w < maps.length; w++) {
-      const v = Math.min(1, Math.max(0, maps[w][i]));
-      r += v * colors[w][0]; g += v * colors[w][1]; b += v * colors[w][2];
-      sum += v;
-      if (v > max) max = v;
+      const v = Math.min(1, Math.max(0, maps[w][i]))
+      r += v * colors[w][0]
+      g += v * colors[w][1]
+      b += v * colors[w][2]
+      sum += v
+      if (v > max) max = v
     }
-    const a = opacity * max;
-    const s = i * ch;
-    const o = i * 4;
-    const inv = sum > 0 ? 1 / sum : 0;
-    res[o] = (1 - a) * src[s] + a * r * inv;
-    res[o + 1] = (1 - a) * src[s + 1] + a * g * inv;
-    res[o + 2] = (1 - a) * src[s + 2] + a * b * inv;
-    res[o + 3] = 255;
+    const a = opacity * max
+    const s = i * ch
+    const o = i * 4
+    const inv = sum > 0 ? 1 / sum : 0
+    res[o] = (1 - a) * src[s] + a * r * inv
+    res[o + 1] = (1 - a) * src[s + 1] + a * g * inv
+    res[o + 2] = (1 - a) * src[s + 2] + a * b * inv
+    res[o + 3] = 255
   }
-  return res;
+  return res
 }
 
 /** Argmax segmentation view: each labelled pixel tinted with its word's colour, -1 left as is. */
 export function overlaySegmentation(
-  img: ImageBytes, labels: Int16Array, colors: readonly (readonly [number, number, number])[],
-  opacity = 0.5, out = new Uint8ClampedArray(labels.length * 4),
+  img: ImageBytes,
+  labels: Int16Array,
+  colors: readonly (readonly [number, number, number])[],
+  opacity = 0.5,
+  out = new Uint8ClampedArray(labels.length * 4),
 ): Uint8ClampedArray {
-  checkSize(img, labels.length);
-  const src = img.data;
-  const ch = img.channels;
+  checkSize(img, labels.length)
+  const src = img.data
+  const ch = img.channels
   for (let i = 0; i < labels.length; i++) {
-    const l = labels[i];
-    const s = i * ch;
-    const o = i * 4;
+    const l = labels[i]
+    const s = i * ch
+    const o = i * 4
     if (l < 0) {
-      out[o] = src[s]; out[o + 1] = src[s + 1]; out[o + 2] = src[s + 2];
+      out[o] = src[s]
+      out[o + 1] = src[s + 1]
+      out[o + 2] = src[s + 2]
     } else {
-      const c = colors[l];
-      out[o] = (1 - opacity) * src[s] + opacity * c[0];
-      out[o + 1] = (1 - opacity) * src[s + 1] + opacity * c[1];
-      out[o + 2] = (1 - opacity) * src[s + 2] + opacity * c[2];
+      const c = colors[l]
+      out[o] = (1 - opacity) * src[s] + opacity * c[0]
+      out[o + 1] = (1 - opacity) * src[s + 1] + opacity * c[1]
+      out[o + 2] = (1 - opacity) * src[s + 2] + opacity * c[2]
     }
-    out[o + 3] = 255;
+    out[o + 3] = 255
   }
-  return out;
+  return out
 }

@@ -3,28 +3,28 @@
  * expensive step) is cached per filter and stream, so clicking words or switching normalisation
  * only recombines cached token maps and runs one resize per word.
  */
-import type { AttentionRecord } from '../attention-record';
-import { aggregateTokens, type HeatmapFilter, type TokenMaps } from './aggregate';
-import { normalizedLatentMaps, toImageSize, type Normalization, type WordSpec } from './words';
-import { resizeBicubicToBytes } from './resize';
+import type { AttentionRecord } from '../attention-record'
+import { aggregateTokens, type HeatmapFilter, type TokenMaps } from './aggregate'
+import { normalizedLatentMaps, toImageSize, type Normalization, type WordSpec } from './words'
+import { resizeBicubicToBytes } from './resize'
 
 export interface WordMapOptions {
-  filter?: HeatmapFilter;
-  normalization?: Normalization;
+  filter?: HeatmapFilter
+  normalization?: Normalization
   /** 'uncond' = words of the negative prompt. */
-  stream?: 'cond' | 'uncond';
+  stream?: 'cond' | 'uncond'
 }
 
 export interface WordMaps {
-  width: number;
-  height: number;
+  width: number
+  height: number
   /** One map per word, [y][x] at image size, values in [0, 1]. */
-  maps: Float32Array[];
-  tokenMaps: TokenMaps;
+  maps: Float32Array[]
+  tokenMaps: TokenMaps
 }
 
 export class Heatmaps {
-  private readonly cache = new Map<string, TokenMaps>();
+  private readonly cache = new Map<string, TokenMaps>()
 
   constructor(
     readonly record: AttentionRecord,
@@ -33,15 +33,15 @@ export class Heatmaps {
   ) {}
 
   tokenMaps(filter: HeatmapFilter = {}, stream: 'cond' | 'uncond' = 'cond'): TokenMaps {
-    const key = `${stream}|${JSON.stringify(filter)}`;
-    let tm = this.cache.get(key);
+    const key = `${stream}|${JSON.stringify(filter)}`
+    let tm = this.cache.get(key)
     if (!tm) {
-      tm = aggregateTokens(this.record, filter, stream);
+      tm = aggregateTokens(this.record, filter, stream)
       // the cache is small (one entry per filter the user tried); bound it anyway
-      if (this.cache.size >= 32) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, tm);
+      if (this.cache.size >= 32) this.cache.delete(this.cache.keys().next().value!)
+      this.cache.set(key, tm)
     }
-    return tm;
+    return tm
   }
 
   /**
@@ -49,14 +49,14 @@ export class Heatmaps {
    * 512x512 a fresh 1 MB array per word costs as much as computing it.
    */
   wordMaps(words: readonly WordSpec[], options: WordMapOptions = {}, out?: readonly Float32Array[]): WordMaps {
-    const tm = this.tokenMaps(options.filter, options.stream);
-    const latent = normalizedLatentMaps(tm, words, options.normalization ?? 'word');
-    const size = this.imageHeight * this.imageWidth;
+    const tm = this.tokenMaps(options.filter, options.stream)
+    const latent = normalizedLatentMaps(tm, words, options.normalization ?? 'word')
+    const size = this.imageHeight * this.imageWidth
     const maps = latent.map((m, i) => {
-      const buf = out?.[i]?.length === size ? out[i] : undefined;
-      return toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, buf);
-    });
-    return { width: this.imageWidth, height: this.imageHeight, maps, tokenMaps: tm };
+      const buf = out?.[i]?.length === size ? out[i] : undefined
+      return toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, buf)
+    })
+    return { width: this.imageWidth, height: this.imageHeight, maps, tokenMaps: tm }
   }
 
   /**
@@ -64,13 +64,17 @@ export class Heatmaps {
    * indices. Same maths as wordMaps, a quarter of the memory traffic; the renderer and the
    * exported overlay PNGs both use it.
    */
-  wordBytes(words: readonly WordSpec[], options: WordMapOptions = {}, out?: readonly Uint8ClampedArray[]): Uint8ClampedArray[] {
-    const tm = this.tokenMaps(options.filter, options.stream);
-    const latent = normalizedLatentMaps(tm, words, options.normalization ?? 'word');
-    const size = this.imageHeight * this.imageWidth;
+  wordBytes(
+    words: readonly WordSpec[],
+    options: WordMapOptions = {},
+    out?: readonly Uint8ClampedArray[],
+  ): Uint8ClampedArray[] {
+    const tm = this.tokenMaps(options.filter, options.stream)
+    const latent = normalizedLatentMaps(tm, words, options.normalization ?? 'word')
+    const size = this.imageHeight * this.imageWidth
     return latent.map((m, i) => {
-      const buf = out?.[i]?.length === size ? out[i] : new Uint8ClampedArray(size);
-      return resizeBicubicToBytes(m, tm.height, tm.width, buf, this.imageHeight, this.imageWidth);
-    });
+      const buf = out?.[i]?.length === size ? out[i] : new Uint8ClampedArray(size)
+      return resizeBicubicToBytes(m, tm.height, tm.width, buf, this.imageHeight, this.imageWidth)
+    })
   }
 }

@@ -138,8 +138,7 @@ export type EventName = keyof Events
 export type RequestOf<C extends Channel> = z.input<Channels[C]['request']>
 /** What main handlers receive (schema output, after validation). */
 export type ParsedRequestOf<C extends Channel> = z.output<Channels[C]['request']>
-export type ResponseOf<C extends Channel> =
-  Channels[C]['response'] extends Returns<infer T> ? T : never
+export type ResponseOf<C extends Channel> = Channels[C]['response'] extends Returns<infer T> ? T : never
 export type EventPayload<E extends EventName> = Events[E] extends Returns<infer T> ? T : never
 
 export const channelNames = Object.keys(channels) as Channel[]

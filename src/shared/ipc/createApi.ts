@@ -40,10 +40,7 @@ export type Api = {
   }
 } & {
   /** Subscribes to a main-process event. Returns an unsubscribe function. */
-  readonly on: <E extends EventName>(
-    event: E,
-    listener: (payload: EventPayload<E>) => void,
-  ) => () => void
+  readonly on: <E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void) => () => void
 }
 
 function transportError(error: unknown): Result<never> {

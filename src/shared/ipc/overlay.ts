@@ -29,7 +29,10 @@ export const overlaySpecSchema = z
     filter: z
       .object({
         resolutions: z.array(z.number().int().min(1).max(4096)).max(32).optional(),
-        steps: z.object({ from: z.number().int().min(0), to: z.number().int().min(0) }).strict().optional(),
+        steps: z
+          .object({ from: z.number().int().min(0), to: z.number().int().min(0) })
+          .strict()
+          .optional(),
         step: z.number().int().min(0).optional(),
       })
       .strict(),
@@ -71,7 +74,11 @@ export function renderOverlay(
   scratch: OverlayScratch = {},
 ): Uint8ClampedArray {
   const words: WordSpec[] = spec.words
-  const result = heatmaps.wordMaps(words, { filter: specFilter(spec), normalization: spec.normalization, stream: spec.stream }, scratch.maps)
+  const result = heatmaps.wordMaps(
+    words,
+    { filter: specFilter(spec), normalization: spec.normalization, stream: spec.stream },
+    scratch.maps,
+  )
   scratch.maps = result.maps
   const n = image.width * image.height
   if (scratch.rgba?.length !== n * 4) scratch.rgba = new Uint8ClampedArray(n * 4)
@@ -89,7 +96,15 @@ export function renderOverlay(
   let src = out
   let dst = scratch.chain
   for (let w = 1; w < words.length; w++) {
-    overlayMask({ data: src, width: image.width, height: image.height, channels: 4 }, thresholdMask(result.maps[w]!, spec.tau, mask), colors[w]!, spec.opacity, 0, true, dst)
+    overlayMask(
+      { data: src, width: image.width, height: image.height, channels: 4 },
+      thresholdMask(result.maps[w]!, spec.tau, mask),
+      colors[w]!,
+      spec.opacity,
+      0,
+      true,
+      dst,
+    )
     ;[src, dst] = [dst, src]
   }
   return src

@@ -6,31 +6,31 @@
  * the defaults of the scheduler actually used. That is why `timestepSpacing` may be undefined here
  * and is resolved per sampler.
  */
-import { z } from 'zod';
+import { z } from 'zod'
 
-export type BetaSchedule = 'linear' | 'scaled_linear' | 'squaredcos_cap_v2';
-export type PredictionType = 'epsilon' | 'v_prediction' | 'sample';
-export type TimestepSpacing = 'leading' | 'trailing' | 'linspace';
+export type BetaSchedule = 'linear' | 'scaled_linear' | 'squaredcos_cap_v2'
+export type PredictionType = 'epsilon' | 'v_prediction' | 'sample'
+export type TimestepSpacing = 'leading' | 'trailing' | 'linspace'
 
 export interface SchedulerConfig {
-  className: string;
-  numTrainTimesteps: number;
-  betaStart: number;
-  betaEnd: number;
-  betaSchedule: BetaSchedule;
-  trainedBetas: number[] | null;
-  predictionType: PredictionType;
+  className: string
+  numTrainTimesteps: number
+  betaStart: number
+  betaEnd: number
+  betaSchedule: BetaSchedule
+  trainedBetas: number[] | null
+  predictionType: PredictionType
   /** Undefined when the file does not say: each sampler then uses its own diffusers default. */
-  timestepSpacing: TimestepSpacing | undefined;
-  stepsOffset: number;
-  setAlphaToOne: boolean;
-  clipSample: boolean;
-  clipSampleRange: number;
-  useKarrasSigmas: boolean;
-  finalSigmasType: 'zero' | 'sigma_min';
-  solverOrder: number;
-  lowerOrderFinal: boolean;
-  eta: number;
+  timestepSpacing: TimestepSpacing | undefined
+  stepsOffset: number
+  setAlphaToOne: boolean
+  clipSample: boolean
+  clipSampleRange: number
+  useKarrasSigmas: boolean
+  finalSigmasType: 'zero' | 'sigma_min'
+  solverOrder: number
+  lowerOrderFinal: boolean
+  eta: number
 }
 
 const schema = z
@@ -54,22 +54,22 @@ const schema = z
     rescale_betas_zero_snr: z.boolean().optional(),
     eta: z.number().min(0).optional(),
   })
-  .passthrough();
+  .passthrough()
 
 /**
  * Validates and normalises a parsed `scheduler_config.json`. `where` (the file path) is put in
  * every error message.
  */
 export function parseSchedulerConfig(json: unknown, where = 'scheduler_config.json'): SchedulerConfig {
-  const parsed = schema.safeParse(json);
+  const parsed = schema.safeParse(json)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue.path.join('.') || '(root)';
-    throw new Error(`${where}: invalid scheduler config at '${key}': ${issue.message}`);
+    const issue = parsed.error.issues[0]
+    const key = issue.path.join('.') || '(root)'
+    throw new Error(`${where}: invalid scheduler config at '${key}': ${issue.message}`)
   }
-  const c = parsed.data;
+  const c = parsed.data
   if (c.rescale_betas_zero_snr) {
-    throw new Error(`${where}: rescale_betas_zero_snr is not supported`);
+    throw new Error(`${where}: rescale_betas_zero_snr is not supported`)
   }
   const cfg: SchedulerConfig = {
     className: c._class_name ?? 'PNDMScheduler',
@@ -89,14 +89,14 @@ export function parseSchedulerConfig(json: unknown, where = 'scheduler_config.js
     solverOrder: c.solver_order ?? 2,
     lowerOrderFinal: c.lower_order_final ?? true,
     eta: c.eta ?? 0,
-  };
+  }
   if (cfg.betaEnd <= cfg.betaStart && !cfg.trainedBetas && cfg.betaSchedule !== 'squaredcos_cap_v2') {
-    throw new Error(`${where}: beta_end (${cfg.betaEnd}) must be greater than beta_start (${cfg.betaStart})`);
+    throw new Error(`${where}: beta_end (${cfg.betaEnd}) must be greater than beta_start (${cfg.betaStart})`)
   }
   if (cfg.trainedBetas && cfg.trainedBetas.length !== cfg.numTrainTimesteps) {
     throw new Error(
       `${where}: trained_betas has ${cfg.trainedBetas.length} entries, num_train_timesteps is ${cfg.numTrainTimesteps}`,
-    );
+    )
   }
-  return cfg;
+  return cfg
 }

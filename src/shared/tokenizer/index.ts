@@ -1,4 +1,4 @@
-export { preTokenize, normalizeWithOffsets, CLIP_SPLIT, type PreToken } from './pretokenize';
+export { preTokenize, normalizeWithOffsets, CLIP_SPLIT, type PreToken } from './pretokenize'
 export {
   assembleEncoding,
   findWord,
@@ -8,4 +8,4 @@ export {
   type PromptWord,
   type SpecialTokens,
   type WordKind,
-} from './words';
+} from './words'

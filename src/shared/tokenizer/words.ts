@@ -7,77 +7,80 @@
  * characters. Because CLIP pieces never cross whitespace, and punctuation runs are whole pieces,
  * every token belongs to exactly one word, so a word never claims part of a longer word.
  */
-import type { PreToken } from './pretokenize';
+import type { PreToken } from './pretokenize'
 
-export type WordKind = 'word' | 'punct';
+export type WordKind = 'word' | 'punct'
 
 export interface PromptWord {
   /** Position in `PromptEncoding.words`. */
-  index: number;
+  index: number
   /** The word exactly as typed (a substring of the prompt). */
-  text: string;
+  text: string
   /** UTF-16 offsets [start, end) in the prompt. */
-  start: number;
-  end: number;
-  kind: WordKind;
+  start: number
+  end: number
+  kind: WordKind
   /** Positions in `inputIds` of the tokens that encode this word (BOS is position 0). */
-  tokenIndices: number[];
+  tokenIndices: number[]
   /** True when truncation removed some or all of this word's tokens. */
-  truncated: boolean;
+  truncated: boolean
 }
 
 export interface PromptEncoding {
-  prompt: string;
+  prompt: string
   /** Token ids, padded to `maxLength`: BOS, content, EOS, padding. */
-  inputIds: number[];
+  inputIds: number[]
   /** Token strings for the same positions (for display). */
-  tokens: string[];
+  tokens: string[]
   /** Number of positions before padding (BOS + kept content + EOS). */
-  length: number;
-  maxLength: number;
-  words: PromptWord[];
+  length: number
+  maxLength: number
+  words: PromptWord[]
   /** Words that lost all their tokens to truncation. */
-  droppedWords: PromptWord[];
-  truncated: boolean;
+  droppedWords: PromptWord[]
+  truncated: boolean
 }
 
 export interface SpecialTokens {
-  bosId: number;
-  eosId: number;
-  padId: number;
-  bosToken: string;
-  eosToken: string;
-  padToken: string;
-  maxLength: number;
+  bosId: number
+  eosId: number
+  padId: number
+  bosToken: string
+  eosToken: string
+  padToken: string
+  maxLength: number
 }
 
 /** A piece that holds only punctuation (no letters, numbers, marks or symbols such as emoji). */
-const PUNCT_ONLY = /^\p{P}+$/u;
+const PUNCT_ONLY = /^\p{P}+$/u
 
 /** Groups pre-tokens into words; returns for each word the range of pre-token indices it owns. */
-export function groupWords(prompt: string, pieces: readonly PreToken[]): { word: Omit<PromptWord, 'index' | 'tokenIndices' | 'truncated'>; first: number; last: number }[] {
-  const out: { word: Omit<PromptWord, 'index' | 'tokenIndices' | 'truncated'>; first: number; last: number }[] = [];
+export function groupWords(
+  prompt: string,
+  pieces: readonly PreToken[],
+): { word: Omit<PromptWord, 'index' | 'tokenIndices' | 'truncated'>; first: number; last: number }[] {
+  const out: { word: Omit<PromptWord, 'index' | 'tokenIndices' | 'truncated'>; first: number; last: number }[] = []
   const make = (first: number, last: number, kind: WordKind) => {
-    const start = pieces[first].start;
-    const end = pieces[last].end;
-    out.push({ word: { text: prompt.slice(start, end), start, end, kind }, first, last });
-  };
-  let p = 0;
-  for (const chunk of prompt.matchAll(/\S+/gu)) {
-    const cEnd = chunk.index + chunk[0].length;
-    const first = p;
-    while (p < pieces.length && pieces[p].start < cEnd) p++;
-    const last = p - 1; // pieces [first, last] lie in this chunk
-    if (last < first) continue; // the chunk was only dropped characters
-    let lo = first;
-    let hi = last;
-    while (lo <= hi && PUNCT_ONLY.test(pieces[lo].text)) lo++;
-    while (hi >= lo && PUNCT_ONLY.test(pieces[hi].text)) hi--;
-    for (let k = first; k < lo; k++) make(k, k, 'punct');
-    if (lo <= hi) make(lo, hi, 'word');
-    for (let k = hi + 1; k <= last; k++) make(k, k, 'punct');
+    const start = pieces[first].start
+    const end = pieces[last].end
+    out.push({ word: { text: prompt.slice(start, end), start, end, kind }, first, last })
   }
-  return out;
+  let p = 0
+  for (const chunk of prompt.matchAll(/\S+/gu)) {
+    const cEnd = chunk.index + chunk[0].length
+    const first = p
+    while (p < pieces.length && pieces[p].start < cEnd) p++
+    const last = p - 1 // pieces [first, last] lie in this chunk
+    if (last < first) continue // the chunk was only dropped characters
+    let lo = first
+    let hi = last
+    while (lo <= hi && PUNCT_ONLY.test(pieces[lo].text)) lo++
+    while (hi >= lo && PUNCT_ONLY.test(pieces[hi].text)) hi--
+    for (let k = first; k < lo; k++) make(k, k, 'punct')
+    if (lo <= hi) make(lo, hi, 'word')
+    for (let k = hi + 1; k <= last; k++) make(k, k, 'punct')
+  }
+  return out
 }
 
 /**
@@ -91,38 +94,38 @@ export function assembleEncoding(
   pieceTokens: readonly (readonly string[])[],
   special: SpecialTokens,
 ): PromptEncoding {
-  const room = special.maxLength - 2;
-  const inputIds: number[] = [special.bosId];
-  const tokens: string[] = [special.bosToken];
+  const room = special.maxLength - 2
+  const inputIds: number[] = [special.bosId]
+  const tokens: string[] = [special.bosToken]
   // Position in inputIds of each piece's first token (tokens may be cut off later).
-  const pieceStart: number[] = [];
-  let total = 0;
+  const pieceStart: number[] = []
+  let total = 0
   for (let k = 0; k < pieces.length; k++) {
-    pieceStart.push(1 + total);
+    pieceStart.push(1 + total)
     for (let j = 0; j < pieceIds[k].length; j++) {
       if (total < room) {
-        inputIds.push(pieceIds[k][j]);
-        tokens.push(pieceTokens[k][j]);
+        inputIds.push(pieceIds[k][j])
+        tokens.push(pieceTokens[k][j])
       }
-      total++;
+      total++
     }
   }
-  inputIds.push(special.eosId);
-  tokens.push(special.eosToken);
-  const length = inputIds.length;
+  inputIds.push(special.eosId)
+  tokens.push(special.eosToken)
+  const length = inputIds.length
   while (inputIds.length < special.maxLength) {
-    inputIds.push(special.padId);
-    tokens.push(special.padToken);
+    inputIds.push(special.padId)
+    tokens.push(special.padToken)
   }
-  const lastKept = room; // highest kept content position
+  const lastKept = room // highest kept content position
   const words: PromptWord[] = groupWords(prompt, pieces).map(({ word, first, last }, index) => {
-    const all: number[] = [];
+    const all: number[] = []
     for (let k = first; k <= last; k++) {
-      for (let j = 0; j < pieceIds[k].length; j++) all.push(pieceStart[k] + j);
+      for (let j = 0; j < pieceIds[k].length; j++) all.push(pieceStart[k] + j)
     }
-    const kept = all.filter((pos) => pos <= lastKept);
-    return { ...word, index, tokenIndices: kept, truncated: kept.length < all.length };
-  });
+    const kept = all.filter((pos) => pos <= lastKept)
+    return { ...word, index, tokenIndices: kept, truncated: kept.length < all.length }
+  })
   return {
     prompt,
     inputIds,
@@ -132,21 +135,21 @@ export function assembleEncoding(
     words,
     droppedWords: words.filter((w) => w.truncated && w.tokenIndices.length === 0),
     truncated: total > room,
-  };
+  }
 }
 
 /** Normalises a word the way the tokenizer does, for comparisons. */
 function fold(s: string): string {
-  return s.normalize('NFC').toLowerCase().trim();
+  return s.normalize('NFC').toLowerCase().trim()
 }
 
 /** All occurrences of a whole word (case-insensitive); never matches inside a longer word. */
 export function findWord(encoding: PromptEncoding, query: string): PromptWord[] {
-  const q = fold(query);
-  return encoding.words.filter((w) => fold(w.text) === q);
+  const q = fold(query)
+  return encoding.words.filter((w) => fold(w.text) === q)
 }
 
 /** The word covering a character offset of the prompt, if any. */
 export function wordAt(encoding: PromptEncoding, offset: number): PromptWord | undefined {
-  return encoding.words.find((w) => offset >= w.start && offset < w.end);
+  return encoding.words.find((w) => offset >= w.start && offset < w.end)
 }

@@ -8,12 +8,28 @@ interface Props {
   onDelete: (id: string) => void
 }
 
-function Thumb({ item, current, onOpen, onDelete }: { item: HistoryItem; current: boolean; onOpen: () => void; onDelete: () => void }): React.JSX.Element {
+function Thumb({
+  item,
+  current,
+  onOpen,
+  onDelete,
+}: {
+  item: HistoryItem
+  current: boolean
+  onOpen: () => void
+  onDelete: () => void
+}): React.JSX.Element {
   const url = useDataUrl(item.thumbnail)
   const when = new Date(item.createdAt)
   return (
     <li className={current ? 'history-item current' : 'history-item'} data-testid="history-item" data-id={item.id}>
-      <button type="button" className="history-open" onClick={onOpen} title={`${item.prompt}\nseed ${item.seed} · ${item.steps} steps · ${item.width}×${item.height} · ${item.model}`} aria-current={current || undefined}>
+      <button
+        type="button"
+        className="history-open"
+        onClick={onOpen}
+        title={`${item.prompt}\nseed ${item.seed} · ${item.steps} steps · ${item.width}×${item.height} · ${item.model}`}
+        aria-current={current || undefined}
+      >
         {url ? <img src={url} alt="" width={64} height={64} /> : <span className="thumb-placeholder" />}
         <span className="history-caption">
           <span className="history-prompt">{item.prompt}</span>
@@ -22,7 +38,13 @@ function Thumb({ item, current, onOpen, onDelete }: { item: HistoryItem; current
           </span>
         </span>
       </button>
-      <button type="button" className="history-delete" aria-label={`Delete "${item.prompt}" from history`} title="Delete from history" onClick={onDelete}>
+      <button
+        type="button"
+        className="history-delete"
+        aria-label={`Delete "${item.prompt}" from history`}
+        title="Delete from history"
+        onClick={onDelete}
+      >
         ×
       </button>
     </li>
@@ -37,12 +59,19 @@ export function HistoryStrip({ list, currentId, onOpen, onDelete }: Props): Reac
       {list.items.length === 0 && <p className="muted small">Generations appear here and are kept between sessions.</p>}
       <ul className="history-list" data-testid="history">
         {list.items.map((item) => (
-          <Thumb key={item.id} item={item} current={item.id === currentId} onOpen={() => onOpen(item.id)} onDelete={() => onDelete(item.id)} />
+          <Thumb
+            key={item.id}
+            item={item}
+            current={item.id === currentId}
+            onOpen={() => onOpen(item.id)}
+            onDelete={() => onDelete(item.id)}
+          />
         ))}
       </ul>
       {list.skipped.length > 0 && (
         <p className="notice small" data-testid="history-skipped">
-          Skipped {list.skipped.length} unreadable {list.skipped.length === 1 ? 'entry' : 'entries'}: {list.skipped.map((s) => `${s.id} (${s.reason})`).join('; ')}
+          Skipped {list.skipped.length} unreadable {list.skipped.length === 1 ? 'entry' : 'entries'}:{' '}
+          {list.skipped.map((s) => `${s.id} (${s.reason})`).join('; ')}
         </p>
       )}
     </section>

@@ -24,7 +24,9 @@ export const DRAW_MEASURE = 'overlay-draw'
 export function ImageStage({ view, spec, hoverWords }: Props): React.JSX.Element {
   const canvas = useRef<HTMLCanvasElement>(null)
   const errorLine = useRef<HTMLParagraphElement>(null)
-  const [hover, setHover] = useState<{ x: number; y: number; left: number; top: number; words: HoverWord[] } | null>(null)
+  const [hover, setHover] = useState<{ x: number; y: number; left: number; top: number; words: HoverWord[] } | null>(
+    null,
+  )
 
   useLayoutEffect(() => {
     const c = canvas.current
@@ -39,8 +41,7 @@ export function ImageStage({ view, spec, hoverWords }: Props): React.JSX.Element
         const t0 = performance.now()
         s = view.draw(ctx, spec)
         performance.measure(DRAW_MEASURE, { start: t0, end: performance.now() })
-      }
-      else view.drawImage(ctx)
+      } else view.drawImage(ctx)
     } catch (error) {
       view.drawImage(ctx)
       failure = error instanceof Error ? error.message : String(error)
@@ -50,7 +51,9 @@ export function ImageStage({ view, spec, hoverWords }: Props): React.JSX.Element
       // Click -> pixels on the canvas; and click -> the next frame, which shows them.
       performance.clearMarks(CLICK_MARK)
       performance.measure(PAINT_MEASURE, { start: click.startTime, end: performance.now() })
-      requestAnimationFrame(() => performance.measure(FRAME_MEASURE, { start: click.startTime, end: performance.now() }))
+      requestAnimationFrame(() =>
+        performance.measure(FRAME_MEASURE, { start: click.startTime, end: performance.now() }),
+      )
     }
     // Published on the element itself (not React state: no second render per paint) for tests.
     c.dataset['peak'] = s ? `${s.peak.x},${s.peak.y}` : ''
@@ -65,9 +68,21 @@ export function ImageStage({ view, spec, hoverWords }: Props): React.JSX.Element
   const onMove = (e: React.MouseEvent<HTMLCanvasElement>): void => {
     if (!view?.heatmaps || !spec) return setHover(null)
     const rect = e.currentTarget.getBoundingClientRect()
-    const x = Math.min(view.image.width - 1, Math.max(0, Math.floor(((e.clientX - rect.left) / rect.width) * view.image.width)))
-    const y = Math.min(view.image.height - 1, Math.max(0, Math.floor(((e.clientY - rect.top) / rect.height) * view.image.height)))
-    setHover({ x, y, left: e.clientX - rect.left, top: e.clientY - rect.top, words: view.hover(x, y, hoverWords, spec) })
+    const x = Math.min(
+      view.image.width - 1,
+      Math.max(0, Math.floor(((e.clientX - rect.left) / rect.width) * view.image.width)),
+    )
+    const y = Math.min(
+      view.image.height - 1,
+      Math.max(0, Math.floor(((e.clientY - rect.top) / rect.height) * view.image.height)),
+    )
+    setHover({
+      x,
+      y,
+      left: e.clientX - rect.left,
+      top: e.clientY - rect.top,
+      words: view.hover(x, y, hoverWords, spec),
+    })
   }
 
   const w = view?.image.width ?? 0
@@ -79,7 +94,9 @@ export function ImageStage({ view, spec, hoverWords }: Props): React.JSX.Element
         className="image-canvas"
         data-testid="image-canvas"
         role="img"
-        aria-label={spec ? `Heat map of ${spec.words.map((x) => x.label).join(', ')} over the image` : 'Generated image'}
+        aria-label={
+          spec ? `Heat map of ${spec.words.map((x) => x.label).join(', ')} over the image` : 'Generated image'
+        }
         data-overlay={spec ? spec.words.map((x) => x.label).join(',') : ''}
         onMouseMove={onMove}
         onMouseLeave={() => setHover(null)}

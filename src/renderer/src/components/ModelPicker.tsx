@@ -2,7 +2,15 @@ import { useEffect, useRef, useState } from 'react'
 import type { ModelState } from '../state/useModel'
 
 /** Badge with the current model; its menu opens a folder or a recent model. */
-export function ModelPicker({ state, disabled, onOpen }: { state: ModelState; disabled: boolean; onOpen: (dir?: string) => void }): React.JSX.Element {
+export function ModelPicker({
+  state,
+  disabled,
+  onOpen,
+}: {
+  state: ModelState
+  disabled: boolean
+  onOpen: (dir?: string) => void
+}): React.JSX.Element {
   const [open, setOpen] = useState(false)
   const root = useRef<HTMLDivElement>(null)
   useEffect(() => {
@@ -18,7 +26,15 @@ export function ModelPicker({ state, disabled, onOpen }: { state: ModelState; di
   const label = state.loading ? 'Loading model…' : m ? m.name : 'No model'
   return (
     <div className="model-picker" ref={root} onKeyDown={(e) => e.key === 'Escape' && setOpen(false)}>
-      <button type="button" className={m ? 'badge ok' : 'badge warn'} data-testid="model-badge" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)} title={m?.dir}>
+      <button
+        type="button"
+        className={m ? 'badge ok' : 'badge warn'}
+        data-testid="model-badge"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        onClick={() => setOpen(!open)}
+        title={m?.dir}
+      >
         <span className="badge-title">{label}</span>
         {m && (
           <span className="badge-detail" data-testid="model-detail">
@@ -28,12 +44,31 @@ export function ModelPicker({ state, disabled, onOpen }: { state: ModelState; di
       </button>
       {open && (
         <div className="menu" role="menu">
-          <button type="button" role="menuitem" data-testid="open-model" disabled={disabled} onClick={() => { setOpen(false); onOpen() }}>
+          <button
+            type="button"
+            role="menuitem"
+            data-testid="open-model"
+            disabled={disabled}
+            onClick={() => {
+              setOpen(false)
+              onOpen()
+            }}
+          >
             Open model folder…
           </button>
           {state.recent.length > 0 && <div className="menu-label">Recent</div>}
           {state.recent.map((r) => (
-            <button key={r.dir} type="button" role="menuitem" disabled={disabled || r.dir === m?.dir} title={r.dir} onClick={() => { setOpen(false); onOpen(r.dir) }}>
+            <button
+              key={r.dir}
+              type="button"
+              role="menuitem"
+              disabled={disabled || r.dir === m?.dir}
+              title={r.dir}
+              onClick={() => {
+                setOpen(false)
+                onOpen(r.dir)
+              }}
+            >
               {r.name}
               <span className="muted small"> {r.dir}</span>
             </button>

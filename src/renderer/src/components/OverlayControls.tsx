@@ -35,7 +35,16 @@ const NORMALIZATIONS: { value: Normalization; label: string; hint: string }[] = 
 ]
 
 /** Opacity, colour map, mask mode, normalisation, layer resolutions and the time-step range. */
-export function OverlayControls({ settings, resolutions, totalSteps, playing, approximate, disabled, onChange, onPlay }: Props): React.JSX.Element {
+export function OverlayControls({
+  settings,
+  resolutions,
+  totalSteps,
+  playing,
+  approximate,
+  disabled,
+  onChange,
+  onPlay,
+}: Props): React.JSX.Element {
   const id = useId()
   const last = Math.max(0, totalSteps - 1)
   return (
@@ -44,7 +53,14 @@ export function OverlayControls({ settings, resolutions, totalSteps, playing, ap
         <span className="control-label">Show</span>
         <div className="segmented" role="radiogroup" aria-label="Overlay mode">
           {(['heatmap', 'mask'] as const).map((m) => (
-            <button key={m} type="button" role="radio" aria-checked={settings.mode === m} className={settings.mode === m ? 'on' : ''} onClick={() => onChange({ mode: m })}>
+            <button
+              key={m}
+              type="button"
+              role="radio"
+              aria-checked={settings.mode === m}
+              className={settings.mode === m ? 'on' : ''}
+              onClick={() => onChange({ mode: m })}
+            >
               {m === 'heatmap' ? 'Heat map' : 'Mask'}
             </button>
           ))}
@@ -55,7 +71,16 @@ export function OverlayControls({ settings, resolutions, totalSteps, playing, ap
         <label className="control-label" htmlFor={`${id}-opacity`}>
           Opacity
         </label>
-        <input id={`${id}-opacity`} data-testid="opacity" type="range" min={0} max={1} step={0.05} value={settings.opacity} onChange={(e) => onChange({ opacity: Number(e.target.value) })} />
+        <input
+          id={`${id}-opacity`}
+          data-testid="opacity"
+          type="range"
+          min={0}
+          max={1}
+          step={0.05}
+          value={settings.opacity}
+          onChange={(e) => onChange({ opacity: Number(e.target.value) })}
+        />
         <output>{Math.round(settings.opacity * 100)}%</output>
       </div>
 
@@ -64,7 +89,12 @@ export function OverlayControls({ settings, resolutions, totalSteps, playing, ap
           <label className="control-label" htmlFor={`${id}-cmap`}>
             Colours
           </label>
-          <select id={`${id}-cmap`} data-testid="colormap" value={settings.colormap} onChange={(e) => onChange({ colormap: e.target.value as ColormapName })}>
+          <select
+            id={`${id}-cmap`}
+            data-testid="colormap"
+            value={settings.colormap}
+            onChange={(e) => onChange({ colormap: e.target.value as ColormapName })}
+          >
             {COLORMAPS.map((c) => (
               <option key={c} value={c}>
                 {c}
@@ -77,7 +107,16 @@ export function OverlayControls({ settings, resolutions, totalSteps, playing, ap
           <label className="control-label" htmlFor={`${id}-tau`}>
             Threshold
           </label>
-          <input id={`${id}-tau`} data-testid="threshold" type="range" min={0.05} max={0.95} step={0.05} value={settings.tau} onChange={(e) => onChange({ tau: Number(e.target.value) })} />
+          <input
+            id={`${id}-tau`}
+            data-testid="threshold"
+            type="range"
+            min={0.05}
+            max={0.95}
+            step={0.05}
+            value={settings.tau}
+            onChange={(e) => onChange({ tau: Number(e.target.value) })}
+          />
           <output>{settings.tau.toFixed(2)}</output>
         </div>
       )}
@@ -86,7 +125,12 @@ export function OverlayControls({ settings, resolutions, totalSteps, playing, ap
         <label className="control-label" htmlFor={`${id}-norm`}>
           Normalise
         </label>
-        <select id={`${id}-norm`} data-testid="normalization" value={settings.normalization} onChange={(e) => onChange({ normalization: e.target.value as Normalization })}>
+        <select
+          id={`${id}-norm`}
+          data-testid="normalization"
+          value={settings.normalization}
+          onChange={(e) => onChange({ normalization: e.target.value as Normalization })}
+        >
           {NORMALIZATIONS.map((n) => (
             <option key={n.value} value={n.value} title={n.hint}>
               {n.label}
@@ -125,16 +169,43 @@ export function OverlayControls({ settings, resolutions, totalSteps, playing, ap
           <label className="sr-only" htmlFor={`${id}-from`}>
             First step
           </label>
-          <input id={`${id}-from`} data-testid="step-from" type="range" min={0} max={last} value={settings.steps.from} onChange={(e) => { const v = Number(e.target.value); onChange({ step: null, steps: { from: Math.min(v, settings.steps.to), to: settings.steps.to } }) }} />
+          <input
+            id={`${id}-from`}
+            data-testid="step-from"
+            type="range"
+            min={0}
+            max={last}
+            value={settings.steps.from}
+            onChange={(e) => {
+              const v = Number(e.target.value)
+              onChange({ step: null, steps: { from: Math.min(v, settings.steps.to), to: settings.steps.to } })
+            }}
+          />
           <label className="sr-only" htmlFor={`${id}-to`}>
             Last step
           </label>
-          <input id={`${id}-to`} data-testid="step-to" type="range" min={0} max={last} value={settings.steps.to} onChange={(e) => { const v = Number(e.target.value); onChange({ step: null, steps: { from: settings.steps.from, to: Math.max(v, settings.steps.from) } }) }} />
+          <input
+            id={`${id}-to`}
+            data-testid="step-to"
+            type="range"
+            min={0}
+            max={last}
+            value={settings.steps.to}
+            onChange={(e) => {
+              const v = Number(e.target.value)
+              onChange({ step: null, steps: { from: settings.steps.from, to: Math.max(v, settings.steps.from) } })
+            }}
+          />
           <output>
-            {settings.step === null ? `${settings.steps.from + 1}–${settings.steps.to + 1} of ${totalSteps}` : `step ${settings.step + 1} of ${totalSteps}`}
+            {settings.step === null
+              ? `${settings.steps.from + 1}–${settings.steps.to + 1} of ${totalSteps}`
+              : `step ${settings.step + 1} of ${totalSteps}`}
           </output>
           {approximate && (
-            <span className="notice small" title="This model's record sums some layers over a few steps to stay small; a range that cuts such a group counts it in proportion.">
+            <span
+              className="notice small"
+              title="This model's record sums some layers over a few steps to stay small; a range that cuts such a group counts it in proportion."
+            >
               approximate: some layers are stored per group of steps
             </span>
           )}
@@ -144,11 +215,24 @@ export function OverlayControls({ settings, resolutions, totalSteps, playing, ap
         <label className="control-label" htmlFor={`${id}-scrub`}>
           Scrub
         </label>
-        <input id={`${id}-scrub`} data-testid="step-scrub" type="range" min={0} max={last} value={settings.step ?? settings.steps.to} onChange={(e) => onChange({ step: Number(e.target.value) })} />
+        <input
+          id={`${id}-scrub`}
+          data-testid="step-scrub"
+          type="range"
+          min={0}
+          max={last}
+          value={settings.step ?? settings.steps.to}
+          onChange={(e) => onChange({ step: Number(e.target.value) })}
+        />
         <button type="button" className="small" data-testid="play" aria-pressed={playing} onClick={onPlay}>
           {playing ? 'Pause' : 'Play'}
         </button>
-        <button type="button" className="small" disabled={settings.step === null} onClick={() => onChange({ step: null })}>
+        <button
+          type="button"
+          className="small"
+          disabled={settings.step === null}
+          onClick={() => onChange({ step: null })}
+        >
           All
         </button>
       </div>

@@ -6,7 +6,13 @@ function seconds(ms: number): string {
 }
 
 /** Progress bar with step count and ETA, a small live preview, and Cancel. */
-export function ProgressPanel({ progress, onCancel }: { progress: ProgressEvent | null; onCancel: () => void }): React.JSX.Element {
+export function ProgressPanel({
+  progress,
+  onCancel,
+}: {
+  progress: ProgressEvent | null
+  onCancel: () => void
+}): React.JSX.Element {
   const canvas = usePreviewCanvas(progress?.preview)
   const fraction = progress ? progress.step / progress.total : 0
   return (
@@ -17,13 +23,22 @@ export function ProgressPanel({ progress, onCancel }: { progress: ProgressEvent 
           {progress ? (
             <>
               Step <b data-testid="progress-step">{progress.step}</b> / {progress.total}
-              <span className="muted"> · ETA {seconds(progress.etaMs)} · {seconds(progress.elapsedMs)} elapsed</span>
+              <span className="muted">
+                {' '}
+                · ETA {seconds(progress.etaMs)} · {seconds(progress.elapsedMs)} elapsed
+              </span>
             </>
           ) : (
             'Preparing…'
           )}
         </div>
-        <div className="progress-bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(fraction * 100)}>
+        <div
+          className="progress-bar"
+          role="progressbar"
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={Math.round(fraction * 100)}
+        >
           <div style={{ width: `${fraction * 100}%` }} />
         </div>
       </div>
@@ -39,7 +54,14 @@ export function LivePreview({ progress }: { progress: ProgressEvent | null }): R
   const canvas = usePreviewCanvas(progress?.preview)
   return (
     <div className="image-frame live">
-      <canvas ref={canvas} className="image-canvas preview" data-testid="live-preview" aria-label="The image forming" width={16} height={16} />
+      <canvas
+        ref={canvas}
+        className="image-canvas preview"
+        data-testid="live-preview"
+        aria-label="The image forming"
+        width={16}
+        height={16}
+      />
       {!progress && <p className="muted preview-wait">Starting…</p>}
     </div>
   )

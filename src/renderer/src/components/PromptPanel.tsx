@@ -25,13 +25,25 @@ function FieldError({ id, text }: { id: string; text: string | undefined }): Rea
   )
 }
 
-export function PromptPanel({ form, errors, showErrors, model, running, onChange, onGenerate }: Props): React.JSX.Element {
+export function PromptPanel({
+  form,
+  errors,
+  showErrors,
+  model,
+  running,
+  onChange,
+  onGenerate,
+}: Props): React.JSX.Element {
   const id = useId()
   const err = (k: keyof FormState): string | undefined => (showErrors ? errors[k] : undefined)
   const placeholder = model?.demoPrompt ?? 'a snowman wearing a red hat and a blue scarf around its neck'
   const presets = model?.sizePresets ?? []
   const sizeValue = `${form.width || model?.width || ''}x${form.height || model?.height || ''}`
-  const numberField = (key: 'steps' | 'guidance' | 'width' | 'height', label: string, extra: React.InputHTMLAttributes<HTMLInputElement> = {}) => (
+  const numberField = (
+    key: 'steps' | 'guidance' | 'width' | 'height',
+    label: string,
+    extra: React.InputHTMLAttributes<HTMLInputElement> = {},
+  ) => (
     <div className="field">
       <label htmlFor={`${id}-${key}`}>{label}</label>
       <input
@@ -109,7 +121,12 @@ export function PromptPanel({ form, errors, showErrors, model, running, onChange
             >
               {form.seedLocked ? 'Locked' : 'Random'}
             </button>
-            <button type="button" className="icon-toggle" title="Pick a new random seed" onClick={() => onChange({ seed: String(randomSeed()), seedLocked: true })}>
+            <button
+              type="button"
+              className="icon-toggle"
+              title="Pick a new random seed"
+              onClick={() => onChange({ seed: String(randomSeed()), seedLocked: true })}
+            >
               New
             </button>
           </div>
@@ -119,7 +136,12 @@ export function PromptPanel({ form, errors, showErrors, model, running, onChange
         {numberField('guidance', 'Guidance')}
         <div className="field">
           <label htmlFor={`${id}-sched`}>Scheduler</label>
-          <select id={`${id}-sched`} data-testid="scheduler" value={form.scheduler} onChange={(e) => onChange({ scheduler: e.target.value })}>
+          <select
+            id={`${id}-sched`}
+            data-testid="scheduler"
+            value={form.scheduler}
+            onChange={(e) => onChange({ scheduler: e.target.value })}
+          >
             <option value="">{model ? `Default (${model.defaultScheduler})` : 'Default'}</option>
             {SCHEDULERS.map((s) => (
               <option key={s} value={s}>
@@ -153,7 +175,13 @@ export function PromptPanel({ form, errors, showErrors, model, running, onChange
         {numberField('height', 'Height', { placeholder: model ? String(model.height) : '' })}
       </div>
 
-      <button type="button" className="primary generate" data-testid="generate" disabled={running || !model} onClick={onGenerate}>
+      <button
+        type="button"
+        className="primary generate"
+        data-testid="generate"
+        disabled={running || !model}
+        onClick={onGenerate}
+      >
         Generate <kbd>{MOD_KEY}+Enter</kbd>
       </button>
     </section>

@@ -12,7 +12,11 @@ export function StatusBar({ state, note }: { state: AppInfoState; note: string |
   const { info } = state
   return (
     <footer className="statusbar" data-testid="statusbar">
-      {note && <span className="status-note" data-testid="status-note">{note}</span>}
+      {note && (
+        <span className="status-note" data-testid="status-note">
+          {note}
+        </span>
+      )}
       <span>
         {info.name} {info.version}
       </span>

@@ -36,9 +36,16 @@ export function WordChips({ label, testId, stream, chips, selection, colors, onP
               className={`chip${selected ? ' selected' : ''}${disabled ? ' disabled' : ''}${stream === 'uncond' ? ' negative' : ''}`}
               aria-pressed={selected}
               aria-disabled={disabled || undefined}
-              title={chip.disabledReason ?? (chip.partiallyTruncated ? 'Partly truncated: only its first tokens were kept' : `Tokens ${chip.tokenIndices.join(', ')} · Shift/Ctrl-click to combine`)}
+              title={
+                chip.disabledReason ??
+                (chip.partiallyTruncated
+                  ? 'Partly truncated: only its first tokens were kept'
+                  : `Tokens ${chip.tokenIndices.join(', ')} · Shift/Ctrl-click to combine`)
+              }
               data-word={chip.text}
-              style={selected ? { borderColor: colors[order], boxShadow: `0 0 0 1px ${colors[order]} inset` } : undefined}
+              style={
+                selected ? { borderColor: colors[order], boxShadow: `0 0 0 1px ${colors[order]} inset` } : undefined
+              }
               onClick={(e) => {
                 if (disabled) return
                 onPick(stream, chip.index, e.shiftKey || e.ctrlKey || e.metaKey)
@@ -46,7 +53,11 @@ export function WordChips({ label, testId, stream, chips, selection, colors, onP
             >
               {selected && <span className="swatch" style={{ background: colors[order] }} aria-hidden="true" />}
               {chip.text}
-              {chip.partiallyTruncated && <span className="chip-note" aria-hidden="true">…</span>}
+              {chip.partiallyTruncated && (
+                <span className="chip-note" aria-hidden="true">
+                  …
+                </span>
+              )}
             </button>
           </li>
         )

@@ -89,15 +89,29 @@ export class OverlayView {
   private stats(map: Float32Array): MapStats {
     const w = this.image.width
     const h = this.image.height
-    let best = -1, bi = 0, sum = 0, sx = 0, sy = 0, n = 0, mx = 0, my = 0
+    let best = -1,
+      bi = 0,
+      sum = 0,
+      sx = 0,
+      sy = 0,
+      n = 0,
+      mx = 0,
+      my = 0
     for (let y = 0, i = 0; y < h; y++) {
       let row = 0
       for (let x = 0; x < w; x++, i++) {
         const v = map[i]!
-        if (v > best) { best = v; bi = i }
+        if (v > best) {
+          best = v
+          bi = i
+        }
         row += v
         sx += v * x
-        if (v >= DEFAULT_TAU) { n++; mx += x; my += y }
+        if (v >= DEFAULT_TAU) {
+          n++
+          mx += x
+          my += y
+        }
       }
       sum += row
       sy += row * y
@@ -111,11 +125,21 @@ export class OverlayView {
   }
 
   /** Top words at a pixel with their share of its attention (across-words normalisation). */
-  hover(x: number, y: number, words: readonly WordSpec[], spec: Pick<OverlaySpec, 'filter' | 'stream'>, top = 3): HoverWord[] {
+  hover(
+    x: number,
+    y: number,
+    words: readonly WordSpec[],
+    spec: Pick<OverlaySpec, 'filter' | 'stream'>,
+    top = 3,
+  ): HoverWord[] {
     if (!this.heatmaps || words.length === 0) return []
     const key = `${spec.stream}|${JSON.stringify(spec.filter)}|${words.map((w) => w.tokens.join('.')).join(',')}`
     if (this.hoverCache?.key !== key) {
-      const res = this.heatmaps.wordMaps(words, { filter: specFilter(spec), normalization: 'across', stream: spec.stream })
+      const res = this.heatmaps.wordMaps(words, {
+        filter: specFilter(spec),
+        normalization: 'across',
+        stream: spec.stream,
+      })
       this.hoverCache = { key, maps: res.maps, labels: words.map((w) => w.label) }
     }
     const { maps, labels } = this.hoverCache

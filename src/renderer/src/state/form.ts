@@ -25,7 +25,17 @@ export interface FormState {
 }
 
 export function initialForm(): FormState {
-  return { prompt: '', negativePrompt: '', seed: '42', seedLocked: true, steps: '20', guidance: '7.5', scheduler: '', width: '', height: '' }
+  return {
+    prompt: '',
+    negativePrompt: '',
+    seed: '42',
+    seedLocked: true,
+    steps: '20',
+    guidance: '7.5',
+    scheduler: '',
+    width: '',
+    height: '',
+  }
 }
 
 export type FieldErrors = Partial<Record<keyof FormState, string>>
@@ -38,14 +48,17 @@ function int(text: string): number | null {
 export function validateForm(form: FormState, model: ModelSummary | null): FieldErrors {
   const errors: FieldErrors = {}
   if (!form.prompt.trim()) errors.prompt = 'Type a prompt first.'
-  else if (form.prompt.length > MAX_PROMPT_CHARS) errors.prompt = `The prompt is too long: at most ${MAX_PROMPT_CHARS} characters.`
+  else if (form.prompt.length > MAX_PROMPT_CHARS)
+    errors.prompt = `The prompt is too long: at most ${MAX_PROMPT_CHARS} characters.`
   if (form.negativePrompt.length > MAX_PROMPT_CHARS) errors.negativePrompt = `At most ${MAX_PROMPT_CHARS} characters.`
   const seed = int(form.seed)
   if (form.seedLocked && (seed === null || seed > MAX_SEED)) errors.seed = `A whole number from 0 to ${MAX_SEED}.`
   const steps = int(form.steps)
-  if (steps === null || steps < 1 || steps > MAX_STEPS) errors.steps = `Steps must be a whole number from 1 to ${MAX_STEPS}.`
+  if (steps === null || steps < 1 || steps > MAX_STEPS)
+    errors.steps = `Steps must be a whole number from 1 to ${MAX_STEPS}.`
   const guidance = Number(form.guidance)
-  if (form.guidance.trim() === '' || !Number.isFinite(guidance) || guidance < 0 || guidance > 50) errors.guidance = 'Guidance must be a number from 0 to 50.'
+  if (form.guidance.trim() === '' || !Number.isFinite(guidance) || guidance < 0 || guidance > 50)
+    errors.guidance = 'Guidance must be a number from 0 to 50.'
   const m = model?.spatialMultiple ?? 8
   for (const key of ['width', 'height'] as const) {
     if (form[key] === '') continue // the model's default

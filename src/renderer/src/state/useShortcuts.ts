@@ -28,7 +28,8 @@ export function useShortcuts(run: (command: Command) => void): void {
       latest.current(command)
     }
     window.addEventListener('keydown', onKey)
-    const off = typeof window.api === 'undefined' ? () => {} : window.api.on('app:menu', ({ command }) => latest.current(command))
+    const off =
+      typeof window.api === 'undefined' ? () => {} : window.api.on('app:menu', ({ command }) => latest.current(command))
     return () => {
       window.removeEventListener('keydown', onKey)
       off()
