@@ -7,7 +7,7 @@
  *
  * Writes DIR/image.png (parameters in its text chunks) and DIR/meta.json (parameters, model,
  * provider, timings, prompt words). With --heatmaps the U-Net is patched by the attention hook
- * and the word heat maps are written too (src/main/attention/cli-heatmaps.ts). Exit code 2 for
+ * and the word heat maps are written too (src/main/saving/cli-heatmaps.ts). Exit code 2 for
  * bad arguments (including heat-map words not in the prompt), 1 for failures.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as ort from 'onnxruntime-node'
 import { prepareAttentionHook, type AttentionHook } from '../src/main/attention/hook'
-import { writeCliHeatmaps } from '../src/main/attention/cli-heatmaps'
+import { writeCliHeatmaps } from '../src/main/saving/cli-heatmaps'
 import type { AttentionRecorder } from '../src/main/attention/recorder'
 import { Engine, inspectModelFolder, ModelFolderError, resolveParams } from '../src/main/engine'
 import { heatmapWords } from '../src/shared/heatmap/prompt-words'

@@ -15,7 +15,7 @@ import { AppService } from '../src/main/service'
 import { deserializeRecord } from '../src/shared/attention-record'
 import { COLORMAPS } from '../src/shared/colormaps'
 import { Heatmaps } from '../src/shared/heatmap/heatmaps'
-import { DEFAULT_OVERLAY, renderOverlay } from '../src/shared/ipc/overlay'
+import { DEFAULT_OVERLAY, renderOverlay } from '../src/shared/heatmap/overlay'
 import type { OverlaySpec } from '../src/shared/ipc/overlay'
 import type { GenerationPayload } from '../src/shared/ipc/payloads'
 import { AppError } from '../src/shared/ipc/result'
@@ -64,7 +64,12 @@ describe('saving files from a generation (bundled model)', () => {
         chooseFolder: async () => chosen,
       },
     })
-    g = await service.generate({ prompt: 'a snowman wearing a red hat', negativePrompt: 'blue scarf', steps: 4, seed: 3 })
+    g = await service.generate({
+      prompt: 'a snowman wearing a red hat',
+      negativePrompt: 'blue scarf',
+      steps: 4,
+      seed: 3,
+    })
     odd = await service.generate({ prompt: 'composite image meta con nul com1 hat. grid raw', steps: 2, seed: 1 })
   }, 120_000)
 
@@ -166,7 +171,17 @@ describe('saving files from a generation (bundled model)', () => {
     const files = fs.readdirSync(saved.path!)
     const meta = readMeta(saved.path!)
     const overlays = meta.words.map((w) => w.overlay)
-    expect(meta.words.map((w) => w.word)).toEqual(['composite', 'image', 'meta', 'con', 'nul', 'com1', 'hat', 'grid', 'raw'])
+    expect(meta.words.map((w) => w.word)).toEqual([
+      'composite',
+      'image',
+      'meta',
+      'con',
+      'nul',
+      'com1',
+      'hat',
+      'grid',
+      'raw',
+    ])
     expect(new Set(overlays).size).toBe(overlays.length)
     for (const f of overlays) expect(files).toContain(f)
     expect(overlays).not.toContain('composite.overlay.png')
@@ -175,14 +190,14 @@ describe('saving files from a generation (bundled model)', () => {
     for (const f of files) {
       expect(f, 'no Windows device name').not.toMatch(reserved)
       expect(f, 'no trailing dot or space').not.toMatch(/[. ]$/)
-      expect(f).not.toMatch(/[<>:"/\\|?*\x00-\x1f]/)
+      expect(f).not.toMatch(/[<>:"/\\|?*]|\p{Cc}/u)
     }
     const maps = await service.exportMaps(odd.id, spec)
     const index = JSON.parse(fs.readFileSync(path.join(maps.path!, 'maps.json'), 'utf8')) as {
-      words: { file: string }[]
+      words: { npy: string }[]
     }
-    expect(new Set(index.words.map((w) => w.file)).size).toBe(index.words.length)
-    for (const w of index.words) expect(w.file).not.toMatch(reserved)
+    expect(new Set(index.words.map((w) => w.npy)).size).toBe(index.words.length)
+    for (const w of index.words) expect(w.npy).not.toMatch(reserved)
   })
 
   it('a read-only folder is a save-failed error naming the folder and the reason', async (ctx) => {

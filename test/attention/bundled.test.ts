@@ -13,7 +13,7 @@ import { heatmapWords, selectWordSpecs, promptWordSpecs } from '../../src/shared
 import { aggregateTokens } from '../../src/shared/heatmap/aggregate'
 import { wordLatentMap } from '../../src/shared/heatmap/words'
 import * as os from 'node:os'
-import { writeCliHeatmaps } from '../../src/main/attention/cli-heatmaps'
+import { writeCliHeatmaps } from '../../src/main/saving/cli-heatmaps'
 import { BUNDLED, BundledModel } from './bundled-pipeline'
 import { generateWithRecord, loadHookedEngine } from './engine-run'
 

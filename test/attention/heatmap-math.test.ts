@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { bicubicWeights, resizeBicubic } from '../../src/shared/heatmap/resize'
 import { aggregateTokens } from '../../src/shared/heatmap/aggregate'
 import { normalizedLatentMaps, wordLatentMap } from '../../src/shared/heatmap/words'
-import { argmaxSegmentation, iou, rankWordsAt, thresholdMask } from '../../src/shared/heatmap/masks'
+import { iou, rankWordsAt, thresholdMask } from '../../src/shared/heatmap/masks'
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
 import { toBytes } from '../../src/shared/heatmap/compose'
 import { makeRecord } from './fixtures'
@@ -175,16 +175,12 @@ describe('word maps', () => {
   })
 })
 
-describe('masks, segmentation, ranking', () => {
+describe('masks and ranking', () => {
   const a = Float32Array.from([0.9, 0.5, 0.1, 0.0])
   const b = Float32Array.from([0.2, 0.6, 0.3, 0.0])
   it('thresholds at tau (0.4 by default)', () => {
     expect(Array.from(thresholdMask(a))).toEqual([1, 1, 0, 0])
     expect(Array.from(thresholdMask(a, 0.6))).toEqual([1, 0, 0, 0])
-  })
-  it('segments by argmax with a background below tau', () => {
-    expect(Array.from(argmaxSegmentation([a, b]))).toEqual([0, 1, -1, -1])
-    expect(Array.from(argmaxSegmentation([a, b], 0))).toEqual([0, 1, 1, 0])
   })
   it('ranks words per pixel', () => {
     expect(rankWordsAt([a, b], 1, 0, 4)).toEqual([

@@ -17,7 +17,7 @@ import { AppError } from '../../shared/ipc/result'
 import { HistoryStore, newGenerationId } from '../history/store'
 import { scriptedDialogs, type DialogAdapter } from './dialogs'
 import { ServiceEvents } from './events'
-import { drawable, fileStem, writeAllWords, writeMaps, writeOverlay, type Drawable } from './exports'
+import { drawable, fileStem, writeAllWords, writeMaps, writeOverlay, type Drawable } from '../saving/app-saves'
 import { GenerationRunner } from './generator'
 import { ModelManager } from './models'
 import { BUNDLED_MODEL_ID, defaultServiceOptions, type ServiceOptions } from './options'
@@ -191,13 +191,12 @@ export class AppService {
     id: string,
     spec: OverlaySpec,
     title: string,
-    write: (dir: string, d: Drawable, spec: OverlaySpec) => Promise<unknown>,
+    write: (dir: string, d: Drawable, spec: OverlaySpec) => Promise<string>,
   ): Promise<SavedFile> {
     const d = await this.drawableFor(id)
     const dir = await this.requireDialogs().chooseFolder({ title, purpose: 'export' })
     if (!dir) return { path: null }
-    await write(dir, d, spec)
-    return { path: dir }
+    return { path: await write(dir, d, spec) }
   }
 
   private requireDialogs(): DialogAdapter {

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import type { WordSpec } from '../../shared/heatmap/words'
-import { DEFAULT_OVERLAY, specFilter, wordColors, type OverlaySpec } from '../../shared/ipc/overlay'
+import { DEFAULT_OVERLAY, specFilter, wordColors } from '../../shared/heatmap/overlay'
+import type { OverlaySpec } from '../../shared/ipc/overlay'
 import type { GenerationPayload, IpcError, WordChip } from '../../shared/ipc/contract'
 import { Banner, type Message } from './components/Banner'
 import { HistoryStrip } from './components/HistoryStrip'

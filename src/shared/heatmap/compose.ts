@@ -160,33 +160,3 @@ export function compositeWords(
   }
   return res
 }
-
-/** Argmax segmentation view: each labelled pixel tinted with its word's colour, -1 left as is. */
-export function overlaySegmentation(
-  img: ImageBytes,
-  labels: Int16Array,
-  colors: readonly (readonly [number, number, number])[],
-  opacity = 0.5,
-  out = new Uint8ClampedArray(labels.length * 4),
-): Uint8ClampedArray {
-  checkSize(img, labels.length)
-  const src = img.data
-  const ch = img.channels
-  for (let i = 0; i < labels.length; i++) {
-    const l = labels[i]
-    const s = i * ch
-    const o = i * 4
-    if (l < 0) {
-      out[o] = src[s]
-      out[o + 1] = src[s + 1]
-      out[o + 2] = src[s + 2]
-    } else {
-      const c = colors[l]
-      out[o] = (1 - opacity) * src[s] + opacity * c[0]
-      out[o + 1] = (1 - opacity) * src[s + 1] + opacity * c[1]
-      out[o + 2] = (1 - opacity) * src[s + 2] + opacity * c[2]
-    }
-    out[o + 3] = 255
-  }
-  return out
-}

@@ -1,7 +1,8 @@
 /**
- * The heat-map front door used by the renderer, main process and CLI. Aggregation (the only
- * expensive step) is cached per filter and stream, so clicking words or switching normalisation
- * only recombines cached token maps and runs one resize per word.
+ * The heat-map front door used by the overlay composer (the renderer's canvas and saved files),
+ * the main process and the CLI. Aggregation (the only expensive step) is cached per filter and
+ * stream, so clicking words or switching normalisation only recombines cached token maps and runs
+ * one resize per word.
  */
 import type { AttentionRecord } from '../attention-record'
 import { aggregateTokens, type HeatmapFilter, type TokenMaps } from './aggregate'
@@ -60,9 +61,9 @@ export class Heatmaps {
   }
 
   /**
-   * The display path: word maps at image size as bytes (round(255 * value)), i.e. colour-map
-   * indices. Same maths as wordMaps, a quarter of the memory traffic; the renderer and the
-   * exported overlay PNGs both use it.
+   * Word maps at image size as bytes (round(255 * value)), i.e. colour-map indices: the same maths
+   * as wordMaps with a quarter of the memory traffic (measured in bench/heatmaps.ts). The overlay
+   * composer draws from wordMaps, which the colour map rounds to these same bytes.
    */
   wordBytes(
     words: readonly WordSpec[],

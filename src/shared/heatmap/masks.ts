@@ -1,4 +1,7 @@
-/** Masks, segmentation and per-pixel ranking over normalised word maps (values in [0, 1]). */
+/**
+ * Masks, per-pixel ranking and mask overlap over normalised word maps (values in [0, 1]). Callers:
+ * the overlay composer (thresholdMask), the renderer (DEFAULT_TAU) and `npm run eval` (iou).
+ */
 
 /** DAAM paper's best mask threshold on per-word min-max normalised maps. */
 export const DEFAULT_TAU = 0.4
@@ -12,28 +15,6 @@ export function thresholdMask(
   const t = map instanceof Uint8ClampedArray ? tau * 255 : tau
   for (let i = 0; i < map.length; i++) out[i] = map[i] >= t ? 1 : 0
   return out
-}
-
-/**
- * Label of the strongest word per pixel (index into `maps`), or -1 (background) where no word
- * reaches tau. With tau = 0 every pixel gets a word.
- */
-export function argmaxSegmentation(maps: readonly (Float32Array | Uint8ClampedArray)[], tau = DEFAULT_TAU): Int16Array {
-  if (maps.length === 0) throw new Error('argmax segmentation needs at least one word')
-  const n = maps[0].length
-  if (maps[0] instanceof Uint8ClampedArray) tau *= 255 // display bytes
-  const labels = new Int16Array(n).fill(-1)
-  const best = new Float32Array(n).fill(-Infinity)
-  maps.forEach((m, w) => {
-    if (m.length !== n) throw new Error('word maps differ in size')
-    for (let i = 0; i < n; i++)
-      if (m[i] > best[i]) {
-        best[i] = m[i]
-        labels[i] = w
-      }
-  })
-  for (let i = 0; i < n; i++) if (best[i] < tau) labels[i] = -1
-  return labels
 }
 
 export interface RankedWord {

@@ -8,7 +8,8 @@ import type { ImageBytes } from '../../../shared/heatmap/compose'
 import { Heatmaps } from '../../../shared/heatmap/heatmaps'
 import { DEFAULT_TAU } from '../../../shared/heatmap/masks'
 import type { WordSpec } from '../../../shared/heatmap/words'
-import { renderOverlay, specFilter, type OverlayScratch, type OverlaySpec } from '../../../shared/ipc/overlay'
+import { renderOverlay, specFilter, type OverlayScratch } from '../../../shared/heatmap/overlay'
+import type { OverlaySpec } from '../../../shared/ipc/overlay'
 import type { GenerationPayload } from '../../../shared/ipc/payloads'
 
 export interface MapStats {

@@ -1,11 +1,12 @@
 /** renderOverlay: the one drawing function shared by the canvas and the saved PNGs. */
 import { describe, expect, it } from 'vitest'
-import type { AttentionRecord } from '../../src/shared/attention-record'
-import { colormapLut } from '../../src/shared/colormaps'
-import { overlayHeatmap, type ImageBytes } from '../../src/shared/heatmap/compose'
-import { toHalf } from '../../src/shared/float16'
-import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
-import { DEFAULT_OVERLAY, renderOverlay, wordColors, type OverlaySpec } from '../../src/shared/ipc/overlay'
+import type { AttentionRecord } from '../attention-record'
+import { colormapLut } from '../colormaps'
+import { overlayHeatmap, type ImageBytes } from './compose'
+import { toHalf } from '../float16'
+import { Heatmaps } from './heatmaps'
+import type { OverlaySpec } from '../ipc/overlay'
+import { DEFAULT_OVERLAY, renderOverlay, wordColors } from './overlay'
 
 // 3 tokens (BOS, "left", "right") on a 4x4 latent: "left" attends to the left half, "right" to the right.
 function record(): AttentionRecord {

@@ -1,13 +1,18 @@
 /**
- * The CLI's `--heatmaps all|word,word`: resolves the words through the tokenizer's spans and
- * writes `<word>.overlay.png`, `<word>.npy`, `grid.png`, `composite.overlay.png`, `raw/` and
- * `heatmaps.json` into the output folder. Returns what belongs in meta.json. Words that are not
- * in the prompt are an error (listed), never silently skipped.
+ * The CLI's `--heatmaps all|word,word` (scripts/generate.ts): resolves the words through the
+ * tokenizer's spans and writes the folder export (word-files.ts: `<word>.overlay.png`,
+ * `<word>.npy`, `grid.png`, `composite.overlay.png`, `raw/`, `heatmaps.json`) into the output
+ * folder, next to the image.png and meta.json the script writes (their names are reserved, so no
+ * word's file replaces them). Returns what belongs in meta.json. Words that are not in the prompt
+ * are an error (listed), never silently skipped.
  */
 import type { AttentionRecord } from '../../shared/attention-record'
+import { DEFAULT_OVERLAY, type OverlaySettings } from '../../shared/heatmap/overlay'
 import { heatmapWords } from '../../shared/heatmap/prompt-words'
 import type { PromptEncoding } from '../../shared/tokenizer/words'
-import { exportHeatmaps, type GenerationMeta, type HeatmapExportOptions } from './export'
+import type { GenerationInfo } from './metadata'
+import { writeWordFiles } from './word-files'
+import fs from 'node:fs/promises'
 
 export interface CliHeatmapsInput {
   outDir: string
@@ -18,16 +23,16 @@ export interface CliHeatmapsInput {
   rgb: Uint8Array
   width: number
   height: number
-  meta: GenerationMeta
-  /** Overlay settings (defaults: DAAM's jet at 50 %, per-word normalisation). */
-  style?: Pick<HeatmapExportOptions, 'colormap' | 'opacity' | 'normalization' | 'filter' | 'mode' | 'tau'>
+  meta: GenerationInfo
+  /** Overlay settings (default: DAAM's jet at 50 %, per-word normalisation, tau 0.4). */
+  style?: Partial<OverlaySettings>
 }
 
 export interface CliHeatmapsMeta {
   words: { word: string; tokenIndices: number[]; overlay: string; npy: string }[]
   grid: string
   index: string
-  raw?: string
+  raw: string
   approximate: boolean
 }
 
@@ -42,20 +47,21 @@ export async function writeCliHeatmaps(input: CliHeatmapsInput): Promise<CliHeat
     )
   }
   if (words.length === 0) throw new HeatmapWordsError('--heatmaps: the prompt has no words to map')
-  const res = await exportHeatmaps({
-    outDir: input.outDir,
+  await fs.mkdir(input.outDir, { recursive: true })
+  const res = await writeWordFiles(input.outDir, {
     image: { data: input.rgb, width: input.width, height: input.height, channels: 3 },
     record: input.record,
     words,
-    meta: input.meta,
+    settings: { ...DEFAULT_OVERLAY, ...input.style },
+    generation: input.meta,
     tokenStrings: input.encoding.tokens,
-    ...input.style,
+    overlays: true,
   })
   return {
-    words: res.words.map((w) => ({ word: w.word, tokenIndices: w.tokenIndices, overlay: w.overlay, npy: w.npy })),
-    grid: res.grid,
+    words: res.words.map((w) => ({ word: w.word, tokenIndices: w.tokenIndices, overlay: w.overlay!, npy: w.npy })),
+    grid: res.grid!,
     index: res.index,
-    raw: res.rawIndex ? 'raw/index.json' : undefined,
+    raw: res.raw,
     approximate: res.approximate,
   }
 }
