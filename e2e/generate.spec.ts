@@ -137,14 +137,26 @@ test('prompt -> image -> word maps -> save -> restart restores it from history',
     }
     expect(maxDiff, 'saved PNG vs on-screen overlay').toBeLessThanOrEqual(2)
 
-    // Save all words and export maps go to the folder the (test-answered) dialog picks.
+    // Save all words and export maps go into new subfolders of the folder the (test-answered)
+    // dialog picks, named after the generation; what that folder already holds stays untouched.
+    const chosen = path.join(saveDir, 'export')
+    fs.mkdirSync(chosen)
+    fs.writeFileSync(path.join(chosen, 'image.png'), 'the user own file')
     await page.getByTestId('save-all').click()
-    await expect(page.getByTestId('banner-info').last()).toContainText(path.join(saveDir, 'export'))
-    const exported = fs.readdirSync(path.join(saveDir, 'export'))
-    expect(exported).toEqual(expect.arrayContaining(['meta.json', 'grid.png', 'hat.overlay.png', 'neck.npy', 'raw']))
+    await expect(page.getByTestId('banner-info').last()).toContainText(chosen)
+    const [allWords] = fs.readdirSync(chosen).filter((f) => f !== 'image.png')
+    expect(allWords).toMatch(/^a-snowman-wearing-a-red-hat-and-a-blue-scarf-around-its-neck-\d+-/)
+    await expect(page.getByTestId('banner-info').last()).toContainText(allWords!)
+    const exported = fs.readdirSync(path.join(chosen, allWords!))
+    expect(exported).toEqual(
+      expect.arrayContaining(['image.png', 'meta.json', 'grid.png', 'hat.overlay.png', 'neck.npy', 'raw']),
+    )
     await page.getByTestId('export-maps').click()
     await expect(page.getByTestId('banner-info')).toHaveCount(3)
-    expect(fs.existsSync(path.join(saveDir, 'export', 'maps.json'))).toBe(true)
+    const maps = fs.readdirSync(chosen).find((f) => f.endsWith('-maps'))
+    expect(maps).toBeDefined()
+    expect(fs.existsSync(path.join(chosen, maps!, 'maps.json'))).toBe(true)
+    expect(fs.readFileSync(path.join(chosen, 'image.png'), 'utf8')).toBe('the user own file')
 
     // Restart on the same user data: the history restores the image and its maps.
     await app.close()
