@@ -57,6 +57,10 @@ describe('safeStem', () => {
     expect(Buffer.byteLength(emoji)).toBeLessThanOrEqual(STEM_MAX_BYTES)
     expect(emoji).toBe('雪'.repeat(20))
     expect(safeStem('a '.repeat(100), 'word', 10)).toBe('a-a-a-a-a') // no trailing '-'
+    expect(safeStem('a snowman wearing a red hat and a blue scarf around its neck', 'word', 48)).toBe(
+      'a-snowman-wearing-a-red-hat-and-a-blue-scarf',
+    ) // at a word break
+    expect(safeStem('ab-' + 'c'.repeat(40), 'word', 20)).toBe('ab-' + 'c'.repeat(17)) // no break late enough
   })
 
   it('is always portable (property)', () => {

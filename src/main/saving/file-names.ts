@@ -13,7 +13,8 @@
  *  - names that differ only in case, which collide on the default file systems of Windows and
  *    macOS: stems are lower case;
  *  - length: 255 bytes per name on all three (UTF-8 on Linux and macOS, UTF-16 units on Windows):
- *    stems are cut at a whole code point to a byte budget that leaves room for the extension.
+ *    stems are cut to a byte budget that leaves room for the extension, at a word break when
+ *    there is one in the second half, else at a whole code point.
  */
 
 /** Default byte budget of a stem (UTF-8); leaves room for suffixes like "-12.overlay.png". */
@@ -50,7 +51,13 @@ export function safeStem(text: string, fallback = 'word', maxBytes = STEM_MAX_BY
     .replace(/[^\p{L}\p{M}\p{N}]+/gu, '-')
     .normalize('NFC')
     .replace(/^[-\p{M}]+/u, '')
-  const stem = cutToBytes(cleaned, maxBytes).replace(/-+$/, '')
+  let stem = cutToBytes(cleaned, maxBytes)
+  // a cut inside a word ends at the previous word instead, unless that loses over half the budget
+  if (stem.length < cleaned.length && cleaned[stem.length] !== '-') {
+    const lastBreak = stem.lastIndexOf('-')
+    if (lastBreak >= stem.length / 2) stem = stem.slice(0, lastBreak)
+  }
+  stem = stem.replace(/-+$/, '')
   if (!stem) return fallback
   return isWindowsDeviceName(stem) ? `${stem}-${fallback}` : stem
 }
