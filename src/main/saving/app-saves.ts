@@ -11,7 +11,7 @@ import path from 'node:path'
 import { deserializeRecord, type AttentionRecord } from '../../shared/attention-record'
 import type { ImageBytes } from '../../shared/heatmap/compose'
 import { Heatmaps } from '../../shared/heatmap/heatmaps'
-import type { OverlaySettings } from '../../shared/heatmap/overlay'
+import { specFilter, type OverlaySettings } from '../../shared/heatmap/overlay'
 import type { OverlaySpec } from '../../shared/ipc/overlay'
 import type { GenerationPayload } from '../../shared/ipc/payloads'
 import { AppError } from '../../shared/ipc/result'
@@ -65,7 +65,8 @@ function settingsOf(spec: OverlaySpec): OverlaySettings {
 /** The overlay PNG bytes for a spec (RGB, with the generation and overlay settings as text). */
 export async function overlayPng(d: Drawable, spec: OverlaySpec): Promise<Buffer> {
   const rgba = drawOverlay(d.heatmaps, d.image, spec)
-  return encodeOverlayPng(rgba, d.image.width, d.image.height, overlayText(generationInfo(d.payload), spec))
+  const used = d.heatmaps.tokenMaps(specFilter(spec), spec.stream) // cached by the draw
+  return encodeOverlayPng(rgba, d.image.width, d.image.height, overlayText(generationInfo(d.payload), spec, used))
 }
 
 /** "Save overlay": the file the user named in the save dialog, replaced atomically. */
