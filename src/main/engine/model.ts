@@ -11,19 +11,14 @@ import { dirname } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import type { ExecutionProviderName } from '../../shared/generation'
 import { inspectModelFolder, ModelFolderError, type ModelFolder } from './modelFolder'
-import { ortBackendName, sessionOptions } from './session-options'
+import { ortBackendName, sessionOptions, type SessionSettings } from './session-options'
 import { staticDim, tensorMeta, type TensorMeta } from './tensors'
 import { ClipTokenizer } from './tokenizer'
 
-export interface LoadOptions {
-  /** Execution provider to try; CPU is the default and the fallback. */
-  provider?: ExecutionProviderName
+/** Provider (CPU is the default and the fallback), threads and spinning: see SessionSettings. */
+export interface LoadOptions extends Pick<SessionSettings, 'provider' | 'threads' | 'spinning'> {
   /** A (possibly patched) U-Net model to use instead of unet/model.onnx; external data still comes from unet/. */
   unetModel?: Uint8Array
-  /** Intra-op threads (see SessionSettings). */
-  threads?: number
-  /** Let ORT's threads spin (see SessionSettings). */
-  spinning?: boolean
 }
 
 export interface ModelIO {
@@ -51,10 +46,7 @@ export interface ProviderChoice {
   fallbackReason?: string
 }
 
-interface SessionTuning {
-  threads?: number
-  spinning?: boolean
-}
+type SessionTuning = Pick<SessionSettings, 'threads' | 'spinning'>
 
 async function createSession(
   source: string | Uint8Array,
