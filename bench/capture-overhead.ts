@@ -12,7 +12,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { patchUnet } from '../src/main/attention/patch-unet'
-import { externalDataOptions } from '../src/main/attention/session-options'
+import { sessionOptions } from '../src/main/engine/session-options'
 import { AttentionRecorder } from '../src/main/attention/recorder'
 import { Heatmaps } from '../src/shared/heatmap/heatmaps'
 import { aggregateTokens } from '../src/shared/heatmap/aggregate'
@@ -33,14 +33,9 @@ async function main(): Promise<void> {
   const patch = patchUnet(bytes)
   const patchMs = performance.now() - t0
   if (patch.warning) throw new Error(patch.warning)
-  // Idle sessions' pool threads must not spin: with four sessions on two cores the spinning
-  // threads of the three idle ones slow the one that runs, by an amount that differs per session.
-  const opts: ort.InferenceSession.SessionOptions = {
-    ...externalDataOptions(path.dirname(unetPath)),
-    intraOpNumThreads: 2,
-    interOpNumThreads: 1,
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  }
+  // The app's session options (threads not spinning: with four sessions on two cores the spinning
+  // threads of the three idle ones would slow the one that runs, by an amount that differs per session).
+  const opts = sessionOptions({ threads: 2, externalDataDir: path.dirname(unetPath) })
   const plains = [await ort.InferenceSession.create(unetPath, opts), await ort.InferenceSession.create(unetPath, opts)]
   const hookeds = [
     await ort.InferenceSession.create(patch.model, opts),
@@ -69,12 +64,14 @@ async function main(): Promise<void> {
   })
 
   for (let i = 0; i < 3; i++) for (const s of [...plains, ...hookeds]) await s.run(feeds(i))
-  const recorder = new AttentionRecorder({
-    taps: patch.taps,
+  // Driven like the pipeline drives it: a plan of `iters` steps, a 12-token prompt, no negative maps.
+  const recorder = new AttentionRecorder({ taps: patch.taps })
+  recorder.start({
+    timesteps: Array.from({ length: iters }, (_, i) => 999 - i * 50),
     latentHeight: latent,
     latentWidth: latent,
-    steps: iters,
-    condTokens: 12,
+    encoding: { length: 12 },
+    negativeEncoding: null,
   })
   // per iteration: [plain 0, plain 1] and [hooked 0, hooked 1] call times
   const plainPair: number[][] = [],
@@ -103,13 +100,15 @@ async function main(): Promise<void> {
       hookedPair[i][k] = performance.now() - s
       if (k !== 0) continue
       const c = performance.now()
-      recorder.onUnetOutputs(i, 999 - i * 50, out)
+      recorder.step({ stepIndex: i, timestep: 999 - i * 50, outputs: out, part: 'both' })
       captureMs.push(performance.now() - c)
     }
   }
   const plainMs = plainPair.flat(),
     hookedMs = hookedPair.flat()
-  const record = recorder.finish()
+  recorder.end({ reason: 'done', completedSteps: iters })
+  const record = recorder.record
+  if (!record) throw new Error('no record')
   console.log(
     `model ${unetPath}: ${patch.taps.length} cross-attention layers tapped (${patch.selfAttention} self-attention left alone); patching took ${patchMs.toFixed(1)} ms`,
   )

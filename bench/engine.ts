@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { LoadedModel, runPipeline } from '../src/main/engine'
+import { loadTracedModel, traceGeneration, type TracedModel } from '../src/main/attention/trace'
 import { isSchedulerName, type SchedulerName } from '../src/shared/schedulers'
 
 const root = join(__dirname, '..')
@@ -61,11 +61,11 @@ interface OrtRound {
 }
 
 /** `runs` images on an already loaded model; per-image wall time includes text, loop, decode, PNG. */
-async function ortRound(model: LoadedModel, round: number): Promise<OrtRound> {
+async function ortRound(traced: TracedModel, round: number): Promise<OrtRound> {
   const params = { prompt: 'a red circle above a blue square', steps, guidance, scheduler }
   const out: OrtRound = { bestImage: Infinity, bestStep: Infinity, images: [], steps: [], decode: [], unetCalls: 0 }
   for (let i = 0; i < runs; i++) {
-    const r = await runPipeline(model, { ...params, seed: round * runs + i + 1 })
+    const r = await traceGeneration(traced, { ...params, seed: round * runs + i + 1 })
     const image = r.timings.totalMs / 1000
     const step = r.timings.denoiseMs / 1000 / r.timings.stepMs.length
     out.images.push(image)
@@ -123,21 +123,22 @@ function benchPython(): { perImage: number; perStep?: number; peakRssMb?: number
       `${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`,
   )
   const tLoad = performance.now()
-  const model = await LoadedModel.load(modelDir, { threads, spinning: values.spinning })
+  // The plain U-Net, like the reference sampler: the hook's cost is bench/capture-overhead.ts's.
+  const traced = await loadTracedModel(modelDir, { attention: false, threads, spinning: values.spinning })
   const loadS = (performance.now() - tLoad) / 1000
-  await runPipeline(model, { prompt: 'warm-up', steps: 2, guidance, scheduler }) // first-run allocations
+  await traceGeneration(traced, { prompt: 'warm-up', steps: 2, guidance, scheduler }) // first-run allocations
   // Rounds alternate the two samplers so that load from other processes hits both alike.
   const ort: OrtRound[] = []
   const py: { perImage: number; perStep?: number; peakRssMb?: number }[] = []
   let pyError: string | undefined
   for (let round = 0; round < rounds; round++) {
-    ort.push(await ortRound(model, round))
+    ort.push(await ortRound(traced, round))
     if (pyError) continue
     const p = benchPython()
     if (typeof p === 'string') pyError = p
     else py.push(p)
   }
-  await model.release()
+  await traced.model.release()
   const best = ort.reduce((a, b) => (b.bestImage < a.bestImage ? b : a))
   const all = (k: 'images' | 'steps' | 'decode') => ort.flatMap((r) => r[k])
   console.log(`TypeScript + ONNX Runtime (CPU, thread spinning ${values.spinning ? 'on' : 'off'}):`)

@@ -7,11 +7,11 @@
  * its colour). Heat-map masks are the word maps (per-word min-max) thresholded at tau = 0.4.
  * Prints mIoU per word class and overall for several filters, on the same records.
  *
- * Generation runs through the app's engine (LoadedModel + runPipeline) on the hook-patched U-Net.
+ * Generation runs through the app's traced generation (src/main/attention/trace.ts).
  * Run: npx tsx scripts/eval.ts [--split heldout|seen] [--n 100] [--steps 20] [--guidance 5] [--model models/daam-shapes] [--json out.json]
  */
 import * as fs from 'node:fs'
-import { generateWithRecord, loadHookedEngine } from '../test/attention/engine-run'
+import { loadTracedModel, traceGeneration } from '../src/main/attention/trace'
 import { Heatmaps } from '../src/shared/heatmap/heatmaps'
 import { thresholdMask, iou, DEFAULT_TAU } from '../src/shared/heatmap/masks'
 import { selectWordSpecs } from '../src/shared/heatmap/prompt-words'
@@ -121,11 +121,20 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
 }
 
+const USAGE =
+  'usage: eval [--split heldout|seen] [--n 100] [--steps 20] [--guidance 5] [--model models/daam-shapes] [--json out.json]'
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(USAGE)
+    return
+  }
   const n = Number(arg('n', '100'))
   const steps = Number(arg('steps', '20'))
   const guidance = Number(arg('guidance', '5'))
-  const engine = await loadHookedEngine(arg('model', 'models/daam-shapes'))
+  const traced = await loadTracedModel(arg('model', 'models/daam-shapes'), { threads: 2 })
+  const taps = traced.hook?.taps ?? []
+  if (taps.length === 0) throw new Error(traced.hook?.warning ?? 'this model exposes no cross-attention to map')
   const split = arg('split', 'heldout')
   if (split !== 'heldout' && split !== 'seen') throw new Error(`--split must be heldout or seen, got ${split}`)
   const cases = buildCases(n, split)
@@ -136,7 +145,7 @@ async function main(): Promise<void> {
     { name: 'DAAM default, tau 0.5', filter: {}, norm: 'word', tau: 0.5 },
     { name: 'DAAM default, tau 0.6', filter: {}, norm: 'word', tau: 0.6 },
     { name: 'late steps, tau 0.5', filter: { steps: { from: half, to: steps - 1 } }, norm: 'word', tau: 0.5 },
-    { name: 'all layers incl. mid', filter: { layers: engine.hook.taps.map((t) => t.index) }, norm: 'word' },
+    { name: 'all layers incl. mid', filter: { layers: taps.map((t) => t.index) }, norm: 'word' },
     // the latent-resolution layers alone: thin objects (the scarf band) span about one cell there
     // and less than one in the coarser layers
     { name: 'finest layers only (latent resolution)', filter: {}, norm: 'word', finest: true },
@@ -149,15 +158,17 @@ async function main(): Promise<void> {
   let missingGt = 0
   const t0 = Date.now()
   for (const [ci, c] of cases.entries()) {
-    const g = await generateWithRecord(engine, { prompt: c.prompt, seed: c.seed, steps, guidance, scheduler: 'ddim' })
-    const hm = new Heatmaps(g.record, g.width, g.height)
+    const g = await traceGeneration(traced, { prompt: c.prompt, seed: c.seed, steps, guidance, scheduler: 'ddim' })
+    const record = g.record
+    if (!record) throw new Error(`"${c.prompt}": no attention record`)
+    const hm = new Heatmaps(record, g.width, g.height)
     const { words, missing } = selectWordSpecs(
       g.encoding,
       c.targets.map((t) => t.word),
     )
     if (missing.length) throw new Error(`"${c.prompt}": words not found ${missing.join(', ')}`)
     const gts = c.targets.map((t) => colourMask(g.rgb, t.colour))
-    const finest = { resolutions: [Math.max(...g.record.layers.map((l) => l.height))] }
+    const finest = { resolutions: [Math.max(...record.layers.map((l) => l.height))] }
     configs.forEach((cfg, k) => {
       const maps = hm.wordMaps(words, { filter: cfg.finest ? finest : cfg.filter, normalization: cfg.norm }).maps
       if (cfg.norm === 'across') maps.forEach(minMax)
@@ -201,6 +212,7 @@ async function main(): Promise<void> {
       json,
       JSON.stringify({ split, prompts: cases.length, steps, guidance, tau: DEFAULT_TAU, report }, null, 2),
     )
+  await traced.model.release()
 }
 
 main().catch((e: unknown) => {

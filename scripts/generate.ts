@@ -14,13 +14,12 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as ort from 'onnxruntime-node'
-import { prepareAttentionHook, type AttentionHook } from '../src/main/attention/hook'
 import { writeCliHeatmaps } from '../src/main/saving/cli-heatmaps'
-import type { AttentionRecorder } from '../src/main/attention/recorder'
-import { Engine, inspectModelFolder, ModelFolderError, resolveParams } from '../src/main/engine'
+import { loadTracedModel, traceGeneration, type TracedModel } from '../src/main/attention/trace'
+import { ModelFolderError, resolveParams } from '../src/main/engine'
 import { heatmapWords } from '../src/shared/heatmap/prompt-words'
 import { parseGenerationParams, type ExecutionProviderName, type GenerationParamsInput } from '../src/shared/generation'
-import { createScheduler, isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers'
+import { isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers'
 
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
@@ -121,28 +120,28 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`)
     return 0
   }
-  const engine = new Engine()
+  let traced: TracedModel | undefined
   try {
     const tLoad = performance.now()
     // Heat maps need the U-Net patched with attention taps before the session is created.
-    let hook: AttentionHook | undefined
-    if (args.heatmaps !== undefined) {
-      hook = prepareAttentionHook(inspectModelFolder(args.model).unetPath, {})
-      if (hook.taps.length === 0) throw new Error(hook.warning ?? 'this model exposes no cross-attention to map')
-      if (hook.warning) process.stderr.write(`note: ${hook.warning}\n`)
-    }
-    const load = { provider: args.provider, threads: args.threads, unetModel: hook?.model }
-    const model = await engine.load(args.model, load)
+    const heatmaps = args.heatmaps
+    traced = await loadTracedModel(args.model, {
+      attention: heatmaps !== undefined,
+      provider: args.provider,
+      threads: args.threads,
+    })
+    const { model, hook } = traced
+    if (hook && hook.taps.length === 0) throw new Error(hook.warning ?? 'this model exposes no cross-attention to map')
+    if (hook?.warning) process.stderr.write(`note: ${hook.warning}\n`)
     const loadMs = performance.now() - tLoad
     if (model.provider.fallbackReason) process.stderr.write(`note: using cpu (${model.provider.fallbackReason})\n`)
 
-    let recorder: AttentionRecorder | undefined
-    if (hook && args.heatmaps !== undefined) {
-      const params = resolveParams(model, args.input)
-      const encoding = model.tokenizer.encode(params.prompt)
+    if (heatmaps !== undefined) {
+      // Words not in the prompt are a usage error: found before spending the generation on them.
+      const encoding = model.tokenizer.encode(resolveParams(model, args.input).prompt)
       let missing: string[]
       try {
-        missing = heatmapWords(encoding, args.heatmaps).missing
+        missing = heatmapWords(encoding, heatmaps).missing
       } catch (e) {
         process.stderr.write(`error: ${(e as Error).message}\n${USAGE}\n`)
         return 2
@@ -154,19 +153,12 @@ async function main(): Promise<number> {
         )
         return 2
       }
-      recorder = hook.recorder({
-        latentHeight: params.height / model.folder.vaeScaleFactor,
-        latentWidth: params.width / model.folder.vaeScaleFactor,
-        steps: createScheduler(params.scheduler, model.folder.scheduler, params.steps).timesteps.length,
-        condTokens: encoding.length,
-      })
     }
-    const r = await engine.generate(args.model, args.input, {
+    const r = await traceGeneration(traced, args.input, {
       onProgress: (p) =>
         process.stderr.write(
           `\rstep ${p.step}/${p.total}  ${(p.elapsedMs / 1000).toFixed(1)} s  eta ${(p.etaMs / 1000).toFixed(1)} s   `,
         ),
-      onUnetOutputs: recorder ? (i, t, outputs, part) => recorder.onUnetOutputs(i, t, outputs, part) : undefined,
     })
     process.stderr.write('\n')
     mkdirSync(args.out, { recursive: true })
@@ -193,19 +185,19 @@ async function main(): Promise<number> {
         droppedWords: r.encoding.droppedWords.map((w) => w.text),
       },
     }
-    if (recorder && args.heatmaps !== undefined) {
+    if (r.record && heatmaps !== undefined) {
       const tMaps = performance.now()
-      const heatmaps = await writeCliHeatmaps({
+      const written = await writeCliHeatmaps({
         outDir: args.out,
-        spec: args.heatmaps,
+        spec: heatmaps,
         encoding: r.encoding,
-        record: recorder.finish(),
+        record: r.record,
         rgb: r.rgb,
         width: r.width,
         height: r.height,
         meta: { ...r.params, model: r.model },
       })
-      Object.assign(meta, { heatmaps })
+      Object.assign(meta, { heatmaps: written })
       meta.timings.heatmapsMs = performance.now() - tMaps
     }
     writeFileSync(join(args.out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`)
@@ -224,7 +216,7 @@ async function main(): Promise<number> {
     process.stderr.write(`error${where}: ${(e as Error).message}\n`)
     return 1
   } finally {
-    await engine.release()
+    await traced?.model.release()
   }
 }
 

@@ -14,28 +14,43 @@ import { aggregateTokens } from '../../src/shared/heatmap/aggregate'
 import { wordLatentMap } from '../../src/shared/heatmap/words'
 import * as os from 'node:os'
 import { writeCliHeatmaps } from '../../src/main/saving/cli-heatmaps'
-import { BUNDLED, BundledModel } from './bundled-pipeline'
-import { generateWithRecord, loadHookedEngine } from './engine-run'
+import { patchUnet } from '../../src/main/attention/patch-unet'
+import { traceGeneration, type TracedModel } from '../../src/main/attention/trace'
+import type { GenerationParamsInput } from '../../src/shared/generation'
+import { BUNDLED, loadBundled } from './bundled-model'
+
+/** A traced DDIM generation at guidance 5 whose record must exist (the bundled model has taps). */
+async function generate(traced: TracedModel, input: GenerationParamsInput) {
+  const g = await traceGeneration(traced, { guidance: 5, scheduler: 'ddim', ...input })
+  if (!g.record) throw new Error('no attention record')
+  return { ...g, record: g.record }
+}
 
 describe('attention hook on the bundled U-Net', () => {
   it('taps every attn2 softmax and no attn1 softmax', async () => {
-    const model = await BundledModel.load()
-    const scanned = scanModel(fs.readFileSync(path.join(BUNDLED, 'unet', 'model.onnx')))
+    const bytes = fs.readFileSync(path.join(BUNDLED, 'unet', 'model.onnx'))
+    const patch = patchUnet(bytes)
+    const scanned = scanModel(bytes)
     const softmax = scanned.nodes.filter((n) => n.opType === 'Softmax').map((n) => n.name)
     const attn2 = softmax.filter((n) => n.includes('/attn2/'))
     const attn1 = softmax.filter((n) => n.includes('/attn1/'))
     expect(attn2.length).toBeGreaterThanOrEqual(3)
-    expect(model.patch.taps.map((t) => t.softmax)).toEqual(attn2)
-    expect(model.patch.selfAttention).toBe(attn1.length)
-    expect(model.patch.warning).toBeUndefined()
-    const blocks = new Set(model.patch.taps.map((t) => t.block))
+    expect(patch.taps.map((t) => t.softmax)).toEqual(attn2)
+    expect(patch.selfAttention).toBe(attn1.length)
+    expect(patch.warning).toBeUndefined()
+    const blocks = new Set(patch.taps.map((t) => t.block))
     expect(blocks).toEqual(new Set(['down', 'mid', 'up']))
   })
 
   it('records a real generation within the memory formula', async () => {
-    const model = await BundledModel.load(BUNDLED, true)
+    const traced = await loadBundled(true)
     const steps = 4
-    const g = await model.generate('a red circle and a blue square', { seed: 3, steps, negative: 'green' })
+    const g = await generate(traced, {
+      prompt: 'a red circle and a blue square',
+      seed: 3,
+      steps,
+      negativePrompt: 'green',
+    })
     const { record, encoding } = g
     expect(record.steps).toBe(steps)
     expect(record.cond.tokens).toBe(encoding.length) // BOS + prompt tokens + first EOS
@@ -63,11 +78,11 @@ describe('attention hook on the bundled U-Net', () => {
   })
 
   it('matches words on word boundaries through the tokenizer spans', async () => {
-    const model = await BundledModel.load()
+    const traced = await loadBundled()
     // "cat" and "caterpillar" are not in the bundled vocabulary (multi-token pieces); "hat" and
     // "hats" are single tokens: a short word next to a longer word it prefixes.
     const prompt = 'a cat and a caterpillar near a cat with hats and a hat'
-    const enc = model.tokenizer.encode(prompt)
+    const enc = traced.model.tokenizer.encode(prompt)
     const { words, missing } = selectWordSpecs(enc, ['cat', 'caterpillar', 'dog', 'hat'])
     expect(missing).toEqual(['dog'])
     const [cat, caterpillar, hat] = words
@@ -92,7 +107,7 @@ describe('attention hook on the bundled U-Net', () => {
     expect(heatmapWords(enc, 'all').words.map((w) => w.label)).toEqual(promptWordSpecs(enc).map((w) => w.label))
     expect(heatmapWords(enc, 'hat, dog ,').missing).toEqual(['dog'])
     expect(() => heatmapWords(enc, ' , ')).toThrow(/--heatmaps/)
-    const g = await model.generate(prompt, { seed: 1, steps: 2 })
+    const g = await generate(traced, { prompt, seed: 1, steps: 2 })
     const tm = aggregateTokens(g.record)
     const map = wordLatentMap(tm, cat)
     const n = tm.height * tm.width
@@ -106,9 +121,8 @@ describe('attention hook on the bundled U-Net', () => {
 
 describe('CLI heat maps on the bundled model', () => {
   it("writes every word's files and rejects unknown words with the prompt's words listed", async () => {
-    const model = await BundledModel.load()
     const prompt = 'a red circle and a blue square'
-    const g = await model.generate(prompt, { seed: 5, steps: 3 })
+    const g = await generate(await loadBundled(), { prompt, seed: 5, steps: 3 })
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'daam-cli-'))
     const meta = await writeCliHeatmaps({
       outDir: out,
@@ -145,17 +159,10 @@ describe('CLI heat maps on the bundled model', () => {
 
 describe('hook through the engine pipeline', () => {
   it('records every U-Net call of runPipeline, negative prompt included', async () => {
-    const engine = await loadHookedEngine(BUNDLED, true)
-    const g = await generateWithRecord(engine, {
-      prompt: 'a green triangle',
-      negativePrompt: 'red',
-      seed: 2,
-      steps: 3,
-      guidance: 5,
-      scheduler: 'ddim',
-    })
+    const traced = await loadBundled(true)
+    const g = await generate(traced, { prompt: 'a green triangle', negativePrompt: 'red', seed: 2, steps: 3 })
     expect(g.record.steps).toBe(3)
-    expect(g.record.layers).toHaveLength(engine.hook.taps.length)
+    expect(g.record.layers).toHaveLength(traced.hook!.taps.length)
     expect(g.record.cond.tokens).toBe(g.encoding.length)
     expect(g.record.uncond?.tokens).toBe(g.negativeEncoding!.length)
     const nonZero = (d: Uint16Array): boolean => d.some((v) => v !== 0)

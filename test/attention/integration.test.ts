@@ -6,8 +6,8 @@
  * light the other's accessory. Runs in every `npm test`: the model ships with the app.
  */
 import { describe, expect, it } from 'vitest'
-import { BUNDLED } from './bundled-pipeline'
-import { generateWithRecord, loadHookedEngine } from './engine-run'
+import { traceGeneration } from '../../src/main/attention/trace'
+import { loadBundled } from './bundled-model'
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
 import { selectWordSpecs } from '../../src/shared/heatmap/prompt-words'
 import { thresholdMask } from '../../src/shared/heatmap/masks'
@@ -19,8 +19,14 @@ describe('snowman heat maps on the bundled model', () => {
   it.each([1, 2, 3])(
     'seed %i: hat above neck, hat on red, neck on blue',
     async (seed) => {
-      const engine = await loadHookedEngine(BUNDLED)
-      const g = await generateWithRecord(engine, { prompt: PROMPT, seed, steps: 20, guidance: 5, scheduler: 'ddim' })
+      const g = await traceGeneration(await loadBundled(), {
+        prompt: PROMPT,
+        seed,
+        steps: 20,
+        guidance: 5,
+        scheduler: 'ddim',
+      })
+      if (!g.record) throw new Error('no attention record')
       const red = colourMask(g.rgb, 'red')
       const blue = colourMask(g.rgb, 'blue')
       const { words } = selectWordSpecs(g.encoding, ['hat', 'neck'])

@@ -10,8 +10,9 @@ import {
   type RecordLayer,
 } from '../../src/shared/attention-record'
 import { fromHalf, toHalf } from '../../src/shared/float16'
-import { AttentionRecorder } from '../../src/main/attention/recorder'
+import { AttentionRecorder, type RecorderPlan } from '../../src/main/attention/recorder'
 import { patchUnet } from '../../src/main/attention/patch-unet'
+import { sessionOptions } from '../../src/main/engine/session-options'
 import { buildSyntheticUnet, randn } from './synthetic-unet'
 
 describe('float16', () => {
@@ -78,19 +79,23 @@ describe('record memory formula', () => {
   })
 })
 
-async function runSynthetic(steps: number, budget?: number, negative = false) {
-  const patch = patchUnet(buildSyntheticUnet({ layout: '3d' }), { negative: true })
-  const session = await ort.InferenceSession.create(patch.model)
-  const T = 5
-  const rec = new AttentionRecorder({
-    taps: patch.taps,
+/** The plan the pipeline would announce: `steps` timesteps, a 4 x 6 latent, the kept tokens. */
+function plan(steps: number, condTokens: number, uncondTokens?: number): RecorderPlan {
+  return {
+    timesteps: Array.from({ length: steps }, (_, s) => 900 - s),
     latentHeight: 4,
     latentWidth: 6,
-    steps,
-    condTokens: 4,
-    uncondTokens: negative ? 3 : undefined,
-    budgetBytes: budget,
-  })
+    encoding: { length: condTokens },
+    negativeEncoding: uncondTokens === undefined ? null : { length: uncondTokens },
+  }
+}
+
+async function runSynthetic(steps: number, budget?: number, negative = false) {
+  const patch = patchUnet(buildSyntheticUnet({ layout: '3d' }), { negative: true })
+  const session = await ort.InferenceSession.create(patch.model, sessionOptions())
+  const T = 5
+  const rec = new AttentionRecorder({ taps: patch.taps, budgetBytes: budget })
+  rec.start(plan(steps, 4, negative ? 3 : undefined))
   const raw: Record<string, Float32Array>[] = []
   for (let s = 0; s < steps; s++) {
     const out = await session.run({
@@ -99,9 +104,10 @@ async function runSynthetic(steps: number, budget?: number, negative = false) {
       encoder_hidden_states: new ort.Tensor('float32', randn(2 * T * 6, 2), [2, T, 6]),
     })
     raw.push(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array])))
-    rec.onUnetOutputs(s, 900 - s, out)
+    rec.step({ stepIndex: s, timestep: 900 - s, outputs: out, part: 'both' })
   }
-  return { patch, record: rec.finish(), raw, T }
+  rec.end({ reason: 'done', completedSteps: steps })
+  return { patch, record: rec.record!, raw, T }
 }
 
 describe('recorder on a real session', () => {
@@ -155,15 +161,9 @@ describe('recorder on a real session', () => {
 describe('recorder when a generation is cancelled', () => {
   it('cuts the record to the steps that ran, flushing a partial bucket', async () => {
     const patch = patchUnet(buildSyntheticUnet({ layout: '4d' }))
-    const session = await ort.InferenceSession.create(patch.model)
-    const rec = new AttentionRecorder({
-      taps: patch.taps,
-      latentHeight: 4,
-      latentWidth: 6,
-      steps: 10,
-      condTokens: 4,
-      budgetBytes: 2000,
-    })
+    const session = await ort.InferenceSession.create(patch.model, sessionOptions())
+    const rec = new AttentionRecorder({ taps: patch.taps, budgetBytes: 2000 })
+    rec.start(plan(10, 4))
     const firsts: number[] = []
     for (let s = 0; s < 3; s++) {
       const out = await session.run({
@@ -172,9 +172,10 @@ describe('recorder when a generation is cancelled', () => {
         encoder_hidden_states: new ort.Tensor('float32', randn(30, 3), [1, 5, 6]),
       })
       firsts.push((out[patch.taps[0].output].data as Float32Array)[0])
-      rec.onUnetOutputs(s, 900 - s, out)
+      rec.step({ stepIndex: s, timestep: 900 - s, outputs: out, part: 'both' })
     }
-    const record = rec.finish()
+    rec.end({ reason: 'cancelled', completedSteps: 3 })
+    const record = rec.record!
     expect(record.steps).toBe(3)
     const l0 = record.layers[0]
     expect(l0.bucketSize).toBeGreaterThan(1)

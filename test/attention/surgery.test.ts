@@ -5,7 +5,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { buildSyntheticUnet, randn } from './synthetic-unet'
 import { describeLayer, patchUnet, FUSED_ATTENTION_MESSAGE } from '../../src/main/attention/patch-unet'
-import { externalDataOptions } from '../../src/main/attention/session-options'
+import { sessionOptions } from '../../src/main/engine/session-options'
 import { prepareAttentionHook } from '../../src/main/attention/hook'
 import { fromHalf, toHalf } from '../../src/shared/float16'
 
@@ -78,8 +78,8 @@ describe.each([
   })
 
   it.each([2, 1])('tapped outputs equal the JS head-mean of the softmax (batch %i)', async (B) => {
-    const session = await ort.InferenceSession.create(patch.model)
-    const plain = await ort.InferenceSession.create(bytes)
+    const session = await ort.InferenceSession.create(patch.model, sessionOptions())
+    const plain = await ort.InferenceSession.create(bytes, sessionOptions())
     const f = feeds(B)
     const out = await session.run(f)
     const ref = await plain.run(f)
@@ -110,9 +110,9 @@ describe('graph surgery on special models', () => {
     expect(fs.statSync(path.join(dir, 'model.onnx_data')).size).toBeGreaterThan(1000)
     const patch = patchUnet(fs.readFileSync(path.join(dir, 'model.onnx')))
     expect(patch.taps).toHaveLength(3)
-    await expect(ort.InferenceSession.create(patch.model)).rejects.toThrow(/[Ee]xternal data/)
-    const session = await ort.InferenceSession.create(patch.model, externalDataOptions(dir))
-    const ref = await ort.InferenceSession.create(path.join(dir, 'model.onnx'))
+    await expect(ort.InferenceSession.create(patch.model, sessionOptions())).rejects.toThrow(/[Ee]xternal data/)
+    const session = await ort.InferenceSession.create(patch.model, sessionOptions({ externalDataDir: dir }))
+    const ref = await ort.InferenceSession.create(path.join(dir, 'model.onnx'), sessionOptions())
     const f = feeds(2)
     const out = await session.run(f)
     const expected = await ref.run(f)
@@ -127,7 +127,7 @@ describe('graph surgery on special models', () => {
     expect(patch.taps).toEqual([])
     expect(patch.warning).toBe(FUSED_ATTENTION_MESSAGE)
     expect(patch.warning).toMatch(/MultiHeadAttention.*no softmax.*no heat maps/s)
-    const session = await ort.InferenceSession.create(patch.model)
+    const session = await ort.InferenceSession.create(patch.model, sessionOptions())
     const out = await session.run(feeds(2))
     expect(out.out_sample.dims).toEqual([2, 4, H, W])
   })
@@ -144,7 +144,8 @@ describe('prepareAttentionHook (engine entry point)', () => {
     fs.writeFileSync(file, buildSyntheticUnet({ layout: '3d' }))
     const hook = prepareAttentionHook(file, { negative: true })
     expect(hook.warning).toBeUndefined()
-    expect(hook.outputNames).toEqual([
+    const outputNames = hook.taps.flatMap((t) => [t.output, t.uncondOutput])
+    expect(outputNames).toEqual([
       'daam.attn.0.cond',
       'daam.attn.0.uncond',
       'daam.attn.1.cond',
@@ -152,8 +153,8 @@ describe('prepareAttentionHook (engine entry point)', () => {
       'daam.attn.2.cond',
       'daam.attn.2.uncond',
     ])
-    const session = await ort.InferenceSession.create(hook.model, hook.sessionOptions)
-    expect(session.outputNames).toEqual(['out_sample', ...hook.outputNames])
+    const session = await ort.InferenceSession.create(hook.model, sessionOptions({ externalDataDir: dir }))
+    expect(session.outputNames).toEqual(['out_sample', ...outputNames])
     // fetching only out_sample generates without touching the taps
     const out = await session.run(feeds(2), ['out_sample'])
     expect(Object.keys(out)).toEqual(['out_sample'])
@@ -178,7 +179,7 @@ describe('graph surgery on an Einsum attention', () => {
     const patch = patchUnet(bytes)
     expect(patch.taps).toHaveLength(3)
     expect(patch.selfAttention).toBe(3)
-    const session = await ort.InferenceSession.create(patch.model)
+    const session = await ort.InferenceSession.create(patch.model, sessionOptions())
     const out = await session.run(feeds(2))
     const scores = out[session.outputNames.filter((n) => n.includes('/attn2/'))[1]]
     expect(maxAbsDiff(out[patch.taps[1].output].data as Float32Array, expectedMap(scores, 1, HEADS))).toBeLessThan(1e-6)
@@ -190,7 +191,7 @@ describe('graph surgery on a float16 model', () => {
     const bytes = buildSyntheticUnet({ layout: '4d', float16: true, exposeScores: true })
     const patch = patchUnet(bytes)
     expect(patch.taps).toHaveLength(3)
-    const session = await ort.InferenceSession.create(patch.model)
+    const session = await ort.InferenceSession.create(patch.model, sessionOptions())
     const half = (a: Float32Array): ort.Tensor['data'] => Uint16Array.from(a, (v) => toHalf(v))
     const f = feeds(2)
     const out = await session.run({

@@ -97,7 +97,7 @@ describe('parity with the Python reference sampler', () => {
             width: c.width,
             height: c.height,
           },
-          { initialNoise: noise, onUnetOutputs: (_i, t) => timesteps.push(t) },
+          { initialNoise: noise, observers: [{ step: (call) => timesteps.push(call.timestep) }] },
         )
         if (c.timesteps) expect(timesteps).toEqual(c.timesteps)
 

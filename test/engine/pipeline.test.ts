@@ -1,16 +1,22 @@
 /**
  * Pipeline behaviour on tiny generated model folders (see tinyModel.ts): determinism, injected
  * noise, guidance batching, timestep/id dtypes, external data, buffers, fp16 boundary, sizes,
- * progress, previews, cancellation, PNG metadata, providers, session caching and the U-Net
- * outputs hook.
+ * progress, previews, cancellation, PNG metadata, providers, session caching and the observers'
+ * start / step / end lifecycle (the U-Net outputs a patched graph adds).
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { onnx } from 'onnx-proto'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type * as ort from 'onnxruntime-node'
-import { Engine, GenerationCancelledError, LoadedModel, runPipeline, type UnetCallPart } from '../../src/main/engine'
+import {
+  Engine,
+  GenerationCancelledError,
+  LoadedModel,
+  runPipeline,
+  type PipelineObserver,
+  type UnetCallPart,
+} from '../../src/main/engine'
 import type { GenerationProgress } from '../../src/shared/generation'
 import { gaussianNoise } from '../../src/shared/noise'
 import { toFloat16Model } from './fp16'
@@ -23,6 +29,11 @@ const base = {
   steps: 6,
   guidance: 4,
   scheduler: 'ddim' as const,
+}
+
+/** An observer that only collects the guidance part of each U-Net call. */
+function partsOf(parts: UnetCallPart[]): { observers: PipelineObserver[] } {
+  return { observers: [{ step: (call) => parts.push(call.part) }] }
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -69,7 +80,7 @@ describe('pipeline on a tiny model', () => {
 
   it('guidance in one batch-2 call equals two batch-1 calls; guidance <= 1 skips the unconditional pass', async () => {
     const parts: UnetCallPart[] = []
-    const batched = await runPipeline(model, base, { onUnetOutputs: (_i, _t, _o, part) => parts.push(part) })
+    const batched = await runPipeline(model, base, partsOf(parts))
     expect(parts).toEqual(Array(6).fill('both'))
     expect(batched.textEmbeddingsShape).toEqual([2, 77, 8])
 
@@ -78,7 +89,7 @@ describe('pipeline on a tiny model', () => {
     try {
       expect(m1.io.unetBatchFixedAt1).toBe(true)
       const parts1: UnetCallPart[] = []
-      const split = await runPipeline(m1, base, { onUnetOutputs: (_i, _t, _o, part) => parts1.push(part) })
+      const split = await runPipeline(m1, base, partsOf(parts1))
       expect(split.unetCalls).toBe(12)
       expect(parts1.slice(0, 4)).toEqual(['uncond', 'cond', 'uncond', 'cond'])
       expect(maxAbsDiff(split.latents, batched.latents)).toBeLessThan(1e-5)
@@ -88,7 +99,7 @@ describe('pipeline on a tiny model', () => {
 
     for (const guidance of [0, 1]) {
       const p: UnetCallPart[] = []
-      const r = await runPipeline(model, { ...base, guidance }, { onUnetOutputs: (_i, _t, _o, part) => p.push(part) })
+      const r = await runPipeline(model, { ...base, guidance }, partsOf(p))
       expect(r.guided).toBe(false)
       expect(r.unetCalls).toBe(6)
       expect(r.negativeEncoding).toBeNull()
@@ -125,7 +136,6 @@ describe('pipeline on a tiny model', () => {
     const buffer = readFileSync(join(ext, 'unet', 'model.onnx'))
     const fromBuffer = await LoadedModel.load(ext, { unetModel: buffer })
     try {
-      expect(fromBuffer.unetFromBuffer).toBe(true)
       expect((await runPipeline(fromPath, base)).latents).toEqual(ref.latents)
       expect((await runPipeline(fromBuffer, base)).latents).toEqual(ref.latents)
     } finally {
@@ -134,20 +144,37 @@ describe('pipeline on a tiny model', () => {
     }
   })
 
-  it('hands the extra outputs of a patched U-Net to onUnetOutputs each step', async () => {
+  it('announces the plan, hands the extra outputs of a patched U-Net to step observers, and ends', async () => {
     // Patch: expose the intermediate 'e4' (mean text embedding, [B,1,1,1]) as a graph output.
     const m = onnx.ModelProto.decode(readFileSync(join(dir, 'unet', 'model.onnx')))
     ;(m.graph as onnx.GraphProto).output.push(
       onnx.ValueInfoProto.create({ name: 'e4', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }),
     )
-    const patched = await LoadedModel.load(dir)
+    const patched = await LoadedModel.load(dir, { unetModel: onnx.ModelProto.encode(m).finish() })
     try {
-      await patched.setUnet(onnx.ModelProto.encode(m).finish())
+      const events: string[] = []
       const seen: { i: number; t: number; names: string[]; dims: readonly number[] }[] = []
       const r = await runPipeline(patched, base, {
-        onUnetOutputs: (i, t, outputs: Record<string, ort.Tensor>) =>
-          seen.push({ i, t, names: Object.keys(outputs), dims: outputs.e4.dims }),
+        observers: [
+          {
+            start: (plan) => {
+              events.push('start')
+              expect(plan.timesteps).toEqual([831, 665, 499, 333, 167, 1])
+              expect([plan.latentChannels, plan.latentHeight, plan.latentWidth]).toEqual([4, 8, 8])
+              expect([plan.guided, plan.batched]).toEqual([true, true])
+              expect(plan.encoding.inputIds).toEqual(patched.tokenizer.encode(base.prompt).inputIds)
+              expect(plan.negativeEncoding?.inputIds).toEqual(patched.tokenizer.encode(base.negativePrompt).inputIds)
+              expect(plan.params.steps).toBe(6)
+            },
+            step: ({ stepIndex, timestep, outputs, part }) => {
+              events.push(`step ${stepIndex} ${part}`)
+              seen.push({ i: stepIndex, t: timestep, names: Object.keys(outputs), dims: outputs.e4.dims })
+            },
+            end: (outcome) => events.push(`end ${outcome.reason} ${outcome.completedSteps}`),
+          },
+        ],
       })
+      expect(events).toEqual(['start', ...[0, 1, 2, 3, 4, 5].map((i) => `step ${i} both`), 'end done 6'])
       expect(seen.map((s) => s.i)).toEqual([0, 1, 2, 3, 4, 5])
       // DDIM, 6 steps, leading spacing with steps_offset 1: t = k * 166 + 1.
       expect(seen.map((s) => s.t)).toEqual([831, 665, 499, 333, 167, 1])
@@ -155,13 +182,39 @@ describe('pipeline on a tiny model', () => {
       expect(seen[0].dims).toEqual([2, 1, 1, 1])
       // The patch adds outputs only: the image is unchanged.
       expect(r.latents).toEqual((await runPipeline(model, base)).latents)
-      await patched.setUnet(null)
       const plain: string[][] = []
-      await runPipeline(patched, base, { onUnetOutputs: (_i, _t, o) => plain.push(Object.keys(o)) })
+      await runPipeline(model, base, { observers: [{ step: (c) => plain.push(Object.keys(c.outputs)) }] })
       expect(plain[0]).toEqual([])
     } finally {
       await patched.release()
     }
+  })
+
+  it('ends observers on cancellation with the steps that ran, and on failure', async () => {
+    const ac = new AbortController()
+    const ends: string[] = []
+    const err = await runPipeline(model, base, {
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.step === 3) ac.abort()
+      },
+      observers: [{ end: (o) => ends.push(`${o.reason} ${o.completedSteps}`) }],
+    }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(GenerationCancelledError)
+    expect(ends).toEqual(['cancelled 3'])
+
+    const failing = await runPipeline(model, base, {
+      observers: [
+        {
+          step: ({ stepIndex }) => {
+            if (stepIndex === 1) throw new Error('observer broke')
+          },
+          end: (o) => ends.push(`${o.reason} ${o.completedSteps}`),
+        },
+      ],
+    }).catch((e: unknown) => e)
+    expect((failing as Error).message).toBe('observer broke')
+    expect(ends).toEqual(['cancelled 3', 'failed 1'])
   })
 
   it('runs a float16 model (inputs, outputs and weights in float16) and agrees with float32', async () => {
@@ -290,52 +343,29 @@ describe('pipeline on a tiny model', () => {
 })
 
 describe('Engine', () => {
-  it('builds the U-Net from prepareUnet (the attention hook entry) and reuses the model for the same function', async () => {
-    const engine = new Engine()
-    const paths: string[] = []
-    const prepareUnet = (unetPath: string) => {
-      paths.push(unetPath)
-      const m = onnx.ModelProto.decode(readFileSync(unetPath))
-      ;(m.graph as onnx.GraphProto).output.push(
-        onnx.ValueInfoProto.create({ name: 'e4', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }),
-      )
-      return onnx.ModelProto.encode(m).finish()
-    }
-    try {
-      const names: string[][] = []
-      await engine.generate(
-        dir,
-        { ...base, steps: 2 },
-        { load: { prepareUnet }, onUnetOutputs: (_i, _t, o) => names.push(Object.keys(o)) },
-      )
-      await engine.generate(dir, { ...base, steps: 2 }, { load: { prepareUnet } })
-      expect(paths).toEqual([join(dir, 'unet', 'model.onnx')])
-      expect(names).toEqual([['e4'], ['e4']])
-      expect(engine.model?.unetFromBuffer).toBe(true)
-    } finally {
-      await engine.release()
-    }
-  })
-
   it('caches the loaded model and releases it when another is loaded', async () => {
     const engine = new Engine()
     const other = writeTinyModel()
     try {
       const a = await engine.load(dir)
       expect(await engine.load(dir)).toBe(a)
-      const r = await engine.generate(dir, { ...base, steps: 2 })
+      const r = await runPipeline(a, { ...base, steps: 2 })
       expect(engine.model).toBe(a)
-      // Loaded with other options (a provider that falls back): generate without options keeps it.
+      // Loaded with other options (a provider that falls back): a new model, the old one released.
       const c = await engine.load(dir, { provider: 'coreml' })
       expect(c).not.toBe(a)
-      await engine.generate(dir, { ...base, steps: 1 })
       expect(engine.model).toBe(c)
       expect(r.params.steps).toBe(2)
+      // A given U-Net buffer always reloads.
+      const d = await engine.load(dir, { provider: 'coreml', unetModel: readFileSync(join(dir, 'unet', 'model.onnx')) })
+      expect(d).not.toBe(c)
+      expect((await runPipeline(d, { ...base, steps: 2 })).latents).toEqual(r.latents)
       const b = await engine.load(other)
       expect(b).not.toBe(c)
       // The earlier models' sessions are gone.
       await expect(runPipeline(a, { ...base, steps: 1 })).rejects.toThrow()
       await expect(runPipeline(c, { ...base, steps: 1 })).rejects.toThrow()
+      await expect(runPipeline(d, { ...base, steps: 1 })).rejects.toThrow()
     } finally {
       await engine.release()
     }

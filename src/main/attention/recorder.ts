@@ -1,11 +1,17 @@
 /**
- * Builds the attention record from the extra U-Net outputs the engine delivers after each call
- * (`onUnetOutputs(stepIndex, timestep, outputs)`). Each tap output is [HW, 77] float32, already
- * the head mean of one guidance half; we keep the first T tokens (BOS..first EOS), transpose to
- * token-major [T][HW], and either store each step as float16 or sum steps into the layer's
- * current bucket (see planBuckets in src/shared/attention-record.ts).
+ * Builds the attention record of one generation. It is a pipeline observer
+ * (src/main/engine/pipeline.ts): `start(plan)` tells it the steps, the latent size and the kept
+ * tokens of each prompt; `step(call)` hands it the extra U-Net outputs after each call; `end()`
+ * closes the record, cut to the steps that ran when the generation was cancelled. Created by
+ * src/main/attention/trace.ts (one per traced generation); tests drive it on graphs directly.
+ *
+ * Each tap output is [HW, 77] float32, already the head mean of one guidance half; we keep the
+ * first T tokens (BOS..first EOS), transpose to token-major [T][HW], and either store each step as
+ * float16 or sum steps into the layer's current bucket (see planBuckets in
+ * src/shared/attention-record.ts).
  */
 import type * as ort from 'onnxruntime-node'
+import type { GenerationEnd, GenerationPlan, PipelineObserver, UnetCall } from '../engine/pipeline'
 import {
   bucketCount,
   layerResolution,
@@ -20,19 +26,24 @@ import type { TapInfo } from './patch-unet'
 
 export interface RecorderOptions {
   taps: readonly TapInfo[]
-  latentHeight: number
-  latentWidth: number
-  /** Steps the generation will run (the record is cut if it is cancelled earlier). */
-  steps: number
-  /** Kept tokens of the prompt: index of the first EOS + 1. */
-  condTokens: number
-  /** Kept tokens of the negative/empty prompt, when negative maps are recorded. */
-  uncondTokens?: number
   budgetBytes?: number
 }
 
-/** Which guidance half a call carries when the engine cannot batch cond and uncond together. */
-export type CallPart = 'both' | 'cond' | 'uncond'
+/**
+ * What the recorder reads from the pipeline's plan: the steps (one per timestep), the latent size,
+ * and the kept tokens of each prompt (index of the first EOS + 1). The negative prompt's maps are
+ * recorded when guidance is on and the U-Net was patched with unconditional taps.
+ */
+export type RecorderPlan = Pick<GenerationPlan, 'timesteps' | 'latentHeight' | 'latentWidth'> & {
+  encoding: { length: number }
+  negativeEncoding: { length: number } | null
+}
+
+interface PlanSize {
+  steps: number
+  latentHeight: number
+  latentWidth: number
+}
 
 interface StreamState {
   stream: AttentionStream
@@ -41,24 +52,35 @@ interface StreamState {
   output: (tap: TapInfo) => string | undefined
 }
 
-export class AttentionRecorder {
+export class AttentionRecorder implements PipelineObserver {
+  private plan: PlanSize | undefined
   private layers: RecordLayer[] | undefined
-  private readonly states: StreamState[] = []
-  private readonly timesteps: number[] = []
+  private states: StreamState[] = []
+  private timesteps: number[] = []
   private lastStep = -1
+  private result: AttentionRecord | null = null
 
   constructor(private readonly options: RecorderOptions) {
     if (options.taps.length === 0) throw new Error('no tapped layers to record')
-    this.states.push({
-      stream: { name: 'cond', tokens: options.condTokens, data: [] },
-      acc: [],
-      output: (t) => t.output,
-    })
-    if (options.uncondTokens !== undefined) {
-      if (options.taps.some((t) => !t.uncondOutput))
-        throw new Error('negative maps asked for, but the U-Net was patched without them')
+  }
+
+  /** The record of the generation, once it ended (null when it failed or ran no step). */
+  get record(): AttentionRecord | null {
+    return this.result
+  }
+
+  start(plan: RecorderPlan): void {
+    this.plan = { steps: plan.timesteps.length, latentHeight: plan.latentHeight, latentWidth: plan.latentWidth }
+    this.layers = undefined
+    this.timesteps = []
+    this.lastStep = -1
+    this.result = null
+    this.states = [
+      { stream: { name: 'cond', tokens: plan.encoding.length, data: [] }, acc: [], output: (t) => t.output },
+    ]
+    if (plan.negativeEncoding && this.options.taps.every((t) => t.uncondOutput)) {
       this.states.push({
-        stream: { name: 'uncond', tokens: options.uncondTokens, data: [] },
+        stream: { name: 'uncond', tokens: plan.negativeEncoding.length, data: [] },
         acc: [],
         output: (t) => t.uncondOutput,
       })
@@ -66,8 +88,9 @@ export class AttentionRecorder {
   }
 
   /** Plans storage once the first step tells the layers' resolutions. */
-  private init(outputs: Record<string, ort.Tensor>): RecordLayer[] {
-    const { taps, latentHeight, latentWidth, steps } = this.options
+  private init(outputs: Record<string, ort.Tensor>, plan: PlanSize): RecordLayer[] {
+    const { taps } = this.options
+    const { latentHeight, latentWidth, steps } = plan
     const pixels = taps.map((tap) => {
       const t = outputs[tap.output]
       if (!t) throw new Error(`U-Net outputs lack the attention tap '${tap.output}'`)
@@ -92,14 +115,11 @@ export class AttentionRecorder {
     return layers
   }
 
-  onUnetOutputs(
-    stepIndex: number,
-    timestep: number,
-    outputs: Record<string, ort.Tensor>,
-    part: CallPart = 'both',
-  ): void {
-    if (stepIndex >= this.options.steps) throw new Error(`step ${stepIndex} beyond the ${this.options.steps} planned`)
-    const layers = (this.layers ??= this.init(outputs))
+  step({ stepIndex, timestep, outputs, part }: UnetCall): void {
+    const plan = this.plan
+    if (!plan) throw new Error('the recorder was not started: the pipeline calls start(plan) first')
+    if (stepIndex >= plan.steps) throw new Error(`step ${stepIndex} beyond the ${plan.steps} planned`)
+    const layers = (this.layers ??= this.init(outputs, plan))
     if (stepIndex !== this.lastStep) {
       this.timesteps[stepIndex] = timestep
       this.lastStep = stepIndex
@@ -130,7 +150,7 @@ export class AttentionRecorder {
           for (let p = 0; p < hw; p++) acc[row + p] += src[p * tAll + t]
         }
         const inBucket = stepIndex % layer.bucketSize
-        if (inBucket === layer.bucketSize - 1 || stepIndex === this.options.steps - 1)
+        if (inBucket === layer.bucketSize - 1 || stepIndex === plan.steps - 1)
           this.flush(st, li, Math.floor(stepIndex / layer.bucketSize))
       })
     }
@@ -144,14 +164,18 @@ export class AttentionRecorder {
     acc.fill(0)
   }
 
-  /** The record so far; cut to the steps that ran when the generation stopped early. */
-  finish(): AttentionRecord {
-    if (!this.layers) throw new Error('no U-Net step was recorded')
+  /** Closes the record; cut to the steps that ran when the generation stopped early. */
+  end(outcome: GenerationEnd): void {
+    const plan = this.plan
+    if (!plan || !this.layers || outcome.reason === 'failed') {
+      this.result = null
+      return
+    }
     const steps = this.lastStep + 1
     const layers = this.layers
     const streams = this.states.map((st) => {
       layers.forEach((layer, li) => {
-        if (layer.bucketSize > 1 && steps % layer.bucketSize !== 0 && steps < this.options.steps) {
+        if (layer.bucketSize > 1 && steps % layer.bucketSize !== 0 && steps < plan.steps) {
           this.flush(st, li, Math.floor((steps - 1) / layer.bucketSize))
         }
       })
@@ -161,11 +185,11 @@ export class AttentionRecorder {
       })
       return { ...st.stream, data }
     })
-    return {
+    this.result = {
       steps,
       timesteps: this.timesteps.slice(0, steps),
-      latentHeight: this.options.latentHeight,
-      latentWidth: this.options.latentWidth,
+      latentHeight: plan.latentHeight,
+      latentWidth: plan.latentWidth,
       layers,
       cond: streams[0],
       uncond: streams[1],

@@ -6,10 +6,15 @@ export {
   resolveParams,
   describeParams,
   GenerationCancelledError,
+  InvalidParamsError,
   type GenerateOptions,
+  type GenerationEnd,
+  type GenerationPlan,
   type GenerationResult,
+  type PipelineObserver,
   type ResolvedParams,
+  type UnetCall,
   type UnetCallPart,
-  type UnetOutputsCallback,
 } from './pipeline'
+export { sessionOptions, type SessionSettings } from './session-options'
 export { ClipTokenizer } from './tokenizer'

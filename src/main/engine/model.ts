@@ -3,36 +3,22 @@
  * and everything the pipeline reads from the graphs' input/output metadata. Validation of the
  * graphs happens here, before any generation runs.
  *
- * The U-Net can come from a buffer (e.g. a copy patched by the attention hook to expose extra
- * outputs). ORT then has no file path to resolve external data against, so we point it at the
- * U-Net's folder through the `session.model_external_initializers_file_folder_path` config key.
+ * The U-Net can come from a buffer (the copy the attention hook patched to expose extra outputs,
+ * see src/main/attention/trace.ts; a test's float16 rewrite). ORT then has no file path to resolve
+ * external data against, so the session options point it at the U-Net's folder.
  */
 import { dirname } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import type { ExecutionProviderName } from '../../shared/generation'
 import { inspectModelFolder, ModelFolderError, type ModelFolder } from './modelFolder'
+import { ortBackendName, sessionOptions, type SessionSettings } from './session-options'
 import { staticDim, tensorMeta, type TensorMeta } from './tensors'
 import { ClipTokenizer } from './tokenizer'
 
-export interface LoadOptions {
-  /** Execution provider to try; CPU is the default and the fallback. */
-  provider?: ExecutionProviderName
+/** Provider (CPU is the default and the fallback), threads and spinning: see SessionSettings. */
+export interface LoadOptions extends Pick<SessionSettings, 'provider' | 'threads' | 'spinning'> {
   /** A (possibly patched) U-Net model to use instead of unet/model.onnx; external data still comes from unet/. */
   unetModel?: Uint8Array
-  /**
-   * Called once the folder is validated, with the path of unet/model.onnx; returns the model bytes
-   * to create the U-Net session from (e.g. the attention hook's patched copy). External data is
-   * still resolved from unet/. Ignored when `unetModel` is given.
-   */
-  prepareUnet?: (unetPath: string) => Uint8Array | Promise<Uint8Array>
-  /** Intra-op threads (default: ORT's choice, all cores). */
-  threads?: number
-  /**
-   * Let ORT's worker threads spin while waiting for work (ORT's own default). Off by default here:
-   * on a desktop sharing its cores (UI, other programs) spinning threads steal the CPU the
-   * computation needs; measured on 2 busy cores, the bundled U-Net runs 2x faster without it.
-   */
-  spinning?: boolean
 }
 
 export interface ModelIO {
@@ -60,30 +46,7 @@ export interface ProviderChoice {
   fallbackReason?: string
 }
 
-const ORT_EP: Record<ExecutionProviderName, string> = { cpu: 'cpu', cuda: 'cuda', dml: 'dml', coreml: 'coreml' }
-
-interface SessionTuning {
-  threads?: number
-  spinning?: boolean
-}
-
-function sessionOptions(
-  provider: ExecutionProviderName,
-  tuning: SessionTuning,
-  externalDataDir?: string,
-): ort.InferenceSession.SessionOptions {
-  // Session config entries (onnxruntime_session_options_config_keys.h), flattened by the binding.
-  const session: Record<string, unknown> = {}
-  if (!tuning.spinning) session.intra_op = { allow_spinning: '0' }
-  if (externalDataDir) session.model_external_initializers_file_folder_path = externalDataDir
-  return {
-    executionProviders: provider === 'cpu' ? ['cpu'] : [ORT_EP[provider], 'cpu'],
-    graphOptimizationLevel: 'all',
-    ...(tuning.threads ? { intraOpNumThreads: tuning.threads } : {}),
-    extra: { session },
-    logSeverityLevel: 3,
-  }
-}
+type SessionTuning = Pick<SessionSettings, 'threads' | 'spinning'>
 
 async function createSession(
   source: string | Uint8Array,
@@ -92,9 +55,13 @@ async function createSession(
   tuning: SessionTuning,
 ): Promise<ort.InferenceSession> {
   try {
-    if (typeof source === 'string') return await ort.InferenceSession.create(source, sessionOptions(provider, tuning))
+    if (typeof source === 'string')
+      return await ort.InferenceSession.create(source, sessionOptions({ provider, ...tuning }))
     // From a buffer ORT has no file path: point it at the model's folder for external data.
-    return await ort.InferenceSession.create(source, sessionOptions(provider, tuning, dirname(path)))
+    return await ort.InferenceSession.create(
+      source,
+      sessionOptions({ provider, ...tuning, externalDataDir: dirname(path) }),
+    )
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]
     throw new ModelFolderError(
@@ -109,7 +76,7 @@ async function createSession(
 function providerAvailable(p: ExecutionProviderName): boolean {
   if (p === 'cpu') return true
   try {
-    return ort.listSupportedBackends().some((b) => b.name === ORT_EP[p])
+    return ort.listSupportedBackends().some((b) => b.name === ortBackendName(p))
   } catch {
     return false
   }
@@ -120,21 +87,11 @@ export class LoadedModel {
     readonly folder: ModelFolder,
     readonly tokenizer: ClipTokenizer,
     readonly textEncoder: ort.InferenceSession,
-    private unetSession: ort.InferenceSession,
+    readonly unet: ort.InferenceSession,
     readonly vaeDecoder: ort.InferenceSession,
-    private ioInfo: ModelIO,
+    readonly io: ModelIO,
     readonly provider: ProviderChoice,
-    private readonly tuning: SessionTuning,
-    readonly unetFromBuffer: boolean,
   ) {}
-
-  get unet(): ort.InferenceSession {
-    return this.unetSession
-  }
-
-  get io(): ModelIO {
-    return this.ioInfo
-  }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
     const folder = inspectModelFolder(dir)
@@ -172,50 +129,20 @@ export class LoadedModel {
     }
     try {
       const textEncoder = await make(folder.textEncoderPath, folder.textEncoderPath)
-      const unetSource =
-        opts.unetModel ?? (opts.prepareUnet ? await opts.prepareUnet(folder.unetPath) : folder.unetPath)
-      const unet = await make(unetSource, folder.unetPath)
+      const unet = await make(opts.unetModel ?? folder.unetPath, folder.unetPath)
       const vae = await make(folder.vaeDecoderPath, folder.vaeDecoderPath)
       const io = validateSessions(folder, textEncoder, unet, vae)
       tokenizer =
         io.maxTokens === tokenizer.special.maxLength ? tokenizer : new ClipTokenizer(folder.tokenizerDir, io.maxTokens)
-      return new LoadedModel(
-        folder,
-        tokenizer,
-        textEncoder,
-        unet,
-        vae,
-        io,
-        { requested, used, fallbackReason },
-        tuning,
-        typeof unetSource !== 'string',
-      )
+      return new LoadedModel(folder, tokenizer, textEncoder, unet, vae, io, { requested, used, fallbackReason })
     } catch (e) {
       await Promise.all(sessions.map((s) => s.release().catch(() => undefined)))
       throw e
     }
   }
 
-  /**
-   * Swaps the U-Net for one built from `model` (a patched copy), or back to unet/model.onnx when
-   * null. The new graph is validated like the original; on failure the old session stays.
-   */
-  async setUnet(model: Uint8Array | null): Promise<void> {
-    const path = this.folder.unetPath
-    const s = await createSession(model ?? path, path, this.provider.used, this.tuning)
-    try {
-      this.ioInfo = validateSessions(this.folder, this.textEncoder, s, this.vaeDecoder)
-    } catch (e) {
-      await s.release()
-      throw e
-    }
-    const old = this.unetSession
-    this.unetSession = s
-    await old.release()
-  }
-
   async release(): Promise<void> {
-    await Promise.all([this.textEncoder.release(), this.unetSession.release(), this.vaeDecoder.release()])
+    await Promise.all([this.textEncoder.release(), this.unet.release(), this.vaeDecoder.release()])
   }
 }
 

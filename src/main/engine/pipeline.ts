@@ -1,12 +1,21 @@
 /**
  * Text-to-image sampling loop on a LoadedModel: tokenize, encode text, denoise with
- * classifier-free guidance, decode, encode PNG.
+ * classifier-free guidance, decode, encode PNG. Callers: src/main/attention/trace.ts (the app's
+ * generation runner, the CLI, `npm run eval`, tests) and bench/engine.ts.
  *
- * Hook for the attention recorder: `onUnetOutputs(stepIndex, timestep, outputs, part)` receives,
- * after every U-Net call, the outputs other than the predicted noise (the taps a patched U-Net
- * adds). `part` says which guidance half the call carried: 'both' for a batch-2 call
- * ([uncond, cond] in that order), 'cond' / 'uncond' when the U-Net takes batch 1 (two calls per
- * step) or guidance is off ('cond' only). With PNDM, stepIndex counts U-Net calls (N + 1).
+ * Observers follow the generation with a start / step / end lifecycle (the attention recorder is
+ * one, see src/main/attention/recorder.ts):
+ *   - `start(plan)` once, before the first U-Net call: resolved parameters, the scheduler's
+ *     timesteps (one U-Net round each; PNDM has steps + 1), both prompt encodings, the latent size,
+ *     whether guidance is on and whether its two halves share one batch-2 call;
+ *   - `step(call)` after every U-Net call with the outputs other than the predicted noise (the taps
+ *     a patched U-Net adds). `part` says which guidance half the call carried: 'both' for a
+ *     batch-2 call ([uncond, cond] in that order), 'cond' / 'uncond' when the U-Net takes batch 1
+ *     (two calls per step) or guidance is off ('cond' only);
+ *   - `end(outcome)` once the denoising loop stops: finished, cancelled between two steps, or
+ *     failed. It is not called when the generation fails before start().
+ * Without an observer that has `step`, only the noise prediction is fetched from the U-Net: a
+ * patched U-Net's taps are then not copied out of ONNX Runtime at all.
  */
 import { basename } from 'node:path'
 import type * as ort from 'onnxruntime-node'
@@ -25,12 +34,44 @@ import { floatTensor, idsTensor, readFloat, staticDim, timestepTensor } from './
 
 export type UnetCallPart = 'both' | 'cond' | 'uncond'
 
-export type UnetOutputsCallback = (
-  stepIndex: number,
-  timestep: number,
-  outputs: Record<string, ort.Tensor>,
-  part: UnetCallPart,
-) => void
+/** What a generation will do, announced to observers before the first U-Net call. */
+export interface GenerationPlan {
+  params: ResolvedParams
+  /** The scheduler's timesteps, one U-Net round each (PNDM: steps + 1). */
+  timesteps: readonly number[]
+  encoding: PromptEncoding
+  /** The negative (or empty) prompt's encoding when guidance is on, else null. */
+  negativeEncoding: PromptEncoding | null
+  latentChannels: number
+  latentHeight: number
+  latentWidth: number
+  /** Classifier-free guidance is on (guidance > 1). */
+  guided: boolean
+  /** Both guidance halves go through one batch-2 call ('both'); else one call per half. */
+  batched: boolean
+}
+
+/** One U-Net call, as observers see it. */
+export interface UnetCall {
+  /** Index of the denoising round (the timestep's index in the plan). */
+  stepIndex: number
+  timestep: number
+  /** The U-Net's outputs other than the predicted noise. */
+  outputs: Record<string, ort.Tensor>
+  part: UnetCallPart
+}
+
+export interface GenerationEnd {
+  reason: 'done' | 'cancelled' | 'failed'
+  /** Denoising rounds completed (all U-Net calls of each made). */
+  completedSteps: number
+}
+
+export interface PipelineObserver {
+  start?(plan: GenerationPlan): void
+  step?(call: UnetCall): void
+  end?(outcome: GenerationEnd): void
+}
 
 export interface GenerateOptions {
   signal?: AbortSignal
@@ -39,7 +80,7 @@ export interface GenerateOptions {
   previewEvery?: number
   /** Initial latent noise [1, C, h, w] (unit variance) instead of the seeded noise. */
   initialNoise?: Float32Array
-  onUnetOutputs?: UnetOutputsCallback
+  observers?: readonly PipelineObserver[]
 }
 
 export interface ResolvedParams extends GenerationParams {
@@ -92,9 +133,23 @@ export class GenerationCancelledError extends Error {
   }
 }
 
+/** Parameters a generation cannot run with (schema, or this model's size rules); nothing ran. */
+export class InvalidParamsError extends Error {
+  readonly code = 'invalid-params'
+  constructor(message: string) {
+    super(message)
+    this.name = 'InvalidParamsError'
+  }
+}
+
 /** Resolves model-dependent defaults and checks the size against the model's spatial multiple. */
 export function resolveParams(model: LoadedModel, input: GenerationParamsInput): ResolvedParams {
-  const p = parseGenerationParams(input)
+  let p: GenerationParams
+  try {
+    p = parseGenerationParams(input)
+  } catch (e) {
+    throw new InvalidParamsError((e as Error).message)
+  }
   const f = model.folder
   const scheduler = (p.scheduler as SchedulerName | undefined) ?? defaultSchedulerName(f.scheduler)
   const width = p.width ?? f.defaultWidth
@@ -105,7 +160,7 @@ export function resolveParams(model: LoadedModel, input: GenerationParamsInput):
     ['height', height],
   ] as const) {
     if (v % m !== 0) {
-      throw new Error(
+      throw new InvalidParamsError(
         `${name} ${v} is not a multiple of ${m}, this model's spatial multiple (e.g. ${Math.max(m, Math.round(v / m) * m)})`,
       )
     }
@@ -114,7 +169,7 @@ export function resolveParams(model: LoadedModel, input: GenerationParamsInput):
   const sh = staticDim(sample, 2)
   const sw = staticDim(sample, 3)
   if ((sh && sh * f.vaeScaleFactor !== height) || (sw && sw * f.vaeScaleFactor !== width)) {
-    throw new Error(
+    throw new InvalidParamsError(
       `this U-Net only accepts ${(sw ?? 0) * f.vaeScaleFactor}x${(sh ?? 0) * f.vaeScaleFactor} images (static input shape)`,
     )
   }
@@ -213,9 +268,10 @@ export async function runPipeline(
   const ehsCond =
     guided && !batched ? floatTensor(io.encoderHiddenStates, textEmbeddings.subarray(L * D), [1, L, D]) : null
 
-  // Without a listener, fetch only the noise prediction: a patched U-Net's taps are then not
-  // copied out of ONNX Runtime at all.
-  const fetches = opts.onUnetOutputs ? model.unet.outputNames : [io.outSampleName]
+  const observers = opts.observers ?? []
+  // Without a step observer, fetch only the noise prediction (see the header).
+  const stepObserved = observers.some((o) => o.step)
+  const fetches = stepObserved ? model.unet.outputNames : [io.outSampleName]
   const callUnet = async (x: Float32Array, batch: number, ehs: ort.Tensor, t: number) => {
     const feeds = {
       sample: floatTensor(io.sample, x, [batch, C, h, w]),
@@ -225,64 +281,92 @@ export async function runPipeline(
     const out = await model.unet.run(feeds, fetches)
     return { pred: readFloat(out[io.outSampleName] as ort.Tensor, 'U-Net output'), out }
   }
+  const announce = (stepIndex: number, timestep: number, out: ort.InferenceSession.ReturnType, part: UnetCallPart) => {
+    if (!stepObserved) return
+    const call: UnetCall = { stepIndex, timestep, outputs: extraOutputs(out, io.outSampleName), part }
+    for (const o of observers) o.step?.(call)
+  }
 
   const preview = opts.previewEvery && opts.onProgress ? await previewMapFor(model, C) : null
   const stepMs: number[] = []
   let unetCalls = 0
+  let completed = 0
+  const plan: GenerationPlan = {
+    params,
+    timesteps: Array.from(scheduler.timesteps),
+    encoding,
+    negativeEncoding,
+    latentChannels: C,
+    latentHeight: h,
+    latentWidth: w,
+    guided,
+    batched,
+  }
+  for (const o of observers) o.start?.(plan)
+  let reason: GenerationEnd['reason'] = 'failed'
   const tLoop = performance.now()
-  for (let i = 0; i < total; i++) {
-    checkAbort(signal, i, total)
-    const tStep = performance.now()
-    const t = scheduler.timesteps[i]
-    const x = scheduler.scaleModelInput(latents, i)
-    let eps: Float32Array
-    if (!guided) {
-      const r = await callUnet(x, 1, ehsAll, t)
-      unetCalls++
-      opts.onUnetOutputs?.(i, t, extraOutputs(r.out, io.outSampleName), 'cond')
-      eps = r.pred
-    } else {
-      let u: Float32Array
-      let c: Float32Array
-      if (batched) {
-        const x2 = new Float32Array(2 * n)
-        x2.set(x, 0)
-        x2.set(x, n)
-        const r = await callUnet(x2, 2, ehsAll, t)
+  try {
+    for (let i = 0; i < total; i++) {
+      checkAbort(signal, i, total)
+      const tStep = performance.now()
+      const t = scheduler.timesteps[i]
+      const x = scheduler.scaleModelInput(latents, i)
+      let eps: Float32Array
+      if (!guided) {
+        const r = await callUnet(x, 1, ehsAll, t)
         unetCalls++
-        opts.onUnetOutputs?.(i, t, extraOutputs(r.out, io.outSampleName), 'both')
-        u = r.pred.subarray(0, n)
-        c = r.pred.subarray(n, 2 * n)
+        announce(i, t, r.out, 'cond')
+        eps = r.pred
       } else {
-        const ru = await callUnet(x, 1, ehsUncond!, t)
-        opts.onUnetOutputs?.(i, t, extraOutputs(ru.out, io.outSampleName), 'uncond')
-        const rc = await callUnet(x, 1, ehsCond!, t)
-        opts.onUnetOutputs?.(i, t, extraOutputs(rc.out, io.outSampleName), 'cond')
-        unetCalls += 2
-        u = ru.pred
-        c = rc.pred
+        let u: Float32Array
+        let c: Float32Array
+        if (batched) {
+          const x2 = new Float32Array(2 * n)
+          x2.set(x, 0)
+          x2.set(x, n)
+          const r = await callUnet(x2, 2, ehsAll, t)
+          unetCalls++
+          announce(i, t, r.out, 'both')
+          u = r.pred.subarray(0, n)
+          c = r.pred.subarray(n, 2 * n)
+        } else {
+          const ru = await callUnet(x, 1, ehsUncond!, t)
+          announce(i, t, ru.out, 'uncond')
+          const rc = await callUnet(x, 1, ehsCond!, t)
+          announce(i, t, rc.out, 'cond')
+          unetCalls += 2
+          u = ru.pred
+          c = rc.pred
+        }
+        eps = new Float32Array(n)
+        const g = params.guidance
+        for (let k = 0; k < n; k++) eps[k] = u[k] + g * (c[k] - u[k])
       }
-      eps = new Float32Array(n)
-      const g = params.guidance
-      for (let k = 0; k < n; k++) eps[k] = u[k] + g * (c[k] - u[k])
+      const stepIndex = i
+      latents = scheduler.step(eps, i, latents, (count) => gaussianNoise(params.seed, count, stepIndex + 1))
+      completed = i + 1
+      const now = performance.now()
+      stepMs.push(now - tStep)
+      if (opts.onProgress) {
+        const elapsed = now - tLoop
+        const progress: GenerationProgress = {
+          step: i + 1,
+          total,
+          elapsedMs: elapsed,
+          etaMs: (elapsed / (i + 1)) * (total - i - 1),
+        }
+        if (preview && ((i + 1) % opts.previewEvery! === 0 || i + 1 === total)) {
+          progress.preview = { width: w, height: h, rgb: previewRgb(preview, latents, h, w) }
+        }
+        opts.onProgress(progress)
+      }
     }
-    const stepIndex = i
-    latents = scheduler.step(eps, i, latents, (count) => gaussianNoise(params.seed, count, stepIndex + 1))
-    const now = performance.now()
-    stepMs.push(now - tStep)
-    if (opts.onProgress) {
-      const elapsed = now - tLoop
-      const progress: GenerationProgress = {
-        step: i + 1,
-        total,
-        elapsedMs: elapsed,
-        etaMs: (elapsed / (i + 1)) * (total - i - 1),
-      }
-      if (preview && ((i + 1) % opts.previewEvery! === 0 || i + 1 === total)) {
-        progress.preview = { width: w, height: h, rgb: previewRgb(preview, latents, h, w) }
-      }
-      opts.onProgress(progress)
-    }
+    reason = 'done'
+  } catch (e) {
+    if (e instanceof GenerationCancelledError) reason = 'cancelled'
+    throw e
+  } finally {
+    for (const o of observers) o.end?.({ reason, completedSteps: completed })
   }
   const denoiseMs = performance.now() - tLoop
   checkAbort(signal, total, total)

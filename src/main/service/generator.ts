@@ -1,14 +1,14 @@
 /**
  * Runs generations on the current model, one at a time: a second start while one runs is refused
  * with code 'busy' (two runs would fight over one ONNX Runtime session and the CPU). Records the
- * attention through the hook, reports progress with a live preview, honours cancellation between
- * steps, and turns every failure into an AppError the UI can show.
+ * attention through src/main/attention/trace.ts, reports progress with a live preview, honours
+ * cancellation between steps, and turns every failure into an AppError the UI can show. Called by
+ * AppService (src/main/service/AppService.ts).
  */
-import { GenerationCancelledError, resolveParams, runPipeline } from '../engine'
-import type { AttentionRecorder } from '../attention/recorder'
+import { GenerationCancelledError, InvalidParamsError } from '../engine'
+import { traceGeneration } from '../attention/trace'
 import { serializeRecord } from '../../shared/attention-record'
 import type { GenerationParamsInput } from '../../shared/generation'
-import { createScheduler } from '../../shared/schedulers'
 import { AppError } from '../../shared/ipc/result'
 import type { GenerationPayload, ProgressEvent } from '../../shared/ipc/payloads'
 import type { ActiveModel } from './models'
@@ -72,40 +72,17 @@ export class GenerationRunner {
     signal: AbortSignal,
   ): Promise<GenerationPayload> {
     checkRequest(active, input)
-    const { model, hook } = active
-    let params
-    try {
-      params = resolveParams(model, input)
-    } catch (error) {
-      throw new AppError('invalid-params', error instanceof Error ? error.message : String(error))
-    }
-    // The recorder must know its shape before the first step; the pipeline encodes the same prompt.
-    const encoding = model.tokenizer.encode(params.prompt)
-    const guided = params.guidance > 1
-    const negative = guided ? model.tokenizer.encode(params.negativePrompt) : null
-    const calls = createScheduler(params.scheduler, model.folder.scheduler, params.steps).timesteps.length
-    let recorder: AttentionRecorder | undefined
-    if (hook.taps.length > 0) {
-      recorder = hook.recorder({
-        latentHeight: params.height / model.folder.vaeScaleFactor,
-        latentWidth: params.width / model.folder.vaeScaleFactor,
-        steps: calls,
-        condTokens: encoding.length,
-        uncondTokens: negative?.length,
-      })
-    }
+    const { hook } = active
     let result
     try {
-      result = await runPipeline(model, params, {
+      result = await traceGeneration(active, input, {
         signal,
         previewEvery: PREVIEW_EVERY,
         onProgress: (p) =>
           options.onProgress({ ...p, preview: p.preview && { ...p.preview, rgb: new Uint8Array(p.preview.rgb) } }),
-        onUnetOutputs: recorder
-          ? (step, t, outputs, part) => recorder.onUnetOutputs(step, t, outputs, part)
-          : undefined,
       })
     } catch (error) {
+      if (error instanceof InvalidParamsError) throw new AppError('invalid-params', error.message)
       if (error instanceof GenerationCancelledError)
         throw new AppError('cancelled', `Cancelled after ${error.completedSteps} of ${error.totalSteps} steps.`)
       if (error instanceof AppError) throw error
@@ -114,7 +91,7 @@ export class GenerationRunner {
         `The model failed while generating: ${error instanceof Error ? error.message : String(error)}`,
       )
     }
-    const record = recorder ? serializeRecord(recorder.finish()) : null
+    const record = result.record ? serializeRecord(result.record) : null
     const noMaps =
       hook.taps.length === 0 ? (hook.warning ?? 'This model exposes no cross-attention to map.') : undefined
     const r = result.params

@@ -4,18 +4,17 @@
  * fails validation leaves the current model in place and reports precisely what is wrong.
  */
 import path from 'node:path'
-import { Engine, inspectModelFolder, ModelFolderError, type LoadedModel } from '../engine'
-import { prepareAttentionHook, type AttentionHook } from '../attention/hook'
+import { Engine, ModelFolderError } from '../engine'
+import { loadTracedModel, type TracedModel, type TraceHook } from '../attention/trace'
 import { defaultSchedulerName } from '../../shared/schedulers'
 import { AppError } from '../../shared/ipc/result'
 import type { ModelSummary } from '../../shared/ipc/payloads'
 
 export const DEMO_PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
 
-export interface ActiveModel {
-  model: LoadedModel
+export interface ActiveModel extends TracedModel {
   /** The hook that patched the U-Net; its taps are empty when attention is fused. */
-  hook: AttentionHook
+  hook: TraceHook
   summary: ModelSummary
 }
 
@@ -65,12 +64,12 @@ export class ModelManager {
   private async loadNow(dir: string): Promise<ActiveModel> {
     if (this.active?.summary.dir === dir) return this.active
     try {
-      const folder = inspectModelFolder(dir) // cheap static checks first: precise messages, no ORT
-      const hook = prepareAttentionHook(folder.unetPath, { negative: true })
-      const model = await this.engine.load(dir, {
-        unetModel: hook.taps.length > 0 ? hook.model : undefined,
+      const { model, hook: traced } = await loadTracedModel(dir, {
+        negative: true,
         threads: this.options.threads,
+        engine: this.engine,
       })
+      const hook: TraceHook = traced ?? { taps: [] } // always set: the hook is asked for
       const bundled = dir === path.resolve(this.options.bundledDir)
       const f = model.folder
       const summary: ModelSummary = {
@@ -104,6 +103,8 @@ export class ModelManager {
   }
 
   async release(): Promise<void> {
+    // A load in flight would otherwise leave its model behind the release.
+    await this.pending?.catch(() => undefined)
     this.active = null
     await this.engine.release()
   }
