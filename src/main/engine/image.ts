@@ -1,9 +1,7 @@
 /**
- * Image side of the pipeline: decoded VAE output to RGB bytes, PNG encoding with the generation
- * parameters embedded, and the cheap linear latent-to-RGB preview.
+ * Image side of the pipeline: decoded VAE output to RGB bytes and the cheap linear latent-to-RGB
+ * preview. The PNG itself is written by src/main/saving/png.ts, the one PNG writer.
  */
-import sharp from 'sharp'
-import { insertPngText } from '../png-text'
 
 /** VAE output [1, 3, H, W] in [-1, 1] -> interleaved RGB bytes, rounding as diffusers does. */
 export function vaeOutputToRgb(data: Float32Array, width: number, height: number): Uint8Array {
@@ -20,19 +18,6 @@ export function vaeOutputToRgb(data: Float32Array, width: number, height: number
     }
   }
   return rgb
-}
-
-/** PNG bytes of an RGB image with text metadata chunks (keyword -> text). */
-export async function encodePng(
-  rgb: Uint8Array,
-  width: number,
-  height: number,
-  text: Record<string, string>,
-): Promise<Buffer> {
-  const png = await sharp(rgb, { raw: { width, height, channels: 3 } })
-    .png()
-    .toBuffer()
-  return Buffer.from(insertPngText(png, text))
 }
 
 /**

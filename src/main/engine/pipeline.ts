@@ -28,7 +28,8 @@ import {
 import { gaussianNoise } from '../../shared/noise'
 import { createScheduler, defaultSchedulerName, type SchedulerName } from '../../shared/schedulers'
 import type { PromptEncoding } from '../../shared/tokenizer'
-import { encodePng, fitPreviewMap, previewRgb, vaeOutputToRgb, type PreviewMap } from './image'
+import { fitPreviewMap, previewRgb, vaeOutputToRgb, type PreviewMap } from './image'
+import { encodeTextPng } from '../saving/png'
 import type { LoadedModel, ProviderChoice } from './model'
 import { floatTensor, idsTensor, readFloat, staticDim, timestepTensor } from './tensors'
 
@@ -378,7 +379,7 @@ export async function runPipeline(
   const image = readFloat(dec[io.imageName] as ort.Tensor, 'VAE output')
   const rgb = vaeOutputToRgb(image, params.width, params.height)
   const modelName = basename(folder.dir)
-  const png = await encodePng(rgb, params.width, params.height, {
+  const png = await encodeTextPng(rgb, params.width, params.height, 3, {
     parameters: describeParams(params, modelName),
     'daam-studio': JSON.stringify({ ...params, model: modelName, provider: model.provider.used }),
   })
