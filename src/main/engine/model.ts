@@ -8,6 +8,8 @@
  * U-Net's folder through the `session.model_external_initializers_file_folder_path` config key.
  */
 import { dirname } from 'node:path'
+// First: turns ONNX Runtime's telemetry off before the binding loads (see telemetry.ts).
+import './telemetry'
 import * as ort from 'onnxruntime-node'
 import { withFloat32IO } from './float32-io'
 import type { ExecutionProviderName } from '../../shared/generation'
