@@ -34,6 +34,8 @@ export function createMainWindow(entry: RendererEntry, preloadFile: string): Bro
       allowRunningInsecureContent: false,
       webviewTag: false,
       spellcheck: false,
+      // Middle-click (auxclick) could open links in new windows; the open handler denies them too.
+      disableBlinkFeatures: 'Auxclick',
     },
   })
   win.once('ready-to-show', () => win.show())
