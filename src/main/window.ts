@@ -52,6 +52,7 @@ export function rendererEntry(isPackaged: boolean): RendererEntry {
 
 /**
  * Declares app:// a standard, secure scheme (an origin for CSP 'self', module scripts and fetch).
+ * `corsEnabled` stays off: it would let other origins read app:// responses. No `bypassCSP`.
  * Must run before the app is ready.
  */
 export function registerAppScheme(): void {
