@@ -10,6 +10,8 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+// First: ONNX Runtime telemetry off before the binding loads.
+import '../src/main/engine/telemetry'
 import * as ort from 'onnxruntime-node'
 import { patchUnet } from '../src/main/attention/patch-unet'
 import { sessionOptions } from '../src/main/engine/session-options'

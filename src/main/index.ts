@@ -3,20 +3,27 @@
  * service (`./service`). Everything testable lives outside this file.
  */
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { app, BrowserWindow, ipcMain, Menu } from 'electron'
 import { electronDialogs } from './dialogs'
+import { disableOrtTelemetry } from './engine/telemetry'
 import { buildMenu } from './menu'
 import { forwardEvents } from './ipc/dispatch'
 import { registerIpc } from './ipc/register'
 import { createSenderCheck } from './ipc/trust'
 import { hardenApp } from './security'
-import { AppService, serviceOptionsFromEnv, USER_DATA_DIR_ENV } from './service'
-import { createMainWindow, rendererEntry } from './window'
+import { AppService, testOverridesFromEnv } from './service'
+import { createMainWindow, registerAppScheme, rendererEntry, serveRenderer } from './window'
 
+// Before any ONNX Runtime session exists (engine/telemetry.ts).
+disableOrtTelemetry()
+
+// Test-only switches (e2e): ignored in a packaged build, and a bad value is logged, never fatal.
+const overrides = testOverridesFromEnv(process.env, app.isPackaged)
+for (const warning of overrides.warnings) console.warn(`[options] ${warning}`)
 // Must happen before the single-instance lock, which is keyed on userData.
-const userDataOverride = process.env[USER_DATA_DIR_ENV]
-if (userDataOverride) app.setPath('userData', path.resolve(userDataOverride))
+if (overrides.userDataDir) app.setPath('userData', overrides.userDataDir)
+
+registerAppScheme()
 
 if (!app.requestSingleInstanceLock()) {
   app.quit()
@@ -25,12 +32,12 @@ if (!app.requestSingleInstanceLock()) {
 }
 
 function start(): void {
-  const entry = rendererEntry(__dirname, app.isPackaged)
+  const entry = rendererEntry(app.isPackaged)
   const rendererDir = path.join(__dirname, '../renderer')
   const preloadFile = path.join(__dirname, '../preload/index.js')
-  const devServerOrigin = entry.kind === 'url' ? new URL(entry.url).origin : undefined
+  const devServerOrigin = entry.url.startsWith('http') ? new URL(entry.url).origin : undefined
 
-  hardenApp({ rendererDir, devServerOrigin })
+  hardenApp({ devServerOrigin })
 
   let mainWindow: BrowserWindow | null = null
   const openWindow = (): void => {
@@ -45,20 +52,19 @@ function start(): void {
   })
 
   void app.whenReady().then(() => {
+    serveRenderer(rendererDir)
     const service = new AppService({
       appName: app.getName(),
       appVersion: app.getVersion(),
       modelsDir: app.isPackaged ? path.join(process.resourcesPath, 'models') : path.join(app.getAppPath(), 'models'),
       userDataDir: app.getPath('userData'),
       dialogs: electronDialogs(() => app.getPath('pictures')),
-      ...serviceOptionsFromEnv(process.env),
+      ...overrides.service,
     })
     Menu.setApplicationMenu(buildMenu(Menu, (command) => service.events.emit('app:menu', { command })))
 
     registerIpc(ipcMain, service, {
-      isTrustedSender: createSenderCheck(
-        entry.kind === 'url' ? { origins: [entry.url] } : { files: [pathToFileURL(entry.file).href] },
-      ),
+      isTrustedSender: createSenderCheck({ origins: [entry.url] }),
       onInternalError: (channel, error) => console.error(`[ipc] ${channel} failed:`, error),
     })
     forwardEvents(service.events, (event, payload) => {

@@ -1,7 +1,7 @@
 /**
  * App-wide hardening: no navigation, no new windows, no webviews, no
- * permissions, and no network requests outside the app's own files (and the
- * Vite dev server in development).
+ * permissions, and no network requests outside the app's own origin (and the
+ * Vite dev server in development). Caller: src/main/index.ts, before ready.
  */
 import { app, session } from 'electron'
 import { isAllowedRequest, type HardenOptions } from './requestPolicy'

@@ -20,6 +20,7 @@ import {
 import type { GenerationProgress } from '../../src/shared/generation'
 import { gaussianNoise } from '../../src/shared/noise'
 import { toFloat16Model } from './fp16'
+import { float16IO, float16IOOfFile } from '../../src/main/engine/float32-io'
 import { writeTinyModel } from './tinyModel'
 
 const base = {
@@ -220,10 +221,12 @@ describe('pipeline on a tiny model', () => {
   it('runs a float16 model (inputs, outputs and weights in float16) and agrees with float32', async () => {
     const ref = await runPipeline(model, base)
     const fp16Unet = toFloat16Model(readFileSync(join(dir, 'unet', 'model.onnx')))
+    expect(float16IO(fp16Unet).inputs).toEqual(['sample', 'encoder_hidden_states'])
     const m = await LoadedModel.load(dir, { unetModel: fp16Unet })
     try {
-      expect(m.io.sample.type).toBe('float16')
-      expect(m.io.encoderHiddenStates.type).toBe('float16')
+      // float16 inside, float32 at the session boundary (engine/float32-io.ts)
+      expect(m.io.sample.type).toBe('float32')
+      expect(m.io.encoderHiddenStates.type).toBe('float32')
       const r = await runPipeline(m, base)
       // float16 weights and inputs: ~3 significant digits over 6 steps.
       const diff = maxAbsDiff(r.latents, ref.latents)
@@ -242,12 +245,15 @@ describe('pipeline on a tiny model', () => {
       const p = join(d16, part, 'model.onnx')
       writeFileSync(p, toFloat16Model(readFileSync(p)))
     }
+    for (const part of ['text_encoder', 'unet', 'vae_decoder']) {
+      expect(float16IOOfFile(join(d16, part, 'model.onnx')).outputs).toHaveLength(1)
+    }
     const m = await LoadedModel.load(d16)
     try {
       expect([m.io.hiddenState.type, m.io.sample.type, m.io.latentSample.type]).toEqual([
-        'float16',
-        'float16',
-        'float16',
+        'float32',
+        'float32',
+        'float32',
       ])
       const r = await runPipeline(m, base)
       expect(maxAbsDiff(r.latents, ref.latents)).toBeLessThan(5e-2)

@@ -8,7 +8,10 @@
  * external data against, so the session options point it at the U-Net's folder.
  */
 import { dirname } from 'node:path'
+// First: turns ONNX Runtime's telemetry off before the binding loads (see telemetry.ts).
+import './telemetry'
 import * as ort from 'onnxruntime-node'
+import { withFloat32IO } from './float32-io'
 import type { ExecutionProviderName } from '../../shared/generation'
 import { inspectModelFolder, ModelFolderError, type ModelFolder } from './modelFolder'
 import { ortBackendName, sessionOptions, type SessionSettings } from './session-options'
@@ -55,6 +58,8 @@ async function createSession(
   tuning: SessionTuning,
 ): Promise<ort.InferenceSession> {
   try {
+    // Float32 at the boundary: onnxruntime-node 1.30 cannot take float16 tensors on Node 24 (see float32-io.ts).
+    source = withFloat32IO(source)
     if (typeof source === 'string')
       return await ort.InferenceSession.create(source, sessionOptions({ provider, ...tuning }))
     // From a buffer ORT has no file path: point it at the model's folder for external data.

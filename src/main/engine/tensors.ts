@@ -1,11 +1,11 @@
 /**
  * Conversion at the ONNX boundary: the pipeline works in float32 / plain numbers; each session
- * input is built in the dtype and rank its metadata declares (float16 or float32 tensors, int32
- * or int64 ids, timestep as int64 [B], float [B] or a rank-0 float scalar), and float16 outputs
- * are widened back to float32.
+ * input is built in the dtype and rank its metadata declares (float32 tensors, int32 or int64
+ * ids, timestep as int64 [B], float [B] or a rank-0 float scalar). Float16 never crosses the
+ * boundary: model.ts gives every session float32 inputs and outputs (float32-io.ts), because
+ * onnxruntime-node 1.30 cannot pass float16 tensors on Node 24.
  */
 import * as ort from 'onnxruntime-node'
-import { float16ToFloat32, float32ToFloat16 } from '../../shared/float16'
 
 export type TensorMeta = { name: string; type: ort.Tensor.Type; shape: ReadonlyArray<number | string> }
 
@@ -23,22 +23,15 @@ export function tensorMeta(
   return { name, type: m.type, shape: m.shape }
 }
 
-/** A float tensor in the dtype the model wants. */
+/** A float32 input tensor (float16 models have a float32 boundary, see float32-io.ts). */
 export function floatTensor(meta: TensorMeta, data: Float32Array, dims: readonly number[]): ort.Tensor {
-  if (meta.type === 'float16') return new ort.Tensor('float16', float32ToFloat16(data), dims)
   if (meta.type === 'float32') return new ort.Tensor('float32', data, dims)
-  throw new Error(`input '${meta.name}' has unsupported type ${meta.type} (expected float16 or float32)`)
+  throw new Error(`input '${meta.name}' has unsupported type ${meta.type} (expected float32)`)
 }
 
-/** Float32 view of a float output (float16 widened). */
+/** The data of a float32 output. */
 export function readFloat(t: ort.Tensor, what: string): Float32Array {
   if (t.type === 'float32') return t.data as Float32Array
-  if (t.type === 'float16') {
-    const d = t.data as unknown
-    // ORT node returns float16 as Uint16Array bit patterns (or Float16Array where the runtime has it).
-    if (d instanceof Uint16Array) return float16ToFloat32(d)
-    return Float32Array.from(d as ArrayLike<number>)
-  }
   throw new Error(`${what}: unexpected output type ${t.type}`)
 }
 
@@ -71,8 +64,6 @@ export function timestepTensor(meta: TensorMeta, t: number, batch: number): ort.
       return new ort.Tensor('int32', new Int32Array(n).fill(Math.round(t)), dims)
     case 'float32':
       return new ort.Tensor('float32', new Float32Array(n).fill(t), dims)
-    case 'float16':
-      return new ort.Tensor('float16', float32ToFloat16(new Float32Array(n).fill(t)), dims)
     case 'float64':
       return new ort.Tensor('float64', new Float64Array(n).fill(t), dims)
     default:

@@ -39,7 +39,10 @@ export function defaultServiceOptions(overrides: Partial<ServiceOptions> = {}): 
   }
 }
 
-/** Reads `DAAM_SERVICE_OPTIONS` (JSON). Unknown keys are kept so later options need no plumbing. */
+/**
+ * Reads `DAAM_SERVICE_OPTIONS` (JSON); throws on a malformed value. Unknown keys are kept so
+ * later options need no plumbing. The app goes through `testOverridesFromEnv`, which never throws.
+ */
 export function serviceOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<ServiceOptions> {
   const raw = env[SERVICE_OPTIONS_ENV]
   if (!raw) return {}
@@ -48,4 +51,71 @@ export function serviceOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<ServiceOp
     throw new Error(`${SERVICE_OPTIONS_ENV} must be a JSON object`)
   }
   return parsed as Partial<ServiceOptions>
+}
+
+/** What the test-only environment variables ask for, after `testOverridesFromEnv` vetted it. */
+export interface TestOverrides {
+  service: Partial<ServiceOptions>
+  /** Absolute path to use as Electron's userData folder. */
+  userDataDir?: string
+  /** Why a variable (or a key of it) was ignored; the caller logs these. */
+  warnings: string[]
+}
+
+type KeyCheck = (v: unknown) => boolean
+const isString: KeyCheck = (v) => typeof v === 'string' && v.length > 0
+const isObject: KeyCheck = (v) => typeof v === 'object' && v !== null && !Array.isArray(v)
+/** Types of the keys the service reads; a wrong-typed one is dropped instead of failing later. */
+const KEY_CHECKS: Partial<Record<keyof ServiceOptions, KeyCheck>> = {
+  appName: isString,
+  appVersion: isString,
+  modelsDir: isString,
+  userDataDir: (v) => v === null || isString(v),
+  dialogAnswers: isObject,
+  threads: (v) => Number.isInteger(v) && (v as number) > 0,
+  dialogs: () => false, // not JSON-able: only Electron injects it
+}
+
+/**
+ * The e2e tests' overrides (`DAAM_SERVICE_OPTIONS`, `DAAM_USER_DATA_DIR`) for the Electron main
+ * process (src/main/index.ts). Never throws, so a bad value can never keep the window from
+ * opening: a malformed value or key is dropped with a warning. In a packaged build (`packaged`,
+ * Electron's app.isPackaged) both are ignored: an installed app takes no test switches from
+ * whoever controls its environment.
+ */
+export function testOverridesFromEnv(env: NodeJS.ProcessEnv, packaged: boolean): TestOverrides {
+  const warnings: string[] = []
+  const rawOptions = env[SERVICE_OPTIONS_ENV]
+  const rawUserData = env[USER_DATA_DIR_ENV]
+  if (packaged) {
+    for (const [name, raw] of [
+      [SERVICE_OPTIONS_ENV, rawOptions],
+      [USER_DATA_DIR_ENV, rawUserData],
+    ] as const) {
+      if (raw !== undefined) warnings.push(`${name} is a test-only setting and is ignored in a packaged build`)
+    }
+    return { service: {}, warnings }
+  }
+  let service: Partial<ServiceOptions> = {}
+  if (rawOptions) {
+    try {
+      service = serviceOptionsFromEnv(env)
+    } catch (e) {
+      warnings.push(`${SERVICE_OPTIONS_ENV} ignored: ${e instanceof Error ? e.message : String(e)}`)
+    }
+  }
+  for (const [key, value] of Object.entries(service)) {
+    const check = KEY_CHECKS[key as keyof ServiceOptions]
+    if (check && !check(value)) {
+      warnings.push(`${SERVICE_OPTIONS_ENV}.${key} ignored: ${JSON.stringify(value) ?? typeof value} is not valid`)
+      delete (service as Record<string, unknown>)[key]
+    }
+  }
+  let userDataDir: string | undefined
+  if (rawUserData !== undefined) {
+    if (rawUserData.trim() === '' || rawUserData.includes('\0')) {
+      warnings.push(`${USER_DATA_DIR_ENV} ignored: ${JSON.stringify(rawUserData)} is not a folder path`)
+    } else userDataDir = path.resolve(rawUserData)
+  }
+  return { service, userDataDir, warnings }
 }
