@@ -15,7 +15,7 @@ import { AppError } from '../../shared/ipc/result'
 import { renderOverlay, specFilter, type OverlaySpec } from '../../shared/ipc/overlay'
 import type { GenerationPayload } from '../../shared/ipc/payloads'
 import { describeFsError, writeFileAtomic } from '../history/atomic'
-import { mergedWordSpecs } from './words'
+import { mergedWordSpecs } from '../../shared/heatmap/prompt-words'
 
 /** A generation ready for drawing: decoded record and image. */
 export interface Drawable {

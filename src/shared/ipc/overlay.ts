@@ -5,6 +5,7 @@
  * schema lives with the contract.
  */
 import { z } from 'zod'
+import { STREAM_NAMES } from '../attention-record'
 import { COLORMAPS, colormapLut } from '../colormaps'
 import type { HeatmapFilter } from '../heatmap/aggregate'
 import { compositeWords, distinctColors, overlayHeatmap, overlayMask, type ImageBytes } from '../heatmap/compose'
@@ -20,7 +21,7 @@ export const overlaySpecSchema = z
       .array(z.object({ label: z.string().min(1).max(200), tokens: z.array(tokenIndex).min(1).max(77) }).strict())
       .min(1)
       .max(77),
-    stream: z.enum(['cond', 'uncond']),
+    stream: z.enum(STREAM_NAMES),
     mode: z.enum(['heatmap', 'mask']),
     colormap: z.enum(COLORMAPS as unknown as ['jet', 'turbo', 'inferno', 'viridis']),
     opacity: z.number().min(0).max(1),
