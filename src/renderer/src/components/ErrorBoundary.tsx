@@ -47,10 +47,10 @@ export class ErrorBoundary extends Component<Props, State> {
     return (
       <div className="pane-error" role="alert" data-testid="pane-error">
         <p>
-          <b>{this.props.name} could not be shown.</b> {error.message || error.name}
+          <b>{this.props.name} could not be shown.</b> {error.message || error.name}{' '}
+          <span className="muted small">The rest of the window still works.</span>
         </p>
-        <p className="muted small">The rest of the window still works.</p>
-        <button type="button" data-testid="pane-reload" onClick={this.reload}>
+        <button type="button" className="small" onClick={this.reload}>
           Reload view
         </button>
       </div>
