@@ -1,6 +1,7 @@
 /**
  * What goes wrong must show in the UI and leave the app working: bad input, a broken model
- * folder, cancelling mid-run. Plus readability at 200 % zoom and keyboard reachability.
+ * folder, cancelling mid-run, a model still loading, a generation that cannot be drawn. Plus
+ * readability at 200 % zoom and keyboard reachability.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -29,7 +30,7 @@ test('bad input gives clear messages next to the fields', async ({ app, page }) 
   await page.getByTestId('height').fill('100000')
   await page.getByTestId('generate').click()
   await expect(page.getByText('Steps must be a whole number from 1 to 200.')).toBeVisible()
-  await expect(page.getByText('Width must be a multiple of 32 px')).toBeVisible()
+  await expect(page.getByText('Width 100 px is not a multiple of 32 px')).toBeVisible()
   await expect(page.getByText('Height 100000 px is too large: at most 2048 px.')).toBeVisible()
   await saveScreenshot(page, `input-errors-${app.mode}`)
 
@@ -180,4 +181,119 @@ test('negative-prompt words are chips with their own maps', async ({ app, page }
   await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', 'hat')
   await expect(negative.nth(1)).toHaveAttribute('aria-pressed', 'false')
   await saveScreenshot(page, `negative-${app.mode}`)
+})
+
+test('Generate is disabled, with the reason shown, while a model loads', async ({ app, page }) => {
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+  test.skip(!app.service, 'needs the in-process service (Chromium mode) to hold the load open')
+  const service = app.service!
+  // Hold the model load open until the test has looked at the window.
+  const load = service.loadModel.bind(service)
+  let release = (): void => {}
+  const gate = new Promise<void>((resolve) => (release = resolve))
+  service.loadModel = async (dir) => {
+    await gate
+    return load(dir)
+  }
+  await page.getByTestId('prompt').fill('a red hat')
+  await page.getByTestId('model-badge').click()
+  await page.getByTestId('open-model').click()
+
+  const generate = page.getByTestId('generate')
+  await expect(generate).toBeDisabled()
+  await expect(generate).toHaveAttribute('title', 'Loading model…')
+  await expect(page.getByTestId('generate-blocked')).toHaveText('Loading model…')
+  await expect(page.getByTestId('model-badge')).toContainText('Loading model…')
+  // The shortcut is refused with a reason too, and starts nothing.
+  await page.getByTestId('prompt').press('Control+Enter')
+  await expect(page.getByTestId('banner-info')).toContainText('The model is still loading')
+  await expect(page.getByTestId('progress')).toBeHidden()
+  await saveScreenshot(page, `model-loading-${app.mode}`)
+
+  release()
+  // The folder is broken: its error shows, the bundled model stays, and Generate is back.
+  await expect(page.getByTestId('banner-error')).toContainText(brokenModel)
+  await expect(generate).toBeEnabled()
+  await expect(page.getByTestId('generate-blocked')).toBeHidden()
+  await generate.click()
+  await expect(page.getByTestId('word-chips').getByRole('button')).toHaveText(['a', 'red', 'hat'], { timeout: 60_000 })
+})
+
+test('a generation that cannot be drawn breaks only its own pane, and "Reload view" recovers', async ({
+  app,
+  page,
+}) => {
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+  test.skip(!app.service, 'needs the in-process service (Chromium mode) to hand the window a broken entry')
+  await page.getByTestId('prompt').fill('a red hat')
+  await page.getByTestId('steps').fill('2')
+  await page.getByTestId('generate').click()
+  await expect(page.getByTestId('history-item')).toHaveCount(1, { timeout: 60_000 })
+
+  // The service hands back the entry without its size and timings: the image cannot be drawn and
+  // the status bar cannot summarise it. Each pane says so; the rest of the window works.
+  const service = app.service!
+  const get = service.getHistory.bind(service)
+  service.getHistory = async (id) => {
+    const { width: _w, timings: _t, ...rest } = await get(id)
+    return rest as Awaited<ReturnType<typeof get>>
+  }
+  await page.getByTestId('history-item').getByRole('button').first().click()
+  const errors = page.getByTestId('pane-error')
+  await expect(errors.filter({ hasText: 'The image could not be shown.' })).toBeVisible()
+  await expect(errors.filter({ hasText: 'The status bar could not be shown.' })).toBeVisible()
+  await expect(page.getByTestId('prompt')).toBeEditable()
+  await expect(page.getByTestId('prompt')).toHaveValue('a red hat')
+  await expect(page.getByTestId('history-item')).toHaveCount(1)
+  await expect(page.getByTestId('ort-version')).toBeHidden()
+  await saveScreenshot(page, `pane-error-${app.mode}`)
+
+  // "Reload view" drops the broken generation: the stage and the status bar are back.
+  await errors.filter({ hasText: 'The image' }).getByRole('button', { name: 'Reload view' }).click()
+  await expect(page.getByText('Your image will appear here')).toBeVisible()
+  await expect(errors).toHaveCount(0)
+  await expect(page.getByTestId('ort-version')).toBeVisible()
+
+  // And the window still generates and draws maps.
+  service.getHistory = get
+  await page.getByTestId('prompt').fill('a blue scarf')
+  await page.getByTestId('generate').click()
+  const chips = page.getByTestId('word-chips')
+  await expect(chips.getByRole('button')).toHaveText(['a', 'blue', 'scarf'], { timeout: 60_000 })
+  await chips.getByRole('button', { name: 'scarf', exact: true }).click()
+  await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', 'scarf')
+})
+
+test('a history entry with missing fields never blanks the window', async ({ app, page }) => {
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+  await page.getByTestId('prompt').fill('a red hat')
+  await page.getByTestId('steps').fill('2')
+  await page.getByTestId('generate').click()
+  await expect(page.getByTestId('history-item')).toHaveCount(1, { timeout: 60_000 })
+
+  // A valid JSON meta.json that lacks fields (a hand edit, another version): it keeps what the
+  // history list shows, the image's size and the words, and loses the timings, provider and the rest.
+  const id = (await page.getByTestId('history-item').getAttribute('data-id'))!
+  const metaFile = path.join(app.userDataDir, 'history', id, 'meta.json')
+  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as Record<string, unknown>
+  const keep = ['format', 'id', 'createdAt', 'hasRecord', 'params', 'model', 'width', 'height', 'layers', 'words']
+  fs.writeFileSync(metaFile, JSON.stringify(Object.fromEntries(keep.map((k) => [k, meta[k]]))))
+  await page.reload()
+  await expect(page.getByTestId('model-detail')).toBeVisible()
+
+  // Listed and clicked, or skipped with a reason: either way the window stays usable.
+  const item = page.getByTestId('history-item')
+  const skipped = page.getByTestId('history-skipped')
+  await expect(item.or(skipped).first()).toBeVisible()
+  if (await item.count()) await item.getByRole('button').first().click()
+  await expect(page.getByTestId('prompt')).toBeEditable()
+  await expect(page.getByTestId('generate')).toBeVisible()
+  await expect(page.getByRole('heading', { name: 'DAAM Studio' })).toBeVisible()
+  await expect(page.getByTestId('pane-error').filter({ hasText: 'The window could not be shown' })).toHaveCount(0)
+  await saveScreenshot(page, `history-missing-fields-${app.mode}`)
+  await page.getByTestId('prompt').fill('a blue scarf')
+  await page.getByTestId('generate').click()
+  await expect(page.getByTestId('word-chips').getByRole('button')).toHaveText(['a', 'blue', 'scarf'], {
+    timeout: 60_000,
+  })
 })

@@ -45,9 +45,15 @@ export interface RecordLayer {
   bucketSize: number
 }
 
+/**
+ * The two halves of the guidance batch a record keeps: 'cond' = the prompt; 'uncond' = the
+ * negative (or empty) prompt. Heat maps, overlay specs and word chips name their stream this way.
+ */
+export const STREAM_NAMES = ['cond', 'uncond'] as const
+export type StreamName = (typeof STREAM_NAMES)[number]
+
 export interface AttentionStream {
-  /** 'cond' = the prompt; 'uncond' = the negative (or empty) prompt of the guidance batch. */
-  name: 'cond' | 'uncond'
+  name: StreamName
   /** Number of kept tokens T (BOS + prompt tokens + first EOS). */
   tokens: number
   /** One float16 (Uint16 bits) array per layer, [bucket][token][y][x]. */

@@ -1,10 +1,19 @@
 /**
  * Generation parameters shared by the UI, the IPC layer, the CLI and the engine: types, the zod
- * schema that validates them, and defaults. Width/height/scheduler default to the model's own
- * values, so they stay optional here and are resolved by the engine.
+ * schema that validates them, and defaults (the renderer's form starts from them). Width/height/
+ * scheduler default to the model's own values, so they stay optional here and are resolved by the
+ * engine; the size rule that needs the model is `checkImageSize` (image-size.ts).
  */
 import { z } from 'zod'
+import { MAX_SIDE, MIN_SIDE } from './image-size'
 import { SCHEDULER_NAMES } from './schedulers/types'
+
+/**
+ * The bundled model's demo: the prompt box's placeholder ("Use the example prompt") and the seed
+ * the form starts with, at which the bundled model draws the snowman the README shows.
+ */
+export const DEMO_PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
+export const DEMO_SEED = 42
 
 export const GENERATION_DEFAULTS = {
   negativePrompt: '',
@@ -16,6 +25,7 @@ export const GENERATION_DEFAULTS = {
 
 export const MAX_STEPS = 200
 export const MAX_PROMPT_CHARS = 4000
+export const MAX_GUIDANCE = 50
 
 export const generationParamsSchema = z.object({
   prompt: z.string().max(MAX_PROMPT_CHARS),
@@ -23,12 +33,12 @@ export const generationParamsSchema = z.object({
   seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(GENERATION_DEFAULTS.seed),
   steps: z.number().int().min(1).max(MAX_STEPS).default(GENERATION_DEFAULTS.steps),
   /** Classifier-free guidance scale; <= 1 runs the conditional pass only. */
-  guidance: z.number().min(0).max(50).default(GENERATION_DEFAULTS.guidance),
+  guidance: z.number().min(0).max(MAX_GUIDANCE).default(GENERATION_DEFAULTS.guidance),
   /** Sampler; undefined = the one the model's scheduler_config.json names. */
   scheduler: z.enum(SCHEDULER_NAMES).optional(),
   /** Image size in pixels; undefined = the model's default (unet sample_size x VAE factor). */
-  width: z.number().int().min(8).max(4096).optional(),
-  height: z.number().int().min(8).max(4096).optional(),
+  width: z.number().int().min(MIN_SIDE).max(MAX_SIDE).optional(),
+  height: z.number().int().min(MIN_SIDE).max(MAX_SIDE).optional(),
   /** DDIM eta (0 = deterministic). */
   eta: z.number().min(0).max(1).default(GENERATION_DEFAULTS.eta),
 })

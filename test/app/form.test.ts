@@ -1,7 +1,15 @@
 /** The prompt side's validation messages and the parameters it sends. */
 import { describe, expect, it } from 'vitest'
-import { initialForm, toParams, validateForm, type FormState } from '../../src/renderer/src/state/form'
-import type { ModelSummary } from '../../src/shared/ipc/payloads'
+import {
+  formFrom,
+  generateBlockedReason,
+  initialForm,
+  toParams,
+  validateForm,
+  type FormState,
+} from '../../src/renderer/src/state/form'
+import { GENERATION_DEFAULTS, parseGenerationParams } from '../../src/shared/generation'
+import type { GenerationPayload, ModelSummary } from '../../src/shared/ipc/payloads'
 
 const model = { spatialMultiple: 32, width: 128, height: 128, maxTokens: 77 } as ModelSummary
 const form = (patch: Partial<FormState>): FormState => ({ ...initialForm(), prompt: 'a red hat', ...patch })
@@ -21,13 +29,64 @@ describe('validateForm', () => {
     expect(e.steps).toBe('Steps must be a whole number from 1 to 200.')
     expect(e.guidance).toBe('Guidance must be a number from 0 to 50.')
     expect(e.seed).toMatch(/whole number/)
-    expect(e.width).toBe('Width must be a multiple of 32 px (e.g. 96).')
+    expect(e.width).toBe("Width 100 px is not a multiple of 32 px, this model's size step (e.g. 96).")
     expect(e.height).toBe('Height 99999 px is too large: at most 2048 px.')
     expect(validateForm(form({ steps: 'lots' }), model).steps).toBeDefined()
   })
 
   it('ignores the seed field when the seed is random', () => {
     expect(validateForm(form({ seed: 'x', seedLocked: false }), model)).toEqual({})
+  })
+})
+
+describe('initialForm', () => {
+  it('starts from the shared generation defaults, which main fills in the same way', () => {
+    const f = initialForm()
+    expect(Number(f.steps)).toBe(GENERATION_DEFAULTS.steps)
+    expect(Number(f.guidance)).toBe(GENERATION_DEFAULTS.guidance)
+    expect(f.negativePrompt).toBe(GENERATION_DEFAULTS.negativePrompt)
+    const { seed: _seed, ...sent } = toParams({ ...f, prompt: 'x' }, 1)
+    const { seed: _s, eta: _eta, ...filled } = parseGenerationParams({ prompt: 'x' })
+    expect(sent).toEqual(filled)
+  })
+})
+
+describe('formFrom', () => {
+  it('gives back the parameters a history entry was generated with', () => {
+    const params: GenerationPayload['params'] = {
+      prompt: 'a red hat',
+      negativePrompt: '',
+      seed: 7,
+      steps: 12,
+      guidance: 7.5,
+      scheduler: 'ddim',
+      width: 96,
+      height: 64,
+    }
+    expect(formFrom(params).seedLocked).toBe(true)
+    expect(toParams(formFrom(params), params.seed)).toEqual({
+      prompt: 'a red hat',
+      negativePrompt: '',
+      seed: 7,
+      steps: 12,
+      guidance: 7.5,
+      scheduler: 'ddim',
+      width: 96,
+      height: 64,
+    })
+  })
+})
+
+describe('generateBlockedReason', () => {
+  it('says "Loading model…" while a model loads, even with a model already shown', () => {
+    expect(generateBlockedReason({ model, modelLoading: true, running: false })).toBe('Loading model…')
+    expect(generateBlockedReason({ model: null, modelLoading: true, running: false })).toBe('Loading model…')
+  })
+
+  it('names the missing model and the running generation; null when Generate can run', () => {
+    expect(generateBlockedReason({ model: null, modelLoading: false, running: false })).toMatch(/No model loaded/)
+    expect(generateBlockedReason({ model, modelLoading: false, running: true })).toMatch(/running/)
+    expect(generateBlockedReason({ model, modelLoading: false, running: false })).toBeNull()
   })
 })
 

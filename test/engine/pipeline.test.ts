@@ -271,7 +271,7 @@ describe('pipeline on a tiny model', () => {
     expect(r.rgb.length).toBe(96 * 32 * 3)
     const meta = await sharp(r.png).metadata()
     expect([meta.width, meta.height]).toEqual([96, 32])
-    await expect(runPipeline(model, { ...base, width: 50 })).rejects.toThrow(/width 50 is not a multiple of 16/)
+    await expect(runPipeline(model, { ...base, width: 50 })).rejects.toThrow(/Width 50 px is not a multiple of 16 px/)
     await expect(runPipeline(model, { ...base, steps: 0 })).rejects.toThrow(/invalid generation parameter 'steps'/)
   })
 

@@ -25,6 +25,7 @@ import {
   type GenerationParamsInput,
   type GenerationProgress,
 } from '../../shared/generation'
+import { checkImageSize } from '../../shared/image-size'
 import { gaussianNoise } from '../../shared/noise'
 import { createScheduler, defaultSchedulerName, type SchedulerName } from '../../shared/schedulers'
 import type { PromptEncoding } from '../../shared/tokenizer'
@@ -155,17 +156,8 @@ export function resolveParams(model: LoadedModel, input: GenerationParamsInput):
   const scheduler = (p.scheduler as SchedulerName | undefined) ?? defaultSchedulerName(f.scheduler)
   const width = p.width ?? f.defaultWidth
   const height = p.height ?? f.defaultHeight
-  const m = f.spatialMultiple
-  for (const [name, v] of [
-    ['width', width],
-    ['height', height],
-  ] as const) {
-    if (v % m !== 0) {
-      throw new InvalidParamsError(
-        `${name} ${v} is not a multiple of ${m}, this model's spatial multiple (e.g. ${Math.max(m, Math.round(v / m) * m)})`,
-      )
-    }
-  }
+  const sizeProblem = checkImageSize(width, height, f.spatialMultiple)
+  if (sizeProblem) throw new InvalidParamsError(sizeProblem)
   const { sample } = model.io
   const sh = staticDim(sample, 2)
   const sw = staticDim(sample, 3)

@@ -9,13 +9,12 @@ import { GenerationCancelledError, InvalidParamsError } from '../engine'
 import { traceGeneration } from '../attention/trace'
 import { serializeRecord } from '../../shared/attention-record'
 import type { GenerationParamsInput } from '../../shared/generation'
+import { checkImageSize } from '../../shared/image-size'
 import { AppError } from '../../shared/ipc/result'
 import type { GenerationPayload, ProgressEvent } from '../../shared/ipc/payloads'
 import type { ActiveModel } from './models'
 import { wordChips } from './words'
 
-/** Largest image side we accept: far beyond any SD model, small enough not to exhaust memory. */
-export const MAX_SIDE = 2048
 /** Preview every n-th step: cheap (linear decode), but each one crosses IPC. */
 const PREVIEW_EVERY = 2
 
@@ -27,18 +26,9 @@ export interface RunOptions {
 /** Checks what the schema cannot know (the model's size rules) with messages for people. */
 export function checkRequest(active: ActiveModel, input: GenerationParamsInput): void {
   if (!input.prompt.trim()) throw new AppError('invalid-params', 'Type a prompt first: the prompt is empty.')
-  const { spatialMultiple: m, width: dw, height: dh } = active.summary
-  for (const [name, v] of [
-    ['Width', input.width ?? dw],
-    ['Height', input.height ?? dh],
-  ] as const) {
-    if (v > MAX_SIDE) throw new AppError('invalid-params', `${name} ${v} px is too large: at most ${MAX_SIDE} px.`)
-    if (v < m || v % m !== 0)
-      throw new AppError(
-        'invalid-params',
-        `${name} ${v} px must be a multiple of ${m} (this model's size step), at least ${m}.`,
-      )
-  }
+  const { spatialMultiple, width, height } = active.summary
+  const problem = checkImageSize(input.width ?? width, input.height ?? height, spatialMultiple)
+  if (problem) throw new AppError('invalid-params', problem)
 }
 
 export class GenerationRunner {

@@ -9,8 +9,7 @@ import { loadTracedModel, type TracedModel, type TraceHook } from '../attention/
 import { defaultSchedulerName } from '../../shared/schedulers'
 import { AppError } from '../../shared/ipc/result'
 import type { ModelSummary } from '../../shared/ipc/payloads'
-
-export const DEMO_PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
+import { DEMO_PROMPT } from '../../shared/generation'
 
 export interface ActiveModel extends TracedModel {
   /** The hook that patched the U-Net; its taps are empty when attention is fused. */

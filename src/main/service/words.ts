@@ -1,5 +1,8 @@
-/** Word chips for the UI from the tokenizer's word spans, with the reason a chip is disabled. */
-import type { WordSpec } from '../../shared/heatmap/words'
+/**
+ * Word chips for the UI from the tokenizer's word spans, with the reason a chip is disabled
+ * (generator.ts builds them for each generation). Chips back to heat-map words: mergedWordSpecs in
+ * shared/heatmap/prompt-words.ts.
+ */
 import type { WordChip } from '../../shared/ipc/payloads'
 import type { PromptEncoding } from '../../shared/tokenizer/words'
 
@@ -25,17 +28,4 @@ export function wordChips(encoding: PromptEncoding, noMapsReason?: string): Word
       }
       return chip
     })
-}
-
-/** Heat-map words of all enabled chips; a word typed several times averages its occurrences (DAAM). */
-export function mergedWordSpecs(chips: readonly WordChip[]): WordSpec[] {
-  const byText = new Map<string, { label: string; tokens: number[] }>()
-  for (const c of chips) {
-    if (c.disabledReason || c.tokenIndices.length === 0) continue
-    const key = c.text.normalize('NFC').toLowerCase()
-    const entry = byText.get(key) ?? { label: c.text, tokens: [] }
-    entry.tokens.push(...c.tokenIndices)
-    byText.set(key, entry)
-  }
-  return [...byText.values()]
 }

@@ -6,7 +6,7 @@
  * after the head mean instead of before, a negligible difference.) Done once per filter change;
  * word maps are cheap combinations of these token maps.
  */
-import { bucketCount, type AttentionRecord, type RecordLayer } from '../attention-record'
+import { bucketCount, type AttentionRecord, type RecordLayer, type StreamName } from '../attention-record'
 import { halfTable } from '../float16'
 import { resizeBicubic } from './resize'
 
@@ -63,7 +63,7 @@ export function stepRange(steps: number, filter: HeatmapFilter): { from: number;
 export function aggregateTokens(
   record: AttentionRecord,
   filter: HeatmapFilter = {},
-  streamName: 'cond' | 'uncond' = 'cond',
+  streamName: StreamName = 'cond',
 ): TokenMaps {
   const stream = streamName === 'cond' ? record.cond : record.uncond
   if (!stream) throw new Error('this record has no negative-prompt (unconditional) attention')

@@ -4,7 +4,7 @@
  * stream, so clicking words or switching normalisation only recombines cached token maps and runs
  * one resize per word.
  */
-import type { AttentionRecord } from '../attention-record'
+import type { AttentionRecord, StreamName } from '../attention-record'
 import { aggregateTokens, type HeatmapFilter, type TokenMaps } from './aggregate'
 import { normalizedLatentMaps, toImageSize, type Normalization, type WordSpec } from './words'
 import { resizeBicubicToBytes } from './resize'
@@ -13,7 +13,7 @@ export interface WordMapOptions {
   filter?: HeatmapFilter
   normalization?: Normalization
   /** 'uncond' = words of the negative prompt. */
-  stream?: 'cond' | 'uncond'
+  stream?: StreamName
 }
 
 export interface WordMaps {
@@ -33,7 +33,7 @@ export class Heatmaps {
     readonly imageHeight: number,
   ) {}
 
-  tokenMaps(filter: HeatmapFilter = {}, stream: 'cond' | 'uncond' = 'cond'): TokenMaps {
+  tokenMaps(filter: HeatmapFilter = {}, stream: StreamName = 'cond'): TokenMaps {
     const key = `${stream}|${JSON.stringify(filter)}`
     let tm = this.cache.get(key)
     if (!tm) {

@@ -1,18 +1,26 @@
 /**
- * From the tokenizer's word spans to heat-map words. The spans are on word boundaries, so "cat"
- * never matches the first piece of "caterpillar" (DAAM's string matching did); a word typed
- * several times becomes one heat-map word averaging all its occurrences' tokens (DAAM's rule).
+ * From the tokenizer's word spans (or the word chips made from them) to heat-map words. The spans
+ * are on word boundaries, so "cat" never matches the first piece of "caterpillar" (DAAM's string
+ * matching did); a word typed several times becomes one heat-map word averaging all its
+ * occurrences' tokens (DAAM's rule). Callers: the CLI's `--heatmaps` and `npm run eval`
+ * (encodings), the service's exports and the renderer's hover read-out (chips).
  */
-import type { PromptEncoding, PromptWord } from '../tokenizer/words'
+import type { WordChip } from '../ipc/payloads'
+import { findWord, foldWord, type PromptEncoding } from '../tokenizer/words'
 import type { WordSpec } from './words'
 
-const fold = (s: string): string => s.normalize('NFC').toLowerCase().trim()
+/** A word with the token positions that encode it: a PromptWord or a WordChip. */
+interface TokenizedWord {
+  text: string
+  tokenIndices: readonly number[]
+}
 
-function merge(words: readonly PromptWord[]): WordSpec[] {
+/** One heat-map word per distinct word (compared as the tokenizer folds them), in first-seen order. */
+function merge(words: readonly TokenizedWord[]): WordSpec[] {
   const byText = new Map<string, { label: string; tokens: number[] }>()
   for (const w of words) {
     if (w.tokenIndices.length === 0) continue // truncated away: nothing to show
-    const key = fold(w.text)
+    const key = foldWord(w.text)
     const entry = byText.get(key) ?? { label: w.text, tokens: [] }
     entry.tokens.push(...w.tokenIndices)
     byText.set(key, entry)
@@ -23,6 +31,11 @@ function merge(words: readonly PromptWord[]): WordSpec[] {
 /** Every distinct word of the prompt (punctuation left out), in order of first appearance. */
 export function promptWordSpecs(encoding: PromptEncoding): WordSpec[] {
   return merge(encoding.words.filter((w) => w.kind === 'word'))
+}
+
+/** Heat-map words of all enabled chips of one stream (the hover read-out, "Save all words"). */
+export function mergedWordSpecs(chips: readonly WordChip[]): WordSpec[] {
+  return merge(chips.filter((c) => !c.disabledReason))
 }
 
 /**
@@ -36,7 +49,7 @@ export function selectWordSpecs(
   const words: WordSpec[] = []
   const missing: string[] = []
   for (const q of queries) {
-    const found = merge(encoding.words.filter((w) => fold(w.text) === fold(q)))
+    const found = merge(findWord(encoding, q))
     if (found.length === 0) missing.push(q)
     else words.push(...found)
   }

@@ -4,6 +4,7 @@
  * the contract; the composer that draws it is src/shared/heatmap/overlay.ts.
  */
 import { z } from 'zod'
+import { STREAM_NAMES } from '../attention-record'
 import { COLORMAPS } from '../colormaps'
 
 const tokenIndex = z.number().int().min(0).max(1023)
@@ -14,7 +15,7 @@ export const overlaySpecSchema = z
       .array(z.object({ label: z.string().min(1).max(200), tokens: z.array(tokenIndex).min(1).max(77) }).strict())
       .min(1)
       .max(77),
-    stream: z.enum(['cond', 'uncond']),
+    stream: z.enum(STREAM_NAMES),
     mode: z.enum(['heatmap', 'mask']),
     colormap: z.enum(COLORMAPS as unknown as ['jet', 'turbo', 'inferno', 'viridis']),
     opacity: z.number().min(0).max(1),

@@ -138,15 +138,15 @@ export function assembleEncoding(
   }
 }
 
-/** Normalises a word the way the tokenizer does, for comparisons. */
-function fold(s: string): string {
+/** Normalises a word the way the tokenizer does, for comparisons (NFC, lower case, trimmed). */
+export function foldWord(s: string): string {
   return s.normalize('NFC').toLowerCase().trim()
 }
 
 /** All occurrences of a whole word (case-insensitive); never matches inside a longer word. */
 export function findWord(encoding: PromptEncoding, query: string): PromptWord[] {
-  const q = fold(query)
-  return encoding.words.filter((w) => fold(w.text) === q)
+  const q = foldWord(query)
+  return encoding.words.filter((w) => foldWord(w.text) === q)
 }
 
 /** The word covering a character offset of the prompt, if any. */

@@ -1,13 +1,14 @@
-import { useLayoutEffect, useRef, useState } from 'react'
-import type { WordSpec } from '../../../shared/heatmap/words'
+import { useLayoutEffect, useMemo, useRef, useState } from 'react'
+import { mergedWordSpecs } from '../../../shared/heatmap/prompt-words'
 import type { OverlaySpec } from '../../../shared/ipc/overlay'
-import type { HoverWord, MapStats, OverlayView } from '../overlay/OverlayView'
+import type { WordChip } from '../../../shared/ipc/payloads'
+import type { HoverWord, OverlayView } from '../overlay/OverlayView'
 
 interface Props {
   view: OverlayView | null
   spec: OverlaySpec | null
-  /** All pickable words of the shown stream, for the hover read-out. */
-  hoverWords: WordSpec[]
+  /** The chips of the shown stream: the hover read-out ranks all their words. */
+  chips: readonly WordChip[]
 }
 
 /** Mark set by a word click; the paint measures from it (see bench/click-overlay.ts). */
@@ -21,12 +22,14 @@ export const DRAW_MEASURE = 'overlay-draw'
  * The generated image with the overlay drawn on a canvas at the image's own size (so the pixels
  * are exactly what Save overlay writes); CSS scales it to the stage.
  */
-export function ImageStage({ view, spec, hoverWords }: Props): React.JSX.Element {
+export function ImageStage({ view, spec, chips }: Props): React.JSX.Element {
   const canvas = useRef<HTMLCanvasElement>(null)
   const errorLine = useRef<HTMLParagraphElement>(null)
   const [hover, setHover] = useState<{ x: number; y: number; left: number; top: number; words: HoverWord[] } | null>(
     null,
   )
+  // One hover row per distinct word: a word typed several times averages its occurrences (DAAM).
+  const hoverWords = useMemo(() => mergedWordSpecs(chips), [chips])
 
   useLayoutEffect(() => {
     const c = canvas.current
@@ -34,12 +37,11 @@ export function ImageStage({ view, spec, hoverWords }: Props): React.JSX.Element
     if (!c || !ctx || !view) return
     if (c.width !== view.image.width) c.width = view.image.width
     if (c.height !== view.image.height) c.height = view.image.height
-    let s: MapStats | null = null
     let failure = ''
     try {
       if (spec && view.heatmaps) {
         const t0 = performance.now()
-        s = view.draw(ctx, spec)
+        view.draw(ctx, spec)
         performance.measure(DRAW_MEASURE, { start: t0, end: performance.now() })
       } else view.drawImage(ctx)
     } catch (error) {
@@ -55,10 +57,6 @@ export function ImageStage({ view, spec, hoverWords }: Props): React.JSX.Element
         performance.measure(FRAME_MEASURE, { start: click.startTime, end: performance.now() }),
       )
     }
-    // Published on the element itself (not React state: no second render per paint) for tests.
-    c.dataset['peak'] = s ? `${s.peak.x},${s.peak.y}` : ''
-    c.dataset['centroid'] = s ? `${s.centroid.x.toFixed(2)},${s.centroid.y.toFixed(2)}` : ''
-    c.dataset['maskCentroid'] = s ? `${s.maskCentroid.x.toFixed(2)},${s.maskCentroid.y.toFixed(2)}` : ''
     if (errorLine.current) {
       errorLine.current.textContent = failure
       errorLine.current.hidden = !failure

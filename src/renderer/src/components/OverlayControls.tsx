@@ -1,20 +1,7 @@
 import { useId } from 'react'
 import { COLORMAPS, type ColormapName } from '../../../shared/colormaps'
 import type { Normalization } from '../../../shared/heatmap/words'
-
-export interface OverlaySettings {
-  mode: 'heatmap' | 'mask'
-  colormap: ColormapName
-  opacity: number
-  tau: number
-  normalization: Normalization
-  /** Selected layer resolutions (native heights). */
-  resolutions: number[]
-  /** Inclusive step range. */
-  steps: { from: number; to: number }
-  /** A single step being scrubbed or played; null = the range. */
-  step: number | null
-}
+import type { OverlaySettings } from '../state/overlay-spec'
 
 interface Props {
   settings: OverlaySettings

@@ -1,4 +1,6 @@
+/** The left pane: prompt, negative prompt, seed, steps, guidance, scheduler, size and Generate. */
 import { useId } from 'react'
+import { DEMO_PROMPT } from '../../../shared/generation'
 import type { ModelSummary } from '../../../shared/ipc/payloads'
 import { randomSeed, SCHEDULERS, type FieldErrors, type FormState } from '../state/form'
 
@@ -9,6 +11,8 @@ interface Props {
   showErrors: boolean
   model: ModelSummary | null
   running: boolean
+  /** Why Generate is disabled (form.ts generateBlockedReason); null = enabled. */
+  blockedReason: string | null
   onChange: (patch: Partial<FormState>) => void
   onGenerate: () => void
 }
@@ -31,12 +35,13 @@ export function PromptPanel({
   showErrors,
   model,
   running,
+  blockedReason,
   onChange,
   onGenerate,
 }: Props): React.JSX.Element {
   const id = useId()
   const err = (k: keyof FormState): string | undefined => (showErrors ? errors[k] : undefined)
-  const placeholder = model?.demoPrompt ?? 'a snowman wearing a red hat and a blue scarf around its neck'
+  const placeholder = model?.demoPrompt ?? DEMO_PROMPT
   const presets = model?.sizePresets ?? []
   const sizeValue = `${form.width || model?.width || ''}x${form.height || model?.height || ''}`
   const numberField = (
@@ -179,11 +184,18 @@ export function PromptPanel({
         type="button"
         className="primary generate"
         data-testid="generate"
-        disabled={running || !model}
+        disabled={!!blockedReason}
+        title={blockedReason ?? undefined}
+        aria-describedby={blockedReason && !running ? `${id}-blocked` : undefined}
         onClick={onGenerate}
       >
         Generate <kbd>{MOD_KEY}+Enter</kbd>
       </button>
+      {blockedReason && !running && (
+        <p className="generate-note muted small" id={`${id}-blocked`} data-testid="generate-blocked" role="status">
+          {blockedReason}
+        </p>
+      )}
     </section>
   )
 }

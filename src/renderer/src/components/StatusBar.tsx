@@ -1,6 +1,24 @@
+import type { GenerationPayload } from '../../../shared/ipc/payloads'
 import type { AppInfoState } from '../useAppInfo'
 
-export function StatusBar({ state, note }: { state: AppInfoState; note: string | null }): React.JSX.Element {
+/** What runs now ('Generating…'), else a summary of the shown generation, else nothing. */
+function noteFor(activity: string | null, shown: GenerationPayload | null): string | null {
+  if (activity) return activity
+  if (!shown) return null
+  const seconds = (shown.timings.totalMs / 1000).toFixed(1)
+  return `${shown.width}×${shown.height} · ${shown.params.steps} steps · ${seconds} s · ${shown.provider.toUpperCase()}`
+}
+
+/** Versions of the main process's parts, and what the app is doing or showing. */
+export function StatusBar({
+  state,
+  activity,
+  shown,
+}: {
+  state: AppInfoState
+  activity: string | null
+  shown: GenerationPayload | null
+}): React.JSX.Element {
   if (state.status === 'loading') return <footer className="statusbar">Connecting to the main process…</footer>
   if (state.status === 'error') {
     return (
@@ -10,6 +28,7 @@ export function StatusBar({ state, note }: { state: AppInfoState; note: string |
     )
   }
   const { info } = state
+  const note = noteFor(activity, shown)
   return (
     <footer className="statusbar" data-testid="statusbar">
       {note && (

@@ -1,20 +1,16 @@
+import type { StreamName } from '../../../shared/attention-record'
 import type { WordChip } from '../../../shared/ipc/payloads'
-
-export interface ChipSelection {
-  stream: 'cond' | 'uncond'
-  /** Chip indices (WordChip.index) in the order they were picked. */
-  indices: number[]
-}
+import type { ChipSelection } from '../state/overlay-spec'
 
 interface Props {
   label: string
   testId: string
-  stream: 'cond' | 'uncond'
+  stream: StreamName
   chips: WordChip[]
   selection: ChipSelection
   /** Hue of each picked chip (one per composite word), as CSS colours. */
   colors: string[]
-  onPick: (stream: 'cond' | 'uncond', index: number, additive: boolean) => void
+  onPick: (stream: StreamName, index: number, additive: boolean) => void
 }
 
 /**

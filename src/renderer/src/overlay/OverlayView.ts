@@ -1,25 +1,17 @@
 /**
  * Everything the image canvas needs to draw overlays without asking main: the decoded attention
  * record, the image pixels, cached aggregations (in Heatmaps) and reusable buffers. One instance
- * per shown generation. Drawing calls the same `renderOverlay` main uses to save PNGs.
+ * per shown generation (use-overlay.ts makes it; ImageStage draws and hovers with it). Drawing
+ * calls the same `renderOverlay` main uses to save PNGs.
  */
 import { deserializeRecord, type AttentionRecord } from '../../../shared/attention-record'
 import type { ImageBytes } from '../../../shared/heatmap/compose'
 import { Heatmaps } from '../../../shared/heatmap/heatmaps'
-import { DEFAULT_TAU } from '../../../shared/heatmap/masks'
+import { rankWordsAt } from '../../../shared/heatmap/masks'
 import type { WordSpec } from '../../../shared/heatmap/words'
 import { renderOverlay, specFilter, type OverlayScratch } from '../../../shared/heatmap/overlay'
 import type { OverlaySpec } from '../../../shared/ipc/overlay'
 import type { GenerationPayload } from '../../../shared/ipc/payloads'
-
-export interface MapStats {
-  /** Pixel of the strongest value of the first word's map. */
-  peak: { x: number; y: number }
-  /** Value-weighted centre of the first word's map, in pixels. */
-  centroid: { x: number; y: number }
-  /** Centre of the first word's mask at DAAM's tau (where the word "is"), in pixels. */
-  maskCentroid: { x: number; y: number }
-}
 
 export interface HoverWord {
   label: string
@@ -78,51 +70,12 @@ export class OverlayView {
     ctx.putImageData(this.imageData, 0, 0)
   }
 
-  /** Paints the overlay for `spec`; returns statistics of the first word's map. */
-  draw(ctx: CanvasRenderingContext2D, spec: OverlaySpec): MapStats {
+  /** Paints the overlay for `spec`. */
+  draw(ctx: CanvasRenderingContext2D, spec: OverlaySpec): void {
     if (!this.heatmaps) throw new Error('no attention record to draw')
     const rgba = renderOverlay(this.heatmaps, this.image, spec, this.scratch)
     if (rgba !== this.imageData.data) this.imageData.data.set(rgba) // mask chains end in a scratch buffer
     ctx.putImageData(this.imageData, 0, 0)
-    return this.stats(this.scratch.maps![0]!)
-  }
-
-  private stats(map: Float32Array): MapStats {
-    const w = this.image.width
-    const h = this.image.height
-    let best = -1,
-      bi = 0,
-      sum = 0,
-      sx = 0,
-      sy = 0,
-      n = 0,
-      mx = 0,
-      my = 0
-    for (let y = 0, i = 0; y < h; y++) {
-      let row = 0
-      for (let x = 0; x < w; x++, i++) {
-        const v = map[i]!
-        if (v > best) {
-          best = v
-          bi = i
-        }
-        row += v
-        sx += v * x
-        if (v >= DEFAULT_TAU) {
-          n++
-          mx += x
-          my += y
-        }
-      }
-      sum += row
-      sy += row * y
-    }
-    const centre = { x: w / 2, y: h / 2 }
-    return {
-      peak: { x: bi % w, y: Math.floor(bi / w) },
-      centroid: sum > 0 ? { x: sx / sum, y: sy / sum } : centre,
-      maskCentroid: n > 0 ? { x: mx / n, y: my / n } : centre,
-    }
   }
 
   /** Top words at a pixel with their share of its attention (across-words normalisation). */
@@ -144,10 +97,8 @@ export class OverlayView {
       this.hoverCache = { key, maps: res.maps, labels: words.map((w) => w.label) }
     }
     const { maps, labels } = this.hoverCache
-    const i = y * this.image.width + x
-    return maps
-      .map((m, w) => ({ label: labels[w]!, share: m[i]! }))
-      .sort((a, b) => b.share - a.share)
+    return rankWordsAt(maps, x, y, this.image.width)
       .slice(0, top)
+      .map(({ word, value }) => ({ label: labels[word]!, share: value }))
   }
 }

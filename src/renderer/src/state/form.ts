@@ -1,13 +1,22 @@
 /**
- * The prompt side's settings and their validation. Validation happens here first so people get a
- * sentence next to the field, not a schema error; main validates again (it trusts nothing).
+ * The prompt side's settings and their validation, for App and PromptPanel. Validation happens
+ * here first so people get a sentence next to the field, not a schema error; main validates again
+ * (it trusts nothing) with the same rules from shared/ (generation.ts, image-size.ts).
  */
-import { MAX_PROMPT_CHARS, MAX_STEPS, type GenerationParamsInput } from '../../../shared/generation'
-import type { ModelSummary } from '../../../shared/ipc/payloads'
+import {
+  DEMO_SEED,
+  GENERATION_DEFAULTS,
+  MAX_GUIDANCE,
+  MAX_PROMPT_CHARS,
+  MAX_STEPS,
+  type GenerationParamsInput,
+} from '../../../shared/generation'
+import { checkImageSide } from '../../../shared/image-size'
+import type { GenerationPayload, ModelSummary } from '../../../shared/ipc/payloads'
 import { SCHEDULER_NAMES } from '../../../shared/schedulers/types'
 
 export const SCHEDULERS = SCHEDULER_NAMES
-export const MAX_SIDE = 2048
+/** Seeds the form offers and randomSeed draws: 32 bits, easy to read and type back. */
 export const MAX_SEED = 2 ** 32 - 1
 
 export interface FormState {
@@ -27,15 +36,45 @@ export interface FormState {
 export function initialForm(): FormState {
   return {
     prompt: '',
-    negativePrompt: '',
-    seed: '42',
+    negativePrompt: GENERATION_DEFAULTS.negativePrompt,
+    seed: String(DEMO_SEED),
     seedLocked: true,
-    steps: '20',
-    guidance: '7.5',
+    steps: String(GENERATION_DEFAULTS.steps),
+    guidance: String(GENERATION_DEFAULTS.guidance),
     scheduler: '',
     width: '',
     height: '',
   }
+}
+
+/** The form that reproduces a past generation (a history entry): its parameters, seed locked. */
+export function formFrom(p: GenerationPayload['params']): FormState {
+  return {
+    prompt: p.prompt,
+    negativePrompt: p.negativePrompt,
+    seed: String(p.seed),
+    seedLocked: true,
+    steps: String(p.steps),
+    guidance: String(p.guidance),
+    scheduler: p.scheduler,
+    width: String(p.width),
+    height: String(p.height),
+  }
+}
+
+/**
+ * Why Generate cannot run right now, in words for the button's title and the note under it; null
+ * when it can. A model load swaps the ONNX Runtime sessions a generation would use.
+ */
+export function generateBlockedReason(state: {
+  model: ModelSummary | null
+  modelLoading: boolean
+  running: boolean
+}): string | null {
+  if (state.modelLoading) return 'Loading model…'
+  if (!state.model) return 'No model loaded: open a model folder first.'
+  if (state.running) return 'A generation is running.'
+  return null
 }
 
 export type FieldErrors = Partial<Record<keyof FormState, string>>
@@ -57,16 +96,13 @@ export function validateForm(form: FormState, model: ModelSummary | null): Field
   if (steps === null || steps < 1 || steps > MAX_STEPS)
     errors.steps = `Steps must be a whole number from 1 to ${MAX_STEPS}.`
   const guidance = Number(form.guidance)
-  if (form.guidance.trim() === '' || !Number.isFinite(guidance) || guidance < 0 || guidance > 50)
-    errors.guidance = 'Guidance must be a number from 0 to 50.'
-  const m = model?.spatialMultiple ?? 8
+  if (form.guidance.trim() === '' || !Number.isFinite(guidance) || guidance < 0 || guidance > MAX_GUIDANCE)
+    errors.guidance = `Guidance must be a number from 0 to ${MAX_GUIDANCE}.`
+  const step = model?.spatialMultiple ?? 8
   for (const key of ['width', 'height'] as const) {
     if (form[key] === '') continue // the model's default
-    const v = int(form[key])
-    const name = key === 'width' ? 'Width' : 'Height'
-    if (v === null || v < m) errors[key] = `${name} must be a whole number of at least ${m} px.`
-    else if (v > MAX_SIDE) errors[key] = `${name} ${v} px is too large: at most ${MAX_SIDE} px.`
-    else if (v % m !== 0) errors[key] = `${name} must be a multiple of ${m} px (e.g. ${Math.round(v / m) * m || m}).`
+    const problem = checkImageSide(key === 'width' ? 'Width' : 'Height', int(form[key]) ?? NaN, step)
+    if (problem) errors[key] = problem
   }
   return errors
 }

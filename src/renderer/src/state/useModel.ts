@@ -14,7 +14,8 @@ export interface ModelState {
 /** The current model (the bundled one at start), folder picking, and the recent list. */
 export function useModel(): ModelState {
   const [model, setModel] = useState<ModelSummary | null>(null)
-  const [loading, setLoading] = useState(true)
+  // Loading until main says which model it has (the bundled one loads at start); no api, nothing to wait for.
+  const [loading, setLoading] = useState(() => typeof window.api !== 'undefined')
   const [error, setError] = useState<IpcError | null>(null)
   const [recent, setRecent] = useState<RecentModel[]>([])
 
@@ -26,8 +27,12 @@ export function useModel(): ModelState {
   const apply = useCallback(
     async (call: () => Promise<{ ok: true; value: ModelSummary | null } | { ok: false; error: IpcError }>) => {
       setLoading(true)
-      const r = await call()
-      setLoading(false)
+      let r: Awaited<ReturnType<typeof call>>
+      try {
+        r = await call()
+      } finally {
+        setLoading(false)
+      }
       if (!r.ok) return r.error
       setError(null)
       if (r.value) setModel(r.value)
