@@ -18,6 +18,25 @@ import type { Handlers } from '../service/handlers'
 import type { ServiceEvents } from '../service/events'
 import type { SenderCheck, SenderInfo } from './trust'
 
+/** Longest message an invalid-request answer carries: it quotes keys, never whole payloads. */
+export const MAX_ERROR_MESSAGE_CHARS = 1000
+/** Longest message of one schema issue (an unrecognised key is quoted in it, whatever its length). */
+const MAX_ISSUE_CHARS = 200
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+}
+
+/** zod's readable summary of a refused payload, bounded: a 100 kB key must not come back as a 100 kB message. */
+function describeIssues(channel: string, error: z.ZodError): string {
+  const issues = error.issues.map((issue) => ({
+    ...issue,
+    message: clip(issue.message, MAX_ISSUE_CHARS),
+    path: issue.path.map((p) => (typeof p === 'string' ? clip(p, MAX_ISSUE_CHARS) : p)),
+  }))
+  return clip(`${channel}: ${z.prettifyError(new z.ZodError(issues))}`, MAX_ERROR_MESSAGE_CHARS)
+}
+
 export type Dispatch = (channel: string, payload: unknown, sender: SenderInfo) => Promise<Result<unknown>>
 
 export interface DispatcherOptions {
@@ -33,7 +52,7 @@ export function createDispatcher(handlers: Handlers, options: DispatcherOptions)
       return fail('forbidden-sender', `Refused ${channel} from untrusted sender ${sender.url ?? '(no frame)'}`)
     }
     const parsed = channels[channel].request.safeParse(payload)
-    if (!parsed.success) return fail('invalid-request', `${channel}: ${z.prettifyError(parsed.error)}`)
+    if (!parsed.success) return fail('invalid-request', describeIssues(channel, parsed.error))
     const handler = handlers[channel] as (request: unknown, context: { senderUrl: string }) => unknown
     try {
       return ok(await handler(parsed.data, { senderUrl: sender.url ?? '' }))
