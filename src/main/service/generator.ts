@@ -13,6 +13,7 @@ import { AppError } from '../../shared/ipc/result'
 import type { GenerationPayload, ProgressEvent } from '../../shared/ipc/payloads'
 import type { ActiveModel } from './models'
 import { wordChips } from './words'
+import { GENERATION_DEFAULTS } from '../../shared/generation'
 
 /** Largest image side we accept: far beyond any SD model, small enough not to exhaust memory. */
 export const MAX_SIDE = 2048
@@ -26,6 +27,12 @@ export interface RunOptions {
 
 /** Checks what the schema cannot know (the model's size rules) with messages for people. */
 export function checkRequest(active: ActiveModel, input: GenerationParamsInput): void {
+  // The schema allows up to MAX_STEPS; a model trained on a shorter schedule has fewer (turbo runs one).
+  const trainSteps = active.model.folder.scheduler.numTrainTimesteps
+  const turbo = (input.scheduler ?? active.summary.defaultScheduler) === 'turbo'
+  const steps = turbo ? 1 : (input.steps ?? GENERATION_DEFAULTS.steps)
+  if (steps > trainSteps)
+    throw new AppError('invalid-params', `${steps} steps is more than this model has: at most ${trainSteps}.`)
   if (!input.prompt.trim()) throw new AppError('invalid-params', 'Type a prompt first: the prompt is empty.')
   const { spatialMultiple: m, width: dw, height: dh } = active.summary
   for (const [name, v] of [
