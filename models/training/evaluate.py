@@ -24,7 +24,7 @@ from .tokenizer import default_tokenizer
 from .util import grid, to_uint8, write_png
 
 REFS = dict(world.PALETTE)
-OTHERS = {"white": world.WHITE, "black": world.BLACK, "outline": world.OUTLINE, "bg": (232, 234, 238)}
+OTHERS = {"white": world.WHITE, "black": world.BLACK, "outline": world.OUTLINE, "bg": world.BACKGROUND}
 COVER = 0.01
 
 

@@ -16,6 +16,7 @@ from .common import BUNDLE, CHECKPOINT, WORK, load, save
 from .nets import (TEXT_CONFIG, UNET_CONFIG, VAE_CONFIG, AutoencoderKL, TextEncoder, TextEncoderExport,
                    UNet2DConditionModel, VAEDecoderExport, VAEEncoderExport)
 from .tokenizer import MAX_LEN, default_tokenizer
+from .world import WORLD_FILE
 
 OPSET = 17
 
@@ -93,9 +94,15 @@ def export(ck, out=BUNDLE, write_checkpoint=True, encoder=True):
     te, unet, vae = build_models(ck)
     tok = default_tokenizer()
     D = ck["text_config"]["hidden_size"]
+    # The world description lives in the bundle (its one home): read it before out (maybe the
+    # bundle itself) is replaced, and write it back unchanged.
+    with open(WORLD_FILE, encoding="utf-8") as f:
+        world_json = f.read()
     if os.path.isdir(out):
         shutil.rmtree(out)
     os.makedirs(out)
+    with open(os.path.join(out, "world.json"), "w", encoding="utf-8") as f:
+        f.write(world_json)
     tok.save(os.path.join(out, "tokenizer"))
     assert len(tok.vocab) == ck["text_config"]["vocab_size"], (len(tok.vocab), ck["text_config"]["vocab_size"])
 

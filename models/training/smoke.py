@@ -88,7 +88,7 @@ def main():
         out = export(ck, os.path.join(d, "bundle"), write_checkpoint=os.path.join(d, "ck.pt"))
         need = ["model_index.json", "text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx",
                 "vae_encoder/model.onnx", "tokenizer/vocab.json", "tokenizer/merges.txt",
-                "scheduler/scheduler_config.json", "vae_decoder/config.json"]
+                "scheduler/scheduler_config.json", "vae_decoder/config.json", "world.json"]
         missing = [n for n in need if not os.path.exists(os.path.join(out, n))]
         te, unet, vae = build_models(load(os.path.join(d, "ck.pt")))
         img, lat = generate(default_tokenizer(), te, unet, vae, ["a red circle"], seeds=[0], steps=2)

@@ -6,33 +6,34 @@ evaluation), and a caption drawn from varied templates.
 
 Some colour/shape and hat/scarf combinations are held out from training entirely
 (see HELD_OUT_SHAPES / HELD_OUT_ACCESSORIES); evaluation prompts use them.
+
+The palette, the shapes and the held-out lists are written once, in the bundled model's folder
+(models/daam-shapes/world.json, which ships with the model): this module and the TypeScript
+evaluation (scripts/eval.ts, test/attention/colour-key.ts) both read them from there.
 """
+import json
 import math
+import os
 
 import numpy as np
 
-SIZE = 128
+# Not common.BUNDLE: that module imports torch, and the tokenizer imports this one without it.
+WORLD_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "daam-shapes", "world.json")
+with open(WORLD_FILE, encoding="utf-8") as _f:
+    WORLD = json.load(_f)
 
-PALETTE = {
-    "red": (220, 40, 40),
-    "green": (40, 165, 60),
-    "blue": (40, 80, 220),
-    "yellow": (240, 205, 30),
-    "purple": (140, 60, 185),
-    "orange": (245, 135, 25),
-}
+SIZE = WORLD["size"]
+PALETTE = {name: tuple(rgb) for name, rgb in WORLD["palette"].items()}
 COLOURS = list(PALETTE)
-WHITE = (250, 250, 250)
-BLACK = (25, 25, 25)
-OUTLINE = (120, 120, 130)
-SHAPES = ["circle", "square", "triangle"]
+WHITE = tuple(WORLD["snowman"]["white"])
+BLACK = tuple(WORLD["snowman"]["black"])
+OUTLINE = tuple(WORLD["snowman"]["outline"])
+BACKGROUND = tuple(WORLD["background"])
+SHAPES = list(WORLD["shapes"])
 
 # held-out combinations: never drawn in training images
-HELD_OUT_SHAPES = {("purple", "triangle"), ("orange", "circle"), ("green", "square")}
-HELD_OUT_ACCESSORIES = {  # (hat colour, scarf colour)
-    ("yellow", "purple"), ("green", "orange"), ("purple", "green"),
-    ("orange", "red"), ("blue", "yellow"),
-}
+HELD_OUT_SHAPES = {tuple(pair) for pair in WORLD["heldOut"]["shapes"]}
+HELD_OUT_ACCESSORIES = {tuple(pair) for pair in WORLD["heldOut"]["accessories"]}  # (hat colour, scarf colour)
 
 
 def article(word):
@@ -197,7 +198,7 @@ def _sample_scene_once(rng, kind, held_out):
 # ----------------------------------------------------------------------------- render
 
 def background(rng):
-    base = np.array([232, 234, 238], np.float32) + rng.uniform(-10, 8, 3).astype(np.float32)
+    base = np.array(BACKGROUND, np.float32) + rng.uniform(-10, 8, 3).astype(np.float32)
     return np.clip(base, 200, 250)
 
 
@@ -207,7 +208,7 @@ def render(scene, rng=None, bg=None):
     Mask names: 'object{i}' for each object, plus for snowmen 'snowman', 'hat', 'scarf'.
     """
     if bg is None:
-        bg = background(rng) if rng is not None else np.array([232, 234, 238], np.float32)
+        bg = background(rng) if rng is not None else np.array(BACKGROUND, np.float32)
     img = np.empty((SIZE, SIZE, 3), np.float32)
     img[:] = bg
     masks = {}
