@@ -12,7 +12,6 @@ The palette, the shapes and the held-out lists are written once, in the bundled 
 evaluation (scripts/eval.ts, test/attention/colour-key.ts) both read them from there.
 """
 import json
-import math
 import os
 
 import numpy as np
@@ -72,6 +71,7 @@ def _disk(cx, cy, r):
 
 # ----------------------------------------------------------------------------- scenes
 
+
 def _free(boxes, box, margin=3):
     x0, y0, x1, y1 = box
     for b in boxes:
@@ -118,8 +118,19 @@ def sample_snowman(rng, x_range=(30, 98), hat=None, scarf=None):
         cb += d
         ch += d
         cm = cm + d if cm is not None else None
-    return dict(kind="snowman", cx=cx, rh=rh, rb=rb, rm=rm, ch=ch, cm=cm, cb=cb,
-                hat=hat, scarf=scarf, tail=bool(rng.random() < 0.5))
+    return dict(
+        kind="snowman",
+        cx=cx,
+        rh=rh,
+        rb=rb,
+        rm=rm,
+        ch=ch,
+        cm=cm,
+        cb=cb,
+        hat=hat,
+        scarf=scarf,
+        tail=bool(rng.random() < 0.5),
+    )
 
 
 def snowman_box(s):
@@ -197,6 +208,7 @@ def _sample_scene_once(rng, kind, held_out):
 
 # ----------------------------------------------------------------------------- render
 
+
 def background(rng):
     base = np.array(BACKGROUND, np.float32) + rng.uniform(-10, 8, 3).astype(np.float32)
     return np.clip(base, 200, 250)
@@ -229,7 +241,7 @@ def _draw_snowman(img, s, masks):
     if s["rm"] is not None:
         parts.append((cx, s["cm"], s["rm"]))
     parts.append((cx, s["ch"], rh))
-    for (x, y, r) in parts:
+    for x, y, r in parts:
         outer = _disk(x, y, r + 1.2)
         inner = _disk(x, y, r)
         img[outer & ~body] = OUTLINE
@@ -264,6 +276,7 @@ def _draw_snowman(img, s, masks):
 
 
 # ----------------------------------------------------------------------------- captions
+
 
 def _phrase(o):
     return "%s %s %s" % (article(o["colour"]), o["colour"], o["kind"])
@@ -323,8 +336,9 @@ def caption(scene, rng):
         if len(objs) > 1:
             o = objs[1]
             side = "left" if o["cx"] < objs[0]["cx"] else "right"
-            c += rng.choice([" next to %s" % _phrase(o), " and %s" % _phrase(o),
-                             " with %s on the %s" % (_phrase(o), side)])
+            c += rng.choice(
+                [" next to %s" % _phrase(o), " and %s" % _phrase(o), " with %s on the %s" % (_phrase(o), side)]
+            )
         return c
     return _shape_caption(objs, rng)
 
@@ -340,12 +354,39 @@ def named_colours(scene):
 
 
 # every word the templates can produce (the tokenizer makes each a single token)
-WORDS = sorted(set(
-    "a an the of and with wearing in around its neck hat scarf snowman plain picture image "
-    "drawing to left right above below next on".split()
-    + COLOURS + SHAPES + ["white", "black", "circles", "squares", "triangles", "snowmen", "hats",
-                          "scarves", "one", "two", "three", "big", "small", "background",
-                          "is", "it", "his", "her", "head", "photo", "red", "top", "under"]))
+WORDS = sorted(
+    set(
+        "a an the of and with wearing in around its neck hat scarf snowman plain picture image "
+        "drawing to left right above below next on".split()
+        + COLOURS
+        + SHAPES
+        + [
+            "white",
+            "black",
+            "circles",
+            "squares",
+            "triangles",
+            "snowmen",
+            "hats",
+            "scarves",
+            "one",
+            "two",
+            "three",
+            "big",
+            "small",
+            "background",
+            "is",
+            "it",
+            "his",
+            "her",
+            "head",
+            "photo",
+            "red",
+            "top",
+            "under",
+        ]
+    )
+)
 
 
 def sample_batch(rng, n, held_out="exclude", with_masks=False):
