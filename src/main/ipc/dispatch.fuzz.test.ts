@@ -11,7 +11,7 @@
  *   (an untyped failure) and every error message is short, plain text;
  * - nothing pollutes `Object.prototype`;
  * - and, checked after each channel and at the end: the service still answers valid calls, and no
- *   file appeared outside the sandbox's own folders (nor in the repository or the model folder).
+ *   file appeared outside the sandbox's own folders (nor in the working directory or the model folder).
  *
  * The bundled model is loaded once and one generation is made for the overlay and history
  * channels. Generations that pass the schema run for real but small (at most 4 steps at 128²):
@@ -19,7 +19,6 @@
  * well under a minute. A failure prints fast-check's seed: `FUZZ_SEED=<seed> npx vitest run
  * src/main/ipc/dispatch.fuzz.test.ts` replays the same runs.
  */
-import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -263,8 +262,9 @@ function snapshot(dir: string): string[] {
     .sort()
 }
 
-function gitStatus(): string {
-  return execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: ROOT, encoding: 'utf8' })
+/** The working directory's own entries: where a relative path from a payload would land. */
+function cwdEntries(): string[] {
+  return fs.readdirSync(process.cwd()).sort()
 }
 
 const prototypeKeys = (): string[] => Object.getOwnPropertyNames(Object.prototype).sort()
@@ -276,7 +276,7 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
   let first: GenerationPayload
   let validSpec: OverlaySpec
   let modelSnapshot: string[]
-  let repoStatus: string
+  let cwdBefore: string[]
   let cleanPrototype: string[]
   const internalErrors: [string, unknown][] = []
 
@@ -329,7 +329,7 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
     expect(await call('generate:cancel', undefined)).toEqual({ ok: true, value: { cancelled: false } })
   }
 
-  /** Written files stay in the service's folders; the repository and the model are untouched. */
+  /** Written files stay in the service's folders; the working directory and the model are untouched. */
   function expectContained(): void {
     const allowed = [box.userData, box.save, box.export].map((d) => d + path.sep)
     const outside = filesUnder(box.root).filter(
@@ -340,7 +340,7 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
     const allowedDirs = new Set([...[box.userData, box.save, box.export].flatMap((d) => ancestors(d, box.root))])
     expect(dirs.filter((d) => !allowedDirs.has(d) && !allowed.some((a) => d.startsWith(a)))).toEqual([])
     expect(snapshot(BUNDLED)).toEqual(modelSnapshot)
-    expect(gitStatus()).toBe(repoStatus)
+    expect(cwdEntries()).toEqual(cwdBefore)
   }
 
   function ancestors(dir: string, root: string): string[] {
@@ -352,7 +352,7 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
   beforeAll(async () => {
     cleanPrototype = prototypeKeys()
     modelSnapshot = snapshot(BUNDLED)
-    repoStatus = gitStatus()
+    cwdBefore = cwdEntries()
     box = makeSandbox()
     service = new AppService({
       modelsDir: MODELS,
