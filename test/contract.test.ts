@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest'
 import { createSenderCheck } from '../src/main/ipc/trust'
 import { registerIpc } from '../src/main/ipc/register'
-import { forwardEvents, MAX_ERROR_MESSAGE_CHARS } from '../src/main/ipc/dispatch'
-import { AppService } from '../src/main/service'
+import { createDispatcher, forwardEvents, MAX_ERROR_MESSAGE_CHARS } from '../src/main/ipc/dispatch'
+import { AppService, bindService } from '../src/main/service'
 import { channelNames, channels, eventNames, splitName, type Result } from '../src/shared/ipc/contract'
 import { createApi, type Transport } from '../src/shared/ipc/createApi'
 import { APP_URL, RecordingIpcMain, frameEvent } from './helpers/ipc'
@@ -124,6 +124,22 @@ describe('IPC contract', () => {
       expect(result.error.message).toMatch(new RegExp(`^${channel}: `))
       // still says what is wrong: the key, clipped
       if (channel !== 'history:get') expect(result.error.message).toMatch(/Unrecognized key.*kkkk…/)
+    }
+  })
+
+  it('keeps refusals of unknown channels and foreign senders short too', async () => {
+    const service = new AppService({ modelsDir: '/nonexistent/models' })
+    const dispatch = createDispatcher(bindService(service), {
+      isTrustedSender: createSenderCheck({ files: [APP_URL] }),
+    })
+    const huge = 'k'.repeat(100_000)
+    const unknown = await dispatch(`app:${huge}`, undefined, { url: APP_URL, isMainFrame: true })
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'unknown-channel' } })
+    const foreign = await dispatch('app:getInfo', undefined, { url: `data:text/html,${huge}`, isMainFrame: true })
+    expect(foreign).toMatchObject({ ok: false, error: { code: 'forbidden-sender' } })
+    for (const r of [unknown, foreign]) {
+      expect(r.ok ? 0 : r.error.message.length).toBeLessThanOrEqual(MAX_ERROR_MESSAGE_CHARS)
+      expect(r.ok ? '' : r.error.message).toMatch(/kkkk…/)
     }
   })
 

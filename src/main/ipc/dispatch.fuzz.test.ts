@@ -465,6 +465,7 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
     const name = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 40 }),
       fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'app:getInfo ', 'APP:GETINFO', ':'),
+      fc.constantFrom(`app:${HUGE}`, HUGE),
       fc.constantFrom(...channelNames).map((c) => `${c}\0`),
     )
     await fc.assert(
@@ -479,7 +480,13 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
         fc.constant(undefined),
         fc.webUrl(),
         fc.string({ maxLength: 60 }),
-        fc.constantFrom(`${APP_URL}/../../evil.html`, `${APP_URL}/`, 'file:///tmp/evil.html', 'file://evil/opt/daam'),
+        fc.constantFrom(
+          `${APP_URL}/../../evil.html`,
+          `${APP_URL}/`,
+          'file:///tmp/evil.html',
+          'file://evil/opt/daam',
+          `data:text/html,${HUGE}`,
+        ),
       ),
       isMainFrame: fc.boolean(),
     })

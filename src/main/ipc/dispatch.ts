@@ -18,9 +18,9 @@ import type { Handlers } from '../service/handlers'
 import type { ServiceEvents } from '../service/events'
 import type { SenderCheck, SenderInfo } from './trust'
 
-/** Longest message an invalid-request answer carries: it quotes keys, never whole payloads. */
+/** Longest message a refusal (invalid-request, unknown-channel, forbidden-sender) carries, whatever the caller sent. */
 export const MAX_ERROR_MESSAGE_CHARS = 1000
-/** Longest message of one schema issue (an unrecognised key is quoted in it, whatever its length). */
+/** Longest quote of caller-supplied text in a message: one schema issue (it may quote a key), a channel name, a URL. */
 const MAX_ISSUE_CHARS = 200
 
 function clip(text: string, max: number): string {
@@ -47,9 +47,13 @@ export interface DispatcherOptions {
 
 export function createDispatcher(handlers: Handlers, options: DispatcherOptions): Dispatch {
   return async (channel, payload, sender) => {
-    if (!isChannel(channel)) return fail('unknown-channel', `Unknown channel: ${String(channel)}`)
+    if (!isChannel(channel)) {
+      const name = typeof channel === 'string' ? clip(channel, MAX_ISSUE_CHARS) : `(a ${typeof channel})`
+      return fail('unknown-channel', `Unknown channel: ${name}`)
+    }
     if (!options.isTrustedSender(sender)) {
-      return fail('forbidden-sender', `Refused ${channel} from untrusted sender ${sender.url ?? '(no frame)'}`)
+      const from = sender.url === undefined ? '(no frame)' : clip(sender.url, MAX_ISSUE_CHARS)
+      return fail('forbidden-sender', `Refused ${channel} from untrusted sender ${from}`)
     }
     const parsed = channels[channel].request.safeParse(payload)
     if (!parsed.success) return fail('invalid-request', describeIssues(channel, parsed.error))
