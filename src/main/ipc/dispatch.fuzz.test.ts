@@ -541,6 +541,43 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
     expectContained()
   })
 
+  it('overlay specs the schema accepts but the generation does not fit get typed errors', async () => {
+    // token indices past the prompt, layer sizes the model does not have, steps past the run,
+    // the negative stream's words on the prompt's stream: valid shapes, wrong for this record
+    const spec = fc.record({
+      words: fc.array(
+        fc.record({
+          label: fc.constantFrom('hat', 'ghost'),
+          tokens: fc.array(fc.nat(1023), { minLength: 1, maxLength: 3 }),
+        }),
+        { minLength: 1, maxLength: 3 },
+      ),
+      stream: fc.constantFrom('cond', 'uncond'),
+      mode: fc.constantFrom('heatmap', 'mask'),
+      colormap: fc.constant('jet'),
+      opacity: fc.constant(0.5),
+      tau: fc.constant(0.4),
+      normalization: fc.constantFrom('word', 'absolute', 'across'),
+      filter: fc.record(
+        {
+          resolutions: fc.array(fc.integer({ min: 1, max: 4096 }), { maxLength: 3 }),
+          steps: fc.record({ from: fc.nat(1000), to: fc.nat(1000) }),
+          step: fc.nat(1000),
+        },
+        { requiredKeys: [] },
+      ),
+    })
+    const channel = fc.constantFrom<Channel>('overlay:save', 'overlay:saveAll', 'maps:export')
+    await fc.assert(
+      fc.asyncProperty(channel, spec, async (c, s) => {
+        await callChecked(c, { id: first.id, spec: s })
+      }),
+      { numRuns: RUNS / 5 },
+    )
+    await expectUsable()
+    expectContained()
+  })
+
   it('bursts of concurrent calls on every channel all get typed answers', async () => {
     const one = fc.constantFrom(...channelNames).chain((c) =>
       fc.tuple(
