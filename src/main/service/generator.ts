@@ -27,12 +27,6 @@ export interface RunOptions {
 
 /** Checks what the schema cannot know (the model's size rules) with messages for people. */
 export function checkRequest(active: ActiveModel, input: GenerationParamsInput): void {
-  // The schema allows up to MAX_STEPS; a model trained on a shorter schedule has fewer (turbo runs one).
-  const trainSteps = active.model.folder.scheduler.numTrainTimesteps
-  const turbo = (input.scheduler ?? active.summary.defaultScheduler) === 'turbo'
-  const steps = turbo ? 1 : (input.steps ?? GENERATION_DEFAULTS.steps)
-  if (steps > trainSteps)
-    throw new AppError('invalid-params', `${steps} steps is more than this model has: at most ${trainSteps}.`)
   if (!input.prompt.trim()) throw new AppError('invalid-params', 'Type a prompt first: the prompt is empty.')
   const { spatialMultiple: m, width: dw, height: dh } = active.summary
   for (const [name, v] of [
@@ -46,6 +40,15 @@ export function checkRequest(active: ActiveModel, input: GenerationParamsInput):
         `${name} ${v} px must be a multiple of ${m} (this model's size step), at least ${m}.`,
       )
   }
+}
+
+/** The schema allows up to MAX_STEPS; a model trained on a shorter schedule has fewer (turbo runs one). */
+export function checkStepCount(active: ActiveModel, input: GenerationParamsInput): void {
+  const trainSteps = active.model.folder.scheduler.numTrainTimesteps
+  const turbo = (input.scheduler ?? active.summary.defaultScheduler) === 'turbo'
+  const steps = turbo ? 1 : (input.steps ?? GENERATION_DEFAULTS.steps)
+  if (steps > trainSteps)
+    throw new AppError('invalid-params', `${steps} steps is more than this model has: at most ${trainSteps}.`)
 }
 
 export class GenerationRunner {
@@ -78,6 +81,7 @@ export class GenerationRunner {
     options: RunOptions,
     signal: AbortSignal,
   ): Promise<GenerationPayload> {
+    checkStepCount(active, input)
     checkRequest(active, input)
     const { model, hook } = active
     let params
