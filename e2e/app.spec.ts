@@ -29,20 +29,22 @@ test('window.api round trip: request, event and typed errors', async ({ page }) 
   await expect(page.getByTestId('statusbar')).toBeVisible()
   const outcome = await evaluateApi(
     page,
-    async (api, text) => {
-      const events: unknown[] = []
-      const off = api.on('app:echoed', (payload) => events.push(payload))
-      const reply = await api.app.echo({ text })
-      // The event is pushed separately from the reply; give it a moment.
-      for (let i = 0; i < 50 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 20))
+    async (api, prompt) => {
+      const info = await api.app.getInfo()
+      const steps: number[] = []
+      const off = api.on('generate:progress', (p) => steps.push(p.step))
+      const generated = await api.generate.start({ params: { prompt, steps: 2, seed: 1 } })
+      // Events are pushed separately from the reply; give the last one a moment.
+      for (let i = 0; i < 50 && steps.length < 2; i++) await new Promise((r) => setTimeout(r, 20))
       off()
-      const invalid = await api.app.echo({ text: 42 } as unknown as { text: string })
-      return { reply, events, invalid }
+      const invalid = await api.model.load({ dir: 42 } as unknown as { dir: string })
+      return { info: info.ok, generated: generated.ok, steps, invalid }
     },
-    'hello from the renderer',
+    'a red hat',
   )
-  expect(outcome.reply).toMatchObject({ ok: true, value: { text: 'hello from the renderer' } })
-  expect(outcome.events).toEqual([{ text: 'hello from the renderer' }])
+  expect(outcome.info).toBe(true)
+  expect(outcome.generated).toBe(true)
+  expect(outcome.steps).toEqual([1, 2])
   expect(outcome.invalid).toMatchObject({ ok: false, error: { code: 'invalid-request' } })
 })
 

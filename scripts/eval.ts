@@ -1,7 +1,7 @@
 /**
  * Heat-map evaluation on the bundled model (issue 5): >= 100 prompts built only from the
- * combinations held out of training (models/training/world.py: HELD_OUT_SHAPES,
- * HELD_OUT_ACCESSORIES), 20 DDIM steps, guidance 5. Ground truth is colour-keyed: the world draws
+ * combinations held out of training (heldOut in models/daam-shapes/world.json, which
+ * models/training/world.py trains with), 20 DDIM steps, guidance 5. Ground truth is colour-keyed: the world draws
  * every object in one flat palette colour, so the pixels of the generated image nearest to the
  * named colour are the object's mask (hat -> hat colour, scarf/neck -> scarf colour, a shape ->
  * its colour). Heat-map masks are the word maps (per-word min-max) thresholded at tau = 0.4.
@@ -17,22 +17,14 @@ import { thresholdMask, iou, DEFAULT_TAU } from '../src/shared/heatmap/masks'
 import { selectWordSpecs } from '../src/shared/heatmap/prompt-words'
 import type { HeatmapFilter } from '../src/shared/heatmap/aggregate'
 import type { Normalization } from '../src/shared/heatmap/words'
-import { colourMask, PALETTE } from '../test/attention/colour-key'
+import { colourMask } from '../test/attention/colour-key'
+import world from '../models/daam-shapes/world.json'
 
-const COLOURS = Object.keys(PALETTE)
-const SHAPES = ['circle', 'square', 'triangle']
-const HELD_OUT_SHAPES: [string, string][] = [
-  ['purple', 'triangle'],
-  ['orange', 'circle'],
-  ['green', 'square'],
-]
-const HELD_OUT_ACCESSORIES: [string, string][] = [
-  ['yellow', 'purple'],
-  ['green', 'orange'],
-  ['purple', 'green'],
-  ['orange', 'red'],
-  ['blue', 'yellow'],
-]
+const COLOURS = Object.keys(world.palette)
+const SHAPES = world.shapes
+const HELD_OUT_SHAPES = world.heldOut.shapes as [string, string][]
+/** (hat colour, scarf colour) */
+const HELD_OUT_ACCESSORIES = world.heldOut.accessories as [string, string][]
 const art = (w: string): string => (/^[aeiou]/.test(w) ? 'an' : 'a')
 
 interface Case {

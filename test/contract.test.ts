@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest'
 import { createSenderCheck } from '../src/main/ipc/trust'
 import { registerIpc } from '../src/main/ipc/register'
-import { forwardEvents } from '../src/main/ipc/dispatch'
-import { AppService } from '../src/main/service'
+import { createDispatcher, forwardEvents, MAX_ERROR_MESSAGE_CHARS } from '../src/main/ipc/dispatch'
+import { AppService, bindService } from '../src/main/service'
 import { channelNames, channels, eventNames, splitName, type Result } from '../src/shared/ipc/contract'
 import { createApi, type Transport } from '../src/shared/ipc/createApi'
 import { APP_URL, RecordingIpcMain, frameEvent } from './helpers/ipc'
@@ -75,36 +75,72 @@ describe('IPC contract', () => {
     expect(info.value.bundledModel).toEqual({ path: '/nonexistent/models/daam-shapes', exists: false })
 
     const heard = vi.fn()
-    const off = api.on('app:echoed', heard)
-    const echo = await api.app.echo({ text: 'a snowman' })
-    expect(echo).toMatchObject({ ok: true, value: { text: 'a snowman' } })
-    expect(heard).toHaveBeenCalledWith({ text: 'a snowman' })
+    const off = api.on('app:menu', heard)
+    service.events.emit('app:menu', { command: 'generate' })
+    expect(heard).toHaveBeenCalledWith({ command: 'generate' })
     off()
-    await api.app.echo({ text: 'again' })
+    service.events.emit('app:menu', { command: 'save-all' })
     expect(heard).toHaveBeenCalledTimes(1)
   })
 
   it('answers an invalid payload with a typed error, without calling the service', async () => {
     const { ipcMain, service } = setup()
-    const echo = vi.spyOn(service, 'echo')
+    const load = vi.spyOn(service, 'loadModel')
     const cases: unknown[] = [
       undefined,
       null,
-      'text',
-      { text: 42 },
-      { text: 'x', extra: true },
-      { text: 'x'.repeat(10_001) },
+      'dir',
+      { dir: 42 },
+      { dir: '' },
+      { dir: '/models/sd15', extra: true },
+      { dir: 'x'.repeat(4097) },
     ]
     for (const payload of cases) {
-      const result = (await ipcMain.invoke('app:echo', payload)) as Result<unknown>
+      const result = (await ipcMain.invoke('model:load', payload)) as Result<unknown>
       expect(result.ok, JSON.stringify(payload)).toBe(false)
       if (result.ok) continue
       expect(result.error.code).toBe('invalid-request')
-      expect(result.error.message).toMatch(/^app:echo: /)
+      expect(result.error.message).toMatch(/^model:load: /)
     }
     const noArgs = (await ipcMain.invoke('app:getInfo', { unexpected: 1 })) as Result<unknown>
     expect(noArgs).toMatchObject({ ok: false, error: { code: 'invalid-request' } })
-    expect(echo).not.toHaveBeenCalled()
+    expect(load).not.toHaveBeenCalled()
+  })
+
+  it('keeps invalid-request messages short whatever the payload held', async () => {
+    const { ipcMain } = setup()
+    const huge = 'k'.repeat(100_000)
+    const cases: [string, unknown][] = [
+      ['model:load', { dir: '/models/sd15', [huge]: 1 }],
+      ['history:get', { id: huge }],
+      ['generate:start', { params: { prompt: 'a', [huge]: 1, [`${huge}2`]: 2 } }],
+      ['overlay:save', { id: '20261128-222025-123-abcdef', spec: { [huge]: huge } }],
+    ]
+    for (const [channel, payload] of cases) {
+      const result = (await ipcMain.invoke(channel, payload)) as Result<unknown>
+      expect(result).toMatchObject({ ok: false, error: { code: 'invalid-request' } })
+      if (result.ok) continue
+      expect(result.error.message.length, channel).toBeLessThanOrEqual(MAX_ERROR_MESSAGE_CHARS)
+      expect(result.error.message).toMatch(new RegExp(`^${channel}: `))
+      // still says what is wrong: the key, clipped
+      if (channel !== 'history:get') expect(result.error.message).toMatch(/Unrecognized key.*kkkk…/)
+    }
+  })
+
+  it('keeps refusals of unknown channels and foreign senders short too', async () => {
+    const service = new AppService({ modelsDir: '/nonexistent/models' })
+    const dispatch = createDispatcher(bindService(service), {
+      isTrustedSender: createSenderCheck({ files: [APP_URL] }),
+    })
+    const huge = 'k'.repeat(100_000)
+    const unknown = await dispatch(`app:${huge}`, undefined, { url: APP_URL, isMainFrame: true })
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'unknown-channel' } })
+    const foreign = await dispatch('app:getInfo', undefined, { url: `data:text/html,${huge}`, isMainFrame: true })
+    expect(foreign).toMatchObject({ ok: false, error: { code: 'forbidden-sender' } })
+    for (const r of [unknown, foreign]) {
+      expect(r.ok ? 0 : r.error.message.length).toBeLessThanOrEqual(MAX_ERROR_MESSAGE_CHARS)
+      expect(r.ok ? '' : r.error.message).toMatch(/kkkk…/)
+    }
   })
 
   it('refuses calls from any frame but the app page', async () => {
@@ -154,10 +190,10 @@ describe('IPC contract', () => {
     const service = new AppService()
     const sent: [string, unknown][] = []
     const stop = forwardEvents(service.events, (event, payload) => sent.push([event, payload]))
-    service.echo('hi')
+    service.events.emit('app:menu', { command: 'open-model' })
     stop()
-    service.echo('ignored')
-    expect(sent).toEqual([['app:echoed', { text: 'hi' }]])
+    service.events.emit('app:menu', { command: 'generate' })
+    expect(sent).toEqual([['app:menu', { command: 'open-model' }]])
   })
 
   it('declares a zod schema for every request', () => {

@@ -35,9 +35,22 @@ def main():
         generate(tok, te, unet, vae, [PROMPT], seeds=[r], steps=a.steps, guidance=a.guidance)
         times.append(time.perf_counter() - t0)
     best = min(times)
-    print(json.dumps(dict(backend="pytorch-eager", torch=torch.__version__, threads=torch.get_num_threads(),
-                          steps=a.steps, guidance=a.guidance, runs=a.runs, seconds_per_image=best,
-                          seconds_per_step=best / a.steps, times=times, prompt=PROMPT)))
+    print(
+        json.dumps(
+            dict(
+                backend="pytorch-eager",
+                torch=torch.__version__,
+                threads=torch.get_num_threads(),
+                steps=a.steps,
+                guidance=a.guidance,
+                runs=a.runs,
+                seconds_per_image=best,
+                seconds_per_step=best / a.steps,
+                times=times,
+                prompt=PROMPT,
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def device(name=None):
 
 def alphas_cumprod():
     """scaled_linear betas exactly as Stable Diffusion / diffusers (float32)."""
-    betas = torch.linspace(BETA_START ** 0.5, BETA_END ** 0.5, NUM_TRAIN_TIMESTEPS, dtype=torch.float32) ** 2
+    betas = torch.linspace(BETA_START**0.5, BETA_END**0.5, NUM_TRAIN_TIMESTEPS, dtype=torch.float32) ** 2
     return torch.cumprod(1.0 - betas, dim=0)
 
 

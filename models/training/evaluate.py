@@ -14,17 +14,15 @@ import os
 import time
 
 import numpy as np
-import torch
 
 from . import world
 from .common import CHECKPOINT, MODELS, setup
-from .export import load_bundle_checkpoint
-from .sampler import generate, make_noise
+from .sampler import generate
 from .tokenizer import default_tokenizer
 from .util import grid, to_uint8, write_png
 
 REFS = dict(world.PALETTE)
-OTHERS = {"white": world.WHITE, "black": world.BLACK, "outline": world.OUTLINE, "bg": (232, 234, 238)}
+OTHERS = {"white": world.WHITE, "black": world.BLACK, "outline": world.OUTLINE, "bg": world.BACKGROUND}
 COVER = 0.01
 
 
@@ -59,8 +57,7 @@ def held_out_prompts(n, seed=2024, split="held_out"):
             continue
         if split != "held_out" and not (s["hat"] and s["scarf"]):
             continue
-        out.append(dict(prompt=world.caption(sc, rng), colours=world.named_colours(sc), hat=s["hat"],
-                        scarf=s["scarf"]))
+        out.append(dict(prompt=world.caption(sc, rng), colours=world.named_colours(sc), hat=s["hat"], scarf=s["scarf"]))
     return out
 
 
@@ -86,10 +83,19 @@ def score(imgs, items):
             hs_ok += above
             r["hat_above_scarf"] = above
         per.append(r)
-    return dict(colour_pairs=pairs, colour_pairs_ok=pairs_ok, colour_adherence=pairs_ok / max(pairs, 1),
-                images=len(items), images_with_unnamed_colour=unnamed_imgs,
-                unnamed_colour_rate=unnamed_imgs / max(len(items), 1),
-                hat_scarf_prompts=hs, hat_above_scarf=hs_ok / max(hs, 1)), per
+    return (
+        dict(
+            colour_pairs=pairs,
+            colour_pairs_ok=pairs_ok,
+            colour_adherence=pairs_ok / max(pairs, 1),
+            images=len(items),
+            images_with_unnamed_colour=unnamed_imgs,
+            unnamed_colour_rate=unnamed_imgs / max(len(items), 1),
+            hat_scarf_prompts=hs,
+            hat_above_scarf=hs_ok / max(hs, 1),
+        ),
+        per,
+    )
 
 
 def main():
@@ -98,19 +104,24 @@ def main():
     p.add_argument("--checkpoint", default=CHECKPOINT)
     p.add_argument("--out", default=os.path.join(MODELS, "eval"))
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--split", default="held_out", choices=["held_out", "train"],
-                   help="held_out: combinations never seen in training; train: in-distribution prompts")
+    p.add_argument(
+        "--split",
+        default="held_out",
+        choices=["held_out", "train"],
+        help="held_out: combinations never seen in training; train: in-distribution prompts",
+    )
     a = p.parse_args()
     setup(0)
     from .common import load
     from .export import build_models
+
     te, unet, vae = build_models(load(a.checkpoint))
     tok = default_tokenizer()
     items = held_out_prompts(a.n, split=a.split)
     t0 = time.time()
     imgs = []
     for i in range(0, len(items), a.batch):
-        chunk = items[i:i + a.batch]
+        chunk = items[i : i + a.batch]
         x, _ = generate(tok, te, unet, vae, [c["prompt"] for c in chunk], seeds=range(1000 + i, 1000 + i + len(chunk)))
         imgs.append(to_uint8(x.numpy()))
         print("generated", i + len(chunk), round(time.time() - t0, 1), flush=True)

@@ -46,16 +46,29 @@ def main():
         np.save(base + ".text_embeddings.npy", torch.cat([uncond, cond]).numpy().astype(np.float32))
         np.save(base + ".latents.npy", lat.numpy().astype(np.float32))
         write_png(base + ".image.png", to_uint8(img.numpy())[0])
-        meta = dict(prompt=c["prompt"], negative_prompt="", seed=c["seed"], steps=STEPS, guidance_scale=GUIDANCE,
-                    scheduler="ddim", eta=0.0, width=128, height=128,
-                    timesteps=[int(t) for t in ddim_timesteps(STEPS)],
-                    scaling_factor=float(vae.scaling_factor),
-                    input_ids=dict(cond=cids[0].tolist(), uncond=uids[0].tolist()),
-                    files=dict(noise="case%d.noise.npy" % i, text_embeddings="case%d.text_embeddings.npy" % i,
-                               latents="case%d.latents.npy" % i, image="case%d.image.png" % i),
-                    notes="noise is the initial latent (init_noise_sigma 1); text_embeddings order [uncond, cond]; "
-                          "latents are the final DDIM latents before division by scaling_factor; image is "
-                          "vae_decoder(latents / scaling_factor) mapped from [-1,1] to uint8 (round half up, clamp).")
+        meta = dict(
+            prompt=c["prompt"],
+            negative_prompt="",
+            seed=c["seed"],
+            steps=STEPS,
+            guidance_scale=GUIDANCE,
+            scheduler="ddim",
+            eta=0.0,
+            width=128,
+            height=128,
+            timesteps=[int(t) for t in ddim_timesteps(STEPS)],
+            scaling_factor=float(vae.scaling_factor),
+            input_ids=dict(cond=cids[0].tolist(), uncond=uids[0].tolist()),
+            files=dict(
+                noise="case%d.noise.npy" % i,
+                text_embeddings="case%d.text_embeddings.npy" % i,
+                latents="case%d.latents.npy" % i,
+                image="case%d.image.png" % i,
+            ),
+            notes="noise is the initial latent (init_noise_sigma 1); text_embeddings order [uncond, cond]; "
+            "latents are the final DDIM latents before division by scaling_factor; image is "
+            "vae_decoder(latents / scaling_factor) mapped from [-1,1] to uint8 (round half up, clamp).",
+        )
         with open(base + ".json", "w") as f:
             json.dump(meta, f, indent=1)
             f.write("\n")

@@ -113,11 +113,13 @@ def grounding_loss(probs_per_layer, slots, token_slot, keep, pixel=0.0):
     for probs in probs_per_layer:
         bh, hw, t = probs.shape
         a = probs.reshape(b, bh // b, hw, t).mean(1)  # [B, HW, T]
-        side = int(round(hw ** 0.5))
+        side = int(round(hw**0.5))
         if side not in per_side:
             m = (slots if side == LATENT else F.adaptive_avg_pool2d(slots, side)).flatten(2)  # [B, S, HW]
-            per_side[side] = (torch.gather(m, 1, idx[:, :, None].expand(-1, -1, hw)),
-                              _pixel_targets(m).transpose(1, 2) if pixel else None)
+            per_side[side] = (
+                torch.gather(m, 1, idx[:, :, None].expand(-1, -1, hw)),
+                _pixel_targets(m).transpose(1, 2) if pixel else None,
+            )
         mt, target = per_side[side]
         at = a.transpose(1, 2)  # [B, T, HW]
         inside = (at * mt).sum(-1) / (at.sum(-1) + 1e-8)

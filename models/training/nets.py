@@ -11,16 +11,31 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-TEXT_CONFIG = dict(vocab_size=662, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                   intermediate_size=256, max_position_embeddings=77)
-UNET_CONFIG = dict(block_out_channels=(32, 64, 64), layers_per_block=1, cross_attention_dim=64,
-                   attention_head_dim=2, norm_num_groups=16, sample_size=16, in_channels=4,
-                   out_channels=4)
-VAE_CONFIG = dict(block_out_channels=(16, 32, 64, 64), latent_channels=4, norm_num_groups=8,
-                  layers_per_block=1, sample_size=128)
+TEXT_CONFIG = dict(
+    vocab_size=662,
+    hidden_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=256,
+    max_position_embeddings=77,
+)
+UNET_CONFIG = dict(
+    block_out_channels=(32, 64, 64),
+    layers_per_block=1,
+    cross_attention_dim=64,
+    attention_head_dim=2,
+    norm_num_groups=16,
+    sample_size=16,
+    in_channels=4,
+    out_channels=4,
+)
+VAE_CONFIG = dict(
+    block_out_channels=(16, 32, 64, 64), latent_channels=4, norm_num_groups=8, layers_per_block=1, sample_size=128
+)
 
 
 # ----------------------------------------------------------------------------- text encoder
+
 
 class CLIPAttention(nn.Module):
     def __init__(self, d, heads):
@@ -69,18 +84,29 @@ class CLIPEncoderLayer(nn.Module):
 class TextEncoder(nn.Module):
     """CLIP-like causal transformer: input_ids [B,77] -> last_hidden_state [B,77,D]."""
 
-    def __init__(self, vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
-                 intermediate_size, max_position_embeddings):
+    def __init__(
+        self,
+        vocab_size,
+        hidden_size,
+        num_hidden_layers,
+        num_attention_heads,
+        intermediate_size,
+        max_position_embeddings,
+    ):
         super().__init__()
-        self.config = dict(vocab_size=vocab_size, hidden_size=hidden_size,
-                           num_hidden_layers=num_hidden_layers,
-                           num_attention_heads=num_attention_heads,
-                           intermediate_size=intermediate_size,
-                           max_position_embeddings=max_position_embeddings)
+        self.config = dict(
+            vocab_size=vocab_size,
+            hidden_size=hidden_size,
+            num_hidden_layers=num_hidden_layers,
+            num_attention_heads=num_attention_heads,
+            intermediate_size=intermediate_size,
+            max_position_embeddings=max_position_embeddings,
+        )
         self.token_embedding = nn.Embedding(vocab_size, hidden_size)
         self.position_embedding = nn.Embedding(max_position_embeddings, hidden_size)
-        self.layers = nn.ModuleList([CLIPEncoderLayer(hidden_size, num_attention_heads, intermediate_size)
-                                     for _ in range(num_hidden_layers)])
+        self.layers = nn.ModuleList(
+            [CLIPEncoderLayer(hidden_size, num_attention_heads, intermediate_size) for _ in range(num_hidden_layers)]
+        )
         self.final_layer_norm = nn.LayerNorm(hidden_size)
         n = max_position_embeddings
         self.register_buffer("causal_mask", torch.full((n, n), -1e4).triu(1), persistent=False)
@@ -112,6 +138,7 @@ class TextEncoderExport(nn.Module):
 
 
 # ----------------------------------------------------------------------------- shared blocks
+
 
 class ResnetBlock2D(nn.Module):
     def __init__(self, cin, cout, temb, groups):
@@ -152,6 +179,7 @@ class Upsample2D(nn.Module):
 
 
 # ----------------------------------------------------------------------------- U-Net
+
 
 class Attention(nn.Module):
     """Unfused multi-head attention in the old diffusers 3-D layout."""
@@ -251,11 +279,13 @@ class Transformer2DModel(nn.Module):
 class DownBlock(nn.Module):
     def __init__(self, cin, cout, temb, layers, attn, context_dim, heads, groups, downsample):
         super().__init__()
-        self.resnets = nn.ModuleList([ResnetBlock2D(cin if i == 0 else cout, cout, temb, groups)
-                                      for i in range(layers)])
+        self.resnets = nn.ModuleList(
+            [ResnetBlock2D(cin if i == 0 else cout, cout, temb, groups) for i in range(layers)]
+        )
         if attn:
-            self.attentions = nn.ModuleList([Transformer2DModel(cout, context_dim, heads, groups)
-                                             for _ in range(layers)])
+            self.attentions = nn.ModuleList(
+                [Transformer2DModel(cout, context_dim, heads, groups) for _ in range(layers)]
+            )
         else:
             self.attentions = None
         self.downsamplers = nn.ModuleList([Downsample2D(cout)]) if downsample else None
@@ -276,11 +306,13 @@ class DownBlock(nn.Module):
 class UpBlock(nn.Module):
     def __init__(self, cin_skips, prev, cout, temb, layers, attn, context_dim, heads, groups, upsample):
         super().__init__()
-        self.resnets = nn.ModuleList([ResnetBlock2D((prev if i == 0 else cout) + cin_skips[i], cout, temb, groups)
-                                      for i in range(layers)])
+        self.resnets = nn.ModuleList(
+            [ResnetBlock2D((prev if i == 0 else cout) + cin_skips[i], cout, temb, groups) for i in range(layers)]
+        )
         if attn:
-            self.attentions = nn.ModuleList([Transformer2DModel(cout, context_dim, heads, groups)
-                                             for _ in range(layers)])
+            self.attentions = nn.ModuleList(
+                [Transformer2DModel(cout, context_dim, heads, groups) for _ in range(layers)]
+            )
         else:
             self.attentions = None
         self.upsamplers = nn.ModuleList([Upsample2D(cout)]) if upsample else None
@@ -336,8 +368,17 @@ class UNet2DConditionModel(nn.Module):
     """Down: CrossAttn (16x16) -> CrossAttn (8x8) -> plain (4x4); mid CrossAttn (4x4);
     up: plain (4x4) -> CrossAttn (8x8) -> CrossAttn (16x16)."""
 
-    def __init__(self, block_out_channels=(64, 128, 128), layers_per_block=1, cross_attention_dim=128,
-                 attention_head_dim=4, norm_num_groups=32, sample_size=16, in_channels=4, out_channels=4):
+    def __init__(
+        self,
+        block_out_channels=(64, 128, 128),
+        layers_per_block=1,
+        cross_attention_dim=128,
+        attention_head_dim=4,
+        norm_num_groups=32,
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+    ):
         super().__init__()
         ch = list(block_out_channels)
         heads = attention_head_dim
@@ -346,10 +387,16 @@ class UNet2DConditionModel(nn.Module):
         temb = ch[0] * 4
         n = len(ch)
         attn_down = [True] * (n - 1) + [False]
-        self.config = dict(block_out_channels=tuple(ch), layers_per_block=L,
-                           cross_attention_dim=cross_attention_dim, attention_head_dim=heads,
-                           norm_num_groups=g, sample_size=sample_size, in_channels=in_channels,
-                           out_channels=out_channels)
+        self.config = dict(
+            block_out_channels=tuple(ch),
+            layers_per_block=L,
+            cross_attention_dim=cross_attention_dim,
+            attention_head_dim=heads,
+            norm_num_groups=g,
+            sample_size=sample_size,
+            in_channels=in_channels,
+            out_channels=out_channels,
+        )
         self.conv_in = nn.Conv2d(in_channels, ch[0], 3, padding=1)
         self.time_proj = Timesteps(ch[0])
         self.time_embedding = TimestepEmbedding(ch[0], temb)
@@ -358,8 +405,7 @@ class UNet2DConditionModel(nn.Module):
         cin = ch[0]
         for i, c in enumerate(ch):
             last = i == n - 1
-            self.down_blocks.append(DownBlock(cin, c, temb, L, attn_down[i], cross_attention_dim, heads, g,
-                                              not last))
+            self.down_blocks.append(DownBlock(cin, c, temb, L, attn_down[i], cross_attention_dim, heads, g, not last))
             skip_ch += [c] * L + ([] if last else [c])
             cin = c
         self.mid_block = UNetMidBlock2DCrossAttn(ch[-1], temb, cross_attention_dim, heads, g)
@@ -370,8 +416,9 @@ class UNet2DConditionModel(nn.Module):
         for i, c in enumerate(rev):
             last = i == n - 1
             skips = [skip_ch.pop() for _ in range(L + 1)]
-            self.up_blocks.append(UpBlock(skips, prev, c, temb, L + 1, attn_up[i], cross_attention_dim, heads,
-                                          g, not last))
+            self.up_blocks.append(
+                UpBlock(skips, prev, c, temb, L + 1, attn_up[i], cross_attention_dim, heads, g, not last)
+            )
             prev = c
         self.conv_norm_out = nn.GroupNorm(g, ch[0], eps=1e-5)
         self.conv_out = nn.Conv2d(ch[0], out_channels, 3, padding=1)
@@ -390,6 +437,7 @@ class UNet2DConditionModel(nn.Module):
 
 
 # ----------------------------------------------------------------------------- autoencoder
+
 
 class VAEEncoder(nn.Module):
     def __init__(self, ch, latent, groups, layers):
@@ -449,13 +497,23 @@ class VAEDecoder(nn.Module):
 
 
 class AutoencoderKL(nn.Module):
-    def __init__(self, block_out_channels=(32, 64, 64, 64), latent_channels=4, norm_num_groups=16,
-                 layers_per_block=1, sample_size=128):
+    def __init__(
+        self,
+        block_out_channels=(32, 64, 64, 64),
+        latent_channels=4,
+        norm_num_groups=16,
+        layers_per_block=1,
+        sample_size=128,
+    ):
         super().__init__()
         ch = list(block_out_channels)
-        self.config = dict(block_out_channels=tuple(ch), latent_channels=latent_channels,
-                           norm_num_groups=norm_num_groups, layers_per_block=layers_per_block,
-                           sample_size=sample_size)
+        self.config = dict(
+            block_out_channels=tuple(ch),
+            latent_channels=latent_channels,
+            norm_num_groups=norm_num_groups,
+            layers_per_block=layers_per_block,
+            sample_size=sample_size,
+        )
         self.encoder = VAEEncoder(ch, latent_channels, norm_num_groups, layers_per_block)
         self.quant_conv = nn.Conv2d(2 * latent_channels, 2 * latent_channels, 1)
         self.post_quant_conv = nn.Conv2d(latent_channels, latent_channels, 1)

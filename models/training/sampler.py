@@ -53,7 +53,7 @@ def ddim_sample(unet, uncond, cond, noise, steps=20, guidance=5.0, callback=None
 def decode(vae, latents):
     """latents from the sampler -> images in [-1,1] (divides by scaling_factor like diffusers)."""
     z = latents / vae.scaling_factor
-    return torch.cat([vae.decode(z[i:i + 1]).clamp(-1, 1) for i in range(z.shape[0])])
+    return torch.cat([vae.decode(z[i : i + 1]).clamp(-1, 1) for i in range(z.shape[0])])
 
 
 @torch.no_grad()

@@ -17,6 +17,7 @@ def check_grounding_targets():
     from . import world
     from .grounding import targets_for
     from .tokenizer import default_tokenizer
+
     tok = default_tokenizer()
     s = world.sample_snowman(np.random.default_rng(0), hat="red", scarf="blue")
     s["tail"] = False
@@ -25,14 +26,18 @@ def check_grounding_targets():
     slots, token_slot = targets_for(scene, world.render(scene)[1], cap, tok)
     ids = tok(cap)
     slot = {w: int(token_slot[ids.index(tok(w)[1])]) for w in ("snowman", "red", "hat", "blue", "scarf", "neck")}
-    rows = lambda k: float((slots[k].sum(1) * np.arange(slots.shape[1])).sum() / slots[k].sum())
-    return (slot["red"] == slot["hat"] != slot["scarf"] == slot["blue"] == slot["neck"] != slot["snowman"]
-            and rows(slot["hat"]) < rows(slot["scarf"]))
+
+    def rows(k):
+        return float((slots[k].sum(1) * np.arange(slots.shape[1])).sum() / slots[k].sum())
+
+    same_slots = slot["red"] == slot["hat"] != slot["scarf"] == slot["blue"] == slot["neck"] != slot["snowman"]
+    return same_slots and rows(slot["hat"]) < rows(slot["scarf"])
 
 
 def check_grounding_loss():
     """Both grounding terms are lower when the object words attend inside their object."""
     from .grounding import grounding_loss
+
     slots = torch.zeros(1, 4, 16, 16)
     slots[0, 0, 2:6, 2:6] = 1
     token_slot = torch.full((1, 77), -1, dtype=torch.long)
@@ -57,12 +62,17 @@ def check_decoder(vae_p, dec_p):
     """The decoder stage trains the decoder only: the encoder (the U-Net's latent space) and the
     scaling factor stay as they were."""
     from .common import load
+
     before, after = load(vae_p), load(dec_p)
     enc = [k for k in before["state"] if k.startswith(("encoder.", "quant_conv."))]
     dec = [k for k in before["state"] if k.startswith("decoder.")]
-    return (after["scaling_factor"] == before["scaling_factor"] and bool(enc) and bool(dec)
-            and all(torch.equal(before["state"][k], after["state"][k]) for k in enc)
-            and any(not torch.equal(before["state"][k], after["state"][k]) for k in dec))
+    return (
+        after["scaling_factor"] == before["scaling_factor"]
+        and bool(enc)
+        and bool(dec)
+        and all(torch.equal(before["state"][k], after["state"][k]) for k in enc)
+        and any(not torch.equal(before["state"][k], after["state"][k]) for k in dec)
+    )
 
 
 def main():
@@ -72,27 +82,53 @@ def main():
     from .sampler import generate
     from .tokenizer import default_tokenizer
     from .common import load
+
     with tempfile.TemporaryDirectory() as d:
         vae_p, unet_p = os.path.join(d, "vae.pt"), os.path.join(d, "unet.pt")
         cache_p, dec_p = os.path.join(d, "latents.pt"), os.path.join(d, "vae_decoder.pt")
         train_vae.train(steps=3, batch=4, crop=32, out=vae_p, pool=8, log_every=1)
         train_unet.train(vae_path=vae_p, images=16, steps=3, batch=8, out=unet_p, cache_path=cache_p, log_every=1)
         # second stage as in the pipeline: continue with the cross-attention grounding loss
-        train_unet.train(vae_path=vae_p, images=16, steps=2, batch=8, out=unet_p, cache_path=cache_p, log_every=1,
-                         init=unet_p, grounding=0.03, pixel=0.005)
+        train_unet.train(
+            vae_path=vae_p,
+            images=16,
+            steps=2,
+            batch=8,
+            out=unet_p,
+            cache_path=cache_p,
+            log_every=1,
+            init=unet_p,
+            grounding=0.03,
+            pixel=0.005,
+        )
         # then the decoder on the cached latents, as the pipeline does
         train_decoder.train(vae_path=vae_p, cache_path=cache_p, steps=2, batch=4, out=dec_p, log_every=1)
         decoder_ok = check_decoder(vae_p, dec_p)
         grounding_ok = check_grounding_targets() and check_grounding_loss()
         ck = combine(dec_p, unet_p)
         out = export(ck, os.path.join(d, "bundle"), write_checkpoint=os.path.join(d, "ck.pt"))
-        need = ["model_index.json", "text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx",
-                "vae_encoder/model.onnx", "tokenizer/vocab.json", "tokenizer/merges.txt",
-                "scheduler/scheduler_config.json", "vae_decoder/config.json"]
+        need = [
+            "model_index.json",
+            "text_encoder/model.onnx",
+            "unet/model.onnx",
+            "vae_decoder/model.onnx",
+            "vae_encoder/model.onnx",
+            "tokenizer/vocab.json",
+            "tokenizer/merges.txt",
+            "scheduler/scheduler_config.json",
+            "vae_decoder/config.json",
+            "world.json",
+        ]
         missing = [n for n in need if not os.path.exists(os.path.join(out, n))]
         te, unet, vae = build_models(load(os.path.join(d, "ck.pt")))
         img, lat = generate(default_tokenizer(), te, unet, vae, ["a red circle"], seeds=[0], steps=2)
-        ok = grounding_ok and decoder_ok and not missing and tuple(img.shape) == (1, 3, 128, 128) and bool(torch.isfinite(img).all())
+        ok = (
+            grounding_ok
+            and decoder_ok
+            and not missing
+            and tuple(img.shape) == (1, 3, 128, 128)
+            and bool(torch.isfinite(img).all())
+        )
         print(json.dumps(dict(smoke="ok" if ok else "failed", missing=missing, seconds=round(time.time() - t0, 1))))
         if not ok:
             sys.exit(1)

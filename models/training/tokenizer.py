@@ -16,8 +16,11 @@ MAX_LEN = 77
 
 
 def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) + \
-        list(range(ord("\xae"), ord("\xff") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("\xa1"), ord("\xac") + 1))
+        + list(range(ord("\xae"), ord("\xff") + 1))
+    )
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -29,8 +32,7 @@ def bytes_to_unicode():
 
 
 BYTE_ENC = bytes_to_unicode()
-PAT = re.compile(r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]+|_+",
-                 re.IGNORECASE)
+PAT = re.compile(r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[^\W\d_]+|\d|[^\s\w]+|_+", re.IGNORECASE)
 
 
 def _word_symbols(word):
@@ -91,7 +93,7 @@ class Tokenizer:
             vocab = json.load(f)
         with open(os.path.join(d, "merges.txt")) as f:
             lines = f.read().split("\n")
-        merges = [tuple(l.split()) for l in lines[1:] if l.strip()]
+        merges = [tuple(line.split()) for line in lines[1:] if line.strip()]
         return cls(vocab, merges)
 
     @classmethod
@@ -139,22 +141,30 @@ class Tokenizer:
         merges = sorted(self.ranks, key=self.ranks.get)
         with open(os.path.join(d, "merges.txt"), "w") as f:
             f.write("#version: 0.2\n" + "".join("%s %s\n" % m for m in merges))
-        special = {"bos_token": {"content": BOS, "lstrip": False, "normalized": True, "rstrip": False,
-                                 "single_word": False},
-                   "eos_token": {"content": EOS, "lstrip": False, "normalized": True, "rstrip": False,
-                                 "single_word": False},
-                   "pad_token": EOS,
-                   "unk_token": {"content": EOS, "lstrip": False, "normalized": True, "rstrip": False,
-                                 "single_word": False}}
+        special = {
+            "bos_token": {"content": BOS, "lstrip": False, "normalized": True, "rstrip": False, "single_word": False},
+            "eos_token": {"content": EOS, "lstrip": False, "normalized": True, "rstrip": False, "single_word": False},
+            "pad_token": EOS,
+            "unk_token": {"content": EOS, "lstrip": False, "normalized": True, "rstrip": False, "single_word": False},
+        }
         with open(os.path.join(d, "special_tokens_map.json"), "w") as f:
             json.dump(special, f, indent=2)
-        cfg = {"add_prefix_space": False, "bos_token": special["bos_token"], "do_lower_case": True,
-               "eos_token": special["eos_token"], "errors": "replace", "model_max_length": MAX_LEN,
-               "pad_token": EOS, "tokenizer_class": "CLIPTokenizer", "unk_token": special["unk_token"]}
+        cfg = {
+            "add_prefix_space": False,
+            "bos_token": special["bos_token"],
+            "do_lower_case": True,
+            "eos_token": special["eos_token"],
+            "errors": "replace",
+            "model_max_length": MAX_LEN,
+            "pad_token": EOS,
+            "tokenizer_class": "CLIPTokenizer",
+            "unk_token": special["unk_token"],
+        }
         with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
             json.dump(cfg, f, indent=2)
 
 
 def default_tokenizer():
     from .world import WORDS
+
     return Tokenizer.from_words(WORDS)

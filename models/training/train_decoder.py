@@ -41,14 +41,26 @@ def crop_batch(z, x, w, idx, crop, gen):
     offs = torch.randint(0, side - crop + 1, (len(idx), 2), generator=gen)
     zs, xs, ws = [], [], []
     for i, (oy, ox) in zip(idx.tolist(), offs.tolist()):
-        zs.append(z[i, :, oy:oy + crop, ox:ox + crop])
-        xs.append(x[i, :, oy * 8:(oy + crop) * 8, ox * 8:(ox + crop) * 8])
-        ws.append(w[i, oy * 8:(oy + crop) * 8, ox * 8:(ox + crop) * 8])
+        zs.append(z[i, :, oy : oy + crop, ox : ox + crop])
+        xs.append(x[i, :, oy * 8 : (oy + crop) * 8, ox * 8 : (ox + crop) * 8])
+        ws.append(w[i, oy * 8 : (oy + crop) * 8, ox * 8 : (ox + crop) * 8])
     return torch.stack(zs), torch.stack(xs), torch.stack(ws)
 
 
-def train(vae_path=None, cache_path=None, steps=1500, batch=16, crop=8, lr=3e-4, object_weight=4.0,
-          latent_noise=0.15, seed=0, out=None, dev=None, log_every=50):
+def train(
+    vae_path=None,
+    cache_path=None,
+    steps=1500,
+    batch=16,
+    crop=8,
+    lr=3e-4,
+    object_weight=4.0,
+    latent_noise=0.15,
+    seed=0,
+    out=None,
+    dev=None,
+    log_every=50,
+):
     setup(seed)
     dev = device(dev)
     vae_path = vae_path or os.path.join(WORK, "vae.pt")
@@ -61,8 +73,17 @@ def train(vae_path=None, cache_path=None, steps=1500, batch=16, crop=8, lr=3e-4,
     z = cache["latents"].float() / ck["scaling_factor"]  # the decoder's input, as diffusers divides
     x = torch.from_numpy(imgs).permute(0, 3, 1, 2)  # uint8, converted per batch
     w = torch.from_numpy(objects)
-    print(json.dumps(dict(stage="decoder", images=len(imgs), object_share=round(float(objects.mean()), 4),
-                          replay_s=round(time.time() - t0, 1))), flush=True)
+    print(
+        json.dumps(
+            dict(
+                stage="decoder",
+                images=len(imgs),
+                object_share=round(float(objects.mean()), 4),
+                replay_s=round(time.time() - t0, 1),
+            )
+        ),
+        flush=True,
+    )
 
     for p in vae.parameters():
         p.requires_grad_(False)
@@ -73,7 +94,8 @@ def train(vae_path=None, cache_path=None, steps=1500, batch=16, crop=8, lr=3e-4,
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     warm = min(50, max(1, steps // 10))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
+        opt, lambda s: min(1.0, (s + 1) / warm) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    )
     gen = torch.Generator().manual_seed(seed + 11)
     zstd = float(z.std())
     avg = None
@@ -95,12 +117,16 @@ def train(vae_path=None, cache_path=None, steps=1500, batch=16, crop=8, lr=3e-4,
         sched.step()
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
         if step % log_every == 0 or step == steps - 1:
-            print(json.dumps(dict(stage="decoder", step=step, loss=round(avg, 5), s=round(time.time() - t0, 1))),
-                  flush=True)
+            print(
+                json.dumps(dict(stage="decoder", step=step, loss=round(avg, 5), s=round(time.time() - t0, 1))),
+                flush=True,
+            )
     vae.eval()
     wall = time.time() - t0
-    save(dict(ck, state={k: v.cpu() for k, v in vae.state_dict().items()}, decoder_steps=step + 1,
-              decoder_wall_s=wall), out)
+    save(
+        dict(ck, state={k: v.cpu() for k, v in vae.state_dict().items()}, decoder_steps=step + 1, decoder_wall_s=wall),
+        out,
+    )
     print(json.dumps(dict(stage="decoder", done=True, steps=step + 1, wall_s=round(wall, 1))), flush=True)
     return out
 

@@ -18,7 +18,7 @@ import torch
 from . import world
 from .grounding import build_targets, grounding_loss
 from .common import WORK, EMA, alphas_cumprod, device, load, save, setup
-from .nets import TEXT_CONFIG, UNET_CONFIG, VAE_CONFIG, AutoencoderKL, TextEncoder, UNet2DConditionModel
+from .nets import TEXT_CONFIG, UNET_CONFIG, AutoencoderKL, TextEncoder, UNet2DConditionModel
 from .tokenizer import default_tokenizer
 from .train_vae import images_to_tensor
 
@@ -50,8 +50,9 @@ def build_cache(vae, n, seed, dev, chunk=128, out=None):
         caps += c
         if (i // chunk) % 20 == 0:
             print(json.dumps(dict(stage="cache", n=i + m, s=round(time.time() - t0, 1))), flush=True)
-    cache = dict(latents=torch.cat(lat), input_ids=torch.cat(ids), captions=caps, empty_ids=torch.tensor(tok("")),
-                 seed=seed)
+    cache = dict(
+        latents=torch.cat(lat), input_ids=torch.cat(ids), captions=caps, empty_ids=torch.tensor(tok("")), seed=seed
+    )
     if out:
         save(cache, out)
     return cache
@@ -62,8 +63,7 @@ def replay_cache(cache, seed=None):
     (the same draws as build_cache); the captions must match the cache's exactly."""
     seed = cache.get("seed", seed)  # caches from before the seed was stored: the caller's guess
     n = cache["latents"].shape[0]
-    imgs, caps, scenes, masks = world.sample_batch(np.random.default_rng(seed), n, held_out="exclude",
-                                                   with_masks=True)
+    imgs, caps, scenes, masks = world.sample_batch(np.random.default_rng(seed), n, held_out="exclude", with_masks=True)
     if caps != list(cache["captions"]):
         raise RuntimeError("latent cache was not drawn from seed %d: rebuild it" % seed)
     return imgs, caps, scenes, masks
@@ -91,9 +91,26 @@ def min_snr_weight(ac_t, gamma=5.0):
     return torch.clamp(snr, max=gamma) / snr
 
 
-def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, dev=None, out=None,
-          cache_path=None, ema_decay=0.998, p_uncond=0.1, max_minutes=None, ckpt_every=500, log_every=50,
-          init=None, stop_step=None, grounding=0.0, pixel=0.0):
+def train(
+    vae_path=None,
+    images=12000,
+    steps=3200,
+    batch=32,
+    lr=8e-4,
+    seed=0,
+    dev=None,
+    out=None,
+    cache_path=None,
+    ema_decay=0.998,
+    p_uncond=0.1,
+    max_minutes=None,
+    ckpt_every=500,
+    log_every=50,
+    init=None,
+    stop_step=None,
+    grounding=0.0,
+    pixel=0.0,
+):
     if pixel and not grounding:
         raise ValueError("--pixel is a term of the grounding loss: give --grounding too")
     setup(seed)
@@ -116,8 +133,12 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
     latents = cache["latents"].to(dev)
     input_ids = cache["input_ids"].long().to(dev)
     empty = cache["empty_ids"].long().to(dev)
-    print(json.dumps(dict(stage="unet", latent_std=float(latents.std()), latent_mean=float(latents.mean()),
-                          n=latents.shape[0])), flush=True)
+    print(
+        json.dumps(
+            dict(stage="unet", latent_std=float(latents.std()), latent_mean=float(latents.mean()), n=latents.shape[0])
+        ),
+        flush=True,
+    )
 
     torch.manual_seed(seed)
     te = TextEncoder(**TEXT_CONFIG).to(dev)
@@ -137,7 +158,8 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01, betas=(0.9, 0.99))
     warm = min(200, max(1, steps // 10))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
+        opt, lambda s: min(1.0, (s + 1) / warm) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    )
     ema_te, ema_unet = EMA(te, ema_decay), EMA(unet, ema_decay)
     ac = alphas_cumprod().to(dev)
     gen = torch.Generator().manual_seed(seed + 7)
@@ -178,17 +200,41 @@ def train(vae_path=None, images=12000, steps=3200, batch=32, lr=8e-4, seed=0, de
             p_avg = _running(p_avg, p_loss.item())
         if step % log_every == 0 or step == steps - 1:
             el = time.time() - t0
-            print(json.dumps(dict(stage="unet", step=step, loss=round(avg, 5), grounding=g_avg and round(g_avg, 4),
-                                  pixel=p_avg and round(p_avg, 4),
-                                  lr=round(sched.get_last_lr()[0], 6),
-                                  s=round(el, 1), samples_per_s=round((step + 1) * batch / max(el, 1e-6), 1))),
-                  flush=True)
+            print(
+                json.dumps(
+                    dict(
+                        stage="unet",
+                        step=step,
+                        loss=round(avg, 5),
+                        grounding=g_avg and round(g_avg, 4),
+                        pixel=p_avg and round(p_avg, 4),
+                        lr=round(sched.get_last_lr()[0], 6),
+                        s=round(el, 1),
+                        samples_per_s=round((step + 1) * batch / max(el, 1e-6), 1),
+                    )
+                ),
+                flush=True,
+            )
         # --stop-step replays a run that a --max-minutes cap stopped, with the same LR schedule.
         done = (max_minutes and time.time() - t0 > max_minutes * 60) or (stop_step and step + 1 >= stop_step)
         if (step + 1) % ckpt_every == 0 or step == steps - 1 or done:
-            save(dict(text_encoder=ema_te.shadow, unet=ema_unet.shadow, text_config=TEXT_CONFIG,
-                      unet_config=UNET_CONFIG, steps=step + 1, planned_steps=steps, batch=batch,
-                      images=n, wall_s=time.time() - t0, seed=seed, grounding=grounding, pixel=pixel), out)
+            save(
+                dict(
+                    text_encoder=ema_te.shadow,
+                    unet=ema_unet.shadow,
+                    text_config=TEXT_CONFIG,
+                    unet_config=UNET_CONFIG,
+                    steps=step + 1,
+                    planned_steps=steps,
+                    batch=batch,
+                    images=n,
+                    wall_s=time.time() - t0,
+                    seed=seed,
+                    grounding=grounding,
+                    pixel=pixel,
+                ),
+                out,
+            )
         if done:
             print("unet: time limit reached at step", step, flush=True)
             break
@@ -212,11 +258,26 @@ def main():
     p.add_argument("--init", default=None, help="checkpoint of an earlier run to continue from")
     p.add_argument("--stop-step", type=int, default=None, help="stop after this many steps of the --steps schedule")
     p.add_argument("--grounding", type=float, default=0.0, help="weight of the cross-attention grounding loss")
-    p.add_argument("--pixel", type=float, default=0.0,
-                   help="weight of the grounding loss's per-position term (needs --grounding)")
+    p.add_argument(
+        "--pixel", type=float, default=0.0, help="weight of the grounding loss's per-position term (needs --grounding)"
+    )
     a = p.parse_args()
-    train(a.vae, a.images, a.steps, a.batch, a.lr, a.seed, a.device, a.out, a.cache, max_minutes=a.max_minutes,
-          init=a.init, stop_step=a.stop_step, grounding=a.grounding, pixel=a.pixel)
+    train(
+        a.vae,
+        a.images,
+        a.steps,
+        a.batch,
+        a.lr,
+        a.seed,
+        a.device,
+        a.out,
+        a.cache,
+        max_minutes=a.max_minutes,
+        init=a.init,
+        stop_step=a.stop_step,
+        grounding=a.grounding,
+        pixel=a.pixel,
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def random_crops(x, crop, gen):
     offs = torch.randint(0, (x.shape[-1] - crop) // 8 + 1, (b, 2), generator=gen) * 8
     for i in range(b):
         oy, ox = int(offs[i, 0]), int(offs[i, 1])
-        out[i] = x[i, :, oy:oy + crop, ox:ox + crop]
+        out[i] = x[i, :, oy : oy + crop, ox : ox + crop]
     return out
 
 
@@ -38,12 +38,24 @@ def scaling_factor(vae, dev, n=256, seed=123):
     rng = np.random.default_rng(seed)
     imgs, _, _ = world.sample_batch(rng, n, held_out="any")
     x = images_to_tensor(imgs).to(dev)
-    means = torch.cat([vae.encode(x[i:i + 64])[0] for i in range(0, n, 64)])
+    means = torch.cat([vae.encode(x[i : i + 64])[0] for i in range(0, n, 64)])
     return float(1.0 / means.std()), float(means.mean())
 
 
-def train(steps=1500, batch=16, crop=64, lr=1e-3, kl_weight=1e-6, seed=0, out=None, dev=None,
-          log_every=50, pool=2048, max_minutes=None, stop_step=None):
+def train(
+    steps=1500,
+    batch=16,
+    crop=64,
+    lr=1e-3,
+    kl_weight=1e-6,
+    seed=0,
+    out=None,
+    dev=None,
+    log_every=50,
+    pool=2048,
+    max_minutes=None,
+    stop_step=None,
+):
     setup(seed)
     dev = device(dev)
     out = out or os.path.join(WORK, "vae.pt")
@@ -53,7 +65,8 @@ def train(steps=1500, batch=16, crop=64, lr=1e-3, kl_weight=1e-6, seed=0, out=No
     opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
     warm = min(100, max(1, steps // 10))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
+        opt, lambda s: min(1.0, (s + 1) / warm) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    )
     # a pool of rendered images, refreshed in part every step
     imgs, _, _ = world.sample_batch(rng, pool, held_out="any")
     data = images_to_tensor(imgs)
@@ -78,8 +91,19 @@ def train(steps=1500, batch=16, crop=64, lr=1e-3, kl_weight=1e-6, seed=0, out=No
         opt.step()
         sched.step()
         if step % log_every == 0 or step == steps - 1:
-            print(json.dumps(dict(stage="vae", step=step, l1=round(l1.item(), 5), mse=round(mse.item(), 5),
-                                  kl=round(kl.item(), 2), s=round(time.time() - t0, 1))), flush=True)
+            print(
+                json.dumps(
+                    dict(
+                        stage="vae",
+                        step=step,
+                        l1=round(l1.item(), 5),
+                        mse=round(mse.item(), 5),
+                        kl=round(kl.item(), 2),
+                        s=round(time.time() - t0, 1),
+                    )
+                ),
+                flush=True,
+            )
         if stop_step and step + 1 >= stop_step:
             print("vae: stopping at step", step, "(--stop-step)", flush=True)
             break
@@ -90,10 +114,20 @@ def train(steps=1500, batch=16, crop=64, lr=1e-3, kl_weight=1e-6, seed=0, out=No
     sf, mu = scaling_factor(vae, dev)
     vae.scaling_factor.fill_(sf)
     wall = time.time() - t0
-    save(dict(state=vae.cpu().state_dict(), config=VAE_CONFIG, scaling_factor=sf, latent_mean=mu,
-              steps=step + 1, wall_s=wall), out)
-    print(json.dumps(dict(stage="vae", done=True, scaling_factor=sf, latent_mean=mu, wall_s=round(wall, 1))),
-          flush=True)
+    save(
+        dict(
+            state=vae.cpu().state_dict(),
+            config=VAE_CONFIG,
+            scaling_factor=sf,
+            latent_mean=mu,
+            steps=step + 1,
+            wall_s=wall,
+        ),
+        out,
+    )
+    print(
+        json.dumps(dict(stage="vae", done=True, scaling_factor=sf, latent_mean=mu, wall_s=round(wall, 1))), flush=True
+    )
     return vae
 
 
@@ -107,11 +141,21 @@ def main():
     p.add_argument("--out", default=None)
     p.add_argument("--device", default=None)
     p.add_argument("--max-minutes", type=float, default=None)
-    p.add_argument("--stop-step", type=int, default=None,
-                   help="stop after this many steps (the LR schedule still spans --steps)")
+    p.add_argument(
+        "--stop-step", type=int, default=None, help="stop after this many steps (the LR schedule still spans --steps)"
+    )
     a = p.parse_args()
-    train(a.steps, a.batch, a.crop, a.lr, seed=a.seed, out=a.out, dev=a.device, max_minutes=a.max_minutes,
-          stop_step=a.stop_step)
+    train(
+        a.steps,
+        a.batch,
+        a.crop,
+        a.lr,
+        seed=a.seed,
+        out=a.out,
+        dev=a.device,
+        max_minutes=a.max_minutes,
+        stop_step=a.stop_step,
+    )
 
 
 if __name__ == "__main__":

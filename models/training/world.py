@@ -6,33 +6,33 @@ evaluation), and a caption drawn from varied templates.
 
 Some colour/shape and hat/scarf combinations are held out from training entirely
 (see HELD_OUT_SHAPES / HELD_OUT_ACCESSORIES); evaluation prompts use them.
+
+The palette, the shapes and the held-out lists are written once, in the bundled model's folder
+(models/daam-shapes/world.json, which ships with the model): this module and the TypeScript
+evaluation (scripts/eval.ts, test/attention/colour-key.ts) both read them from there.
 """
-import math
+import json
+import os
 
 import numpy as np
 
-SIZE = 128
+# Not common.BUNDLE: that module imports torch, and the tokenizer imports this one without it.
+WORLD_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "daam-shapes", "world.json")
+with open(WORLD_FILE, encoding="utf-8") as _f:
+    WORLD = json.load(_f)
 
-PALETTE = {
-    "red": (220, 40, 40),
-    "green": (40, 165, 60),
-    "blue": (40, 80, 220),
-    "yellow": (240, 205, 30),
-    "purple": (140, 60, 185),
-    "orange": (245, 135, 25),
-}
+SIZE = WORLD["size"]
+PALETTE = {name: tuple(rgb) for name, rgb in WORLD["palette"].items()}
 COLOURS = list(PALETTE)
-WHITE = (250, 250, 250)
-BLACK = (25, 25, 25)
-OUTLINE = (120, 120, 130)
-SHAPES = ["circle", "square", "triangle"]
+WHITE = tuple(WORLD["snowman"]["white"])
+BLACK = tuple(WORLD["snowman"]["black"])
+OUTLINE = tuple(WORLD["snowman"]["outline"])
+BACKGROUND = tuple(WORLD["background"])
+SHAPES = list(WORLD["shapes"])
 
 # held-out combinations: never drawn in training images
-HELD_OUT_SHAPES = {("purple", "triangle"), ("orange", "circle"), ("green", "square")}
-HELD_OUT_ACCESSORIES = {  # (hat colour, scarf colour)
-    ("yellow", "purple"), ("green", "orange"), ("purple", "green"),
-    ("orange", "red"), ("blue", "yellow"),
-}
+HELD_OUT_SHAPES = {tuple(pair) for pair in WORLD["heldOut"]["shapes"]}
+HELD_OUT_ACCESSORIES = {tuple(pair) for pair in WORLD["heldOut"]["accessories"]}  # (hat colour, scarf colour)
 
 
 def article(word):
@@ -70,6 +70,7 @@ def _disk(cx, cy, r):
 
 
 # ----------------------------------------------------------------------------- scenes
+
 
 def _free(boxes, box, margin=3):
     x0, y0, x1, y1 = box
@@ -117,8 +118,19 @@ def sample_snowman(rng, x_range=(30, 98), hat=None, scarf=None):
         cb += d
         ch += d
         cm = cm + d if cm is not None else None
-    return dict(kind="snowman", cx=cx, rh=rh, rb=rb, rm=rm, ch=ch, cm=cm, cb=cb,
-                hat=hat, scarf=scarf, tail=bool(rng.random() < 0.5))
+    return dict(
+        kind="snowman",
+        cx=cx,
+        rh=rh,
+        rb=rb,
+        rm=rm,
+        ch=ch,
+        cm=cm,
+        cb=cb,
+        hat=hat,
+        scarf=scarf,
+        tail=bool(rng.random() < 0.5),
+    )
 
 
 def snowman_box(s):
@@ -196,8 +208,9 @@ def _sample_scene_once(rng, kind, held_out):
 
 # ----------------------------------------------------------------------------- render
 
+
 def background(rng):
-    base = np.array([232, 234, 238], np.float32) + rng.uniform(-10, 8, 3).astype(np.float32)
+    base = np.array(BACKGROUND, np.float32) + rng.uniform(-10, 8, 3).astype(np.float32)
     return np.clip(base, 200, 250)
 
 
@@ -207,7 +220,7 @@ def render(scene, rng=None, bg=None):
     Mask names: 'object{i}' for each object, plus for snowmen 'snowman', 'hat', 'scarf'.
     """
     if bg is None:
-        bg = background(rng) if rng is not None else np.array([232, 234, 238], np.float32)
+        bg = background(rng) if rng is not None else np.array(BACKGROUND, np.float32)
     img = np.empty((SIZE, SIZE, 3), np.float32)
     img[:] = bg
     masks = {}
@@ -228,7 +241,7 @@ def _draw_snowman(img, s, masks):
     if s["rm"] is not None:
         parts.append((cx, s["cm"], s["rm"]))
     parts.append((cx, s["ch"], rh))
-    for (x, y, r) in parts:
+    for x, y, r in parts:
         outer = _disk(x, y, r + 1.2)
         inner = _disk(x, y, r)
         img[outer & ~body] = OUTLINE
@@ -263,6 +276,7 @@ def _draw_snowman(img, s, masks):
 
 
 # ----------------------------------------------------------------------------- captions
+
 
 def _phrase(o):
     return "%s %s %s" % (article(o["colour"]), o["colour"], o["kind"])
@@ -322,8 +336,9 @@ def caption(scene, rng):
         if len(objs) > 1:
             o = objs[1]
             side = "left" if o["cx"] < objs[0]["cx"] else "right"
-            c += rng.choice([" next to %s" % _phrase(o), " and %s" % _phrase(o),
-                             " with %s on the %s" % (_phrase(o), side)])
+            c += rng.choice(
+                [" next to %s" % _phrase(o), " and %s" % _phrase(o), " with %s on the %s" % (_phrase(o), side)]
+            )
         return c
     return _shape_caption(objs, rng)
 
@@ -339,12 +354,39 @@ def named_colours(scene):
 
 
 # every word the templates can produce (the tokenizer makes each a single token)
-WORDS = sorted(set(
-    "a an the of and with wearing in around its neck hat scarf snowman plain picture image "
-    "drawing to left right above below next on".split()
-    + COLOURS + SHAPES + ["white", "black", "circles", "squares", "triangles", "snowmen", "hats",
-                          "scarves", "one", "two", "three", "big", "small", "background",
-                          "is", "it", "his", "her", "head", "photo", "red", "top", "under"]))
+WORDS = sorted(
+    set(
+        "a an the of and with wearing in around its neck hat scarf snowman plain picture image "
+        "drawing to left right above below next on".split()
+        + COLOURS
+        + SHAPES
+        + [
+            "white",
+            "black",
+            "circles",
+            "squares",
+            "triangles",
+            "snowmen",
+            "hats",
+            "scarves",
+            "one",
+            "two",
+            "three",
+            "big",
+            "small",
+            "background",
+            "is",
+            "it",
+            "his",
+            "her",
+            "head",
+            "photo",
+            "red",
+            "top",
+            "under",
+        ]
+    )
+)
 
 
 def sample_batch(rng, n, held_out="exclude", with_masks=False):

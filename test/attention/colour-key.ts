@@ -1,19 +1,17 @@
-/** Colour-keyed ground truth for the bundled model's flat-colour world (tests and scripts/eval.ts). */
+/**
+ * Colour-keyed ground truth for the bundled model's flat-colour world: test/attention/integration.test.ts,
+ * e2e/generate.spec.ts and scripts/eval.ts. The colours come from the bundled model's world.json, which
+ * models/training/world.py draws the training images with.
+ */
+import world from '../../models/daam-shapes/world.json'
 
-// Mirrors models/training/world.py (palette and held-out combinations).
-export const PALETTE: Record<string, [number, number, number]> = {
-  red: [220, 40, 40],
-  green: [40, 165, 60],
-  blue: [40, 80, 220],
-  yellow: [240, 205, 30],
-  purple: [140, 60, 185],
-  orange: [245, 135, 25],
-}
-const OTHER: [number, number, number][] = [
-  [250, 250, 250],
-  [25, 25, 25],
-  [120, 120, 130],
-]
+/** [r, g, b], 0-255. */
+type Rgb = readonly number[]
+
+/** The object colours by name (the world draws every object in one of them). */
+export const PALETTE: Readonly<Record<string, Rgb>> = world.palette
+/** The snowman's white, black and outline grey: reference colours that belong to no word. */
+const OTHER: readonly Rgb[] = Object.values(world.snowman)
 
 /** Pixels whose nearest reference colour is `colour` and that are within a distance of it. */
 export function colourMask(rgb: Uint8Array, colour: string): Uint8Array {

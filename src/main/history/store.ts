@@ -127,9 +127,15 @@ export class HistoryStore {
         (record ? deserializeRecord(record).layers.map(({ index, name, block }) => ({ index, name, block })) : [])
       return { ...rest, layers, png, rgb: new Uint8Array(data), record }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new AppError('not-found', `History entry ${id} is missing or incomplete.`)
       if (error instanceof AppError) throw error
+      const fsError = error as NodeJS.ErrnoException
+      // No meta.json: no entry (it is written last). Any other file gone: an entry, broken.
+      if (fsError.code === 'ENOENT' && (!fsError.path || path.basename(fsError.path) === 'meta.json'))
+        throw new AppError('not-found', `History entry ${id} is missing or incomplete.`)
+      if (fsError.code === 'ENOENT')
+        throw new AppError('history-corrupt', `History entry ${id} lacks ${path.basename(fsError.path!)}.`)
+      // The disk refused (permissions, I/O, links): the entry may be fine, reading it failed.
+      if (fsError.syscall) throw new AppError('history-read', describeFsError(error, `read history entry ${id}`))
       throw new AppError(
         'history-corrupt',
         `History entry ${id} cannot be read: ${error instanceof Error ? error.message : String(error)}`,

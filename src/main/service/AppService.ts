@@ -5,7 +5,6 @@ import sharp from 'sharp'
 import type { GenerationParamsInput } from '../../shared/generation'
 import type {
   AppInfo,
-  EchoReply,
   GenerationPayload,
   HistoryList,
   ModelSummary,
@@ -78,12 +77,6 @@ export class AppService {
       bundledModel: { path: modelDir, exists: fs.existsSync(modelDir) },
       userDataDir: this.options.userDataDir,
     }
-  }
-
-  echo(text: string): EchoReply {
-    const reply = { text, receivedAt: new Date().toISOString() }
-    this.events.emit('app:echoed', { text })
-    return reply
   }
 
   // ---- models ----

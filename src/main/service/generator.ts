@@ -14,6 +14,7 @@ import { AppError } from '../../shared/ipc/result'
 import type { GenerationPayload, ProgressEvent } from '../../shared/ipc/payloads'
 import type { ActiveModel } from './models'
 import { wordChips } from './words'
+import { GENERATION_DEFAULTS } from '../../shared/generation'
 
 /** Preview every n-th step: cheap (linear decode), but each one crosses IPC. */
 const PREVIEW_EVERY = 2
@@ -29,6 +30,15 @@ export function checkRequest(active: ActiveModel, input: GenerationParamsInput):
   const { spatialMultiple, width, height } = active.summary
   const problem = checkImageSize(input.width ?? width, input.height ?? height, spatialMultiple)
   if (problem) throw new AppError('invalid-params', problem)
+}
+
+/** The schema allows up to MAX_STEPS; a model trained on a shorter schedule has fewer (turbo runs one). */
+export function checkStepCount(active: ActiveModel, input: GenerationParamsInput): void {
+  const trainSteps = active.model.folder.scheduler.numTrainTimesteps
+  const turbo = (input.scheduler ?? active.summary.defaultScheduler) === 'turbo'
+  const steps = turbo ? 1 : (input.steps ?? GENERATION_DEFAULTS.steps)
+  if (steps > trainSteps)
+    throw new AppError('invalid-params', `${steps} steps is more than this model has: at most ${trainSteps}.`)
 }
 
 export class GenerationRunner {
@@ -61,6 +71,7 @@ export class GenerationRunner {
     options: RunOptions,
     signal: AbortSignal,
   ): Promise<GenerationPayload> {
+    checkStepCount(active, input)
     checkRequest(active, input)
     const { hook } = active
     let result

@@ -19,7 +19,6 @@ export type Handlers = { [C in Channel]: Handler<C> }
 export function bindService(service: AppService): Handlers {
   return {
     'app:getInfo': () => service.getAppInfo(),
-    'app:echo': ({ text }) => service.echo(text),
     'model:current': () => service.currentModel(),
     'model:load': ({ dir }) => service.loadModel(dir),
     'model:open': () => service.openModel(),

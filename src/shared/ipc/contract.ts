@@ -3,15 +3,18 @@
  *
  * Every request/response channel is declared once in `channels`, every
  * main-to-renderer event once in `events`. Everything else is derived from
- * these two tables: the `window.api` object (see `createApi.ts`), the typed
- * handler table main must implement (`src/main/service/handlers.ts`), the
- * ipcMain registration and its payload validation (`src/main/ipc/`).
+ * these two tables: the `window.api` object (`createApi.ts`, used by the preload
+ * and the Chromium e2e fixture), the typed handler table main must implement
+ * (`src/main/service/handlers.ts`), the ipcMain registration
+ * (`src/main/ipc/register.ts`) and the dispatcher that validates every payload
+ * (`src/main/ipc/dispatch.ts`, fuzzed over every channel by its
+ * `dispatch.fuzz.test.ts`). The renderer imports the types from here.
  *
  * How to add a channel, e.g. `model:load`:
- *   1. Add `'model:load': { request: z.object({...}), response: returns<LoadedModel>() }`
+ *   1. Add `'model:load': { request: z.object({...}), response: returns<ModelSummary>() }`
  *      to `channels` below (names are `namespace:method`; the renderer then calls
- *      `window.api.model.load(req)` and gets a `Result<LoadedModel>`).
- *   2. Add `'model:load': (req) => service.loadModel(req)` to `bindService` in
+ *      `window.api.model.load(req)` and gets a `Result<ModelSummary>`).
+ *   2. Add `'model:load': ({ dir }) => service.loadModel(dir)` to `bindService` in
  *      `src/main/service/handlers.ts` (tsc fails until you do).
  *   3. Implement the method on the service class (`src/main/service/`).
  * Requests without a payload use `z.undefined()`; the api method then takes no argument.
@@ -25,7 +28,8 @@
  *
  * Failures never cross the boundary as thrown errors: every call resolves to
  * `{ ok: true, value } | { ok: false, error: { code, message } }`. Service code throws
- * `AppError(code, message)` (see `errors.ts`) to pick a specific code.
+ * `AppError(code, message)` (see `result.ts`) to pick a specific code that says
+ * what failed; anything else arrives as 'internal', which is a bug.
  */
 import { z } from 'zod'
 import { generationParamsSchema } from '../generation'
@@ -39,9 +43,9 @@ import type {
   RecentModel,
   SavedFile,
 } from './payloads'
-import type { AppInfo, EchoReply, EchoedEvent } from './types'
+import type { AppInfo } from './types'
 
-export type { AppInfo, EchoReply, EchoedEvent } from './types'
+export type { AppInfo } from './types'
 export type * from './payloads'
 export type { OverlaySpec } from './overlay'
 
@@ -73,11 +77,6 @@ export type ChannelName = `${string}:${string}`
 export const channels = {
   /** Versions of the app and its native runtimes, and where the bundled model lives. */
   'app:getInfo': { request: z.undefined(), response: returns<AppInfo>() },
-  /** Round trip for diagnostics: returns the text and emits an `app:echoed` event. */
-  'app:echo': {
-    request: z.object({ text: z.string().max(10_000) }).strict(),
-    response: returns<EchoReply>(),
-  },
 
   /** The loaded model, loading the bundled one on first call. */
   'model:current': { request: z.undefined(), response: returns<ModelSummary>() },
@@ -121,8 +120,6 @@ export const channels = {
 } as const satisfies Record<ChannelName, ChannelSpec>
 
 export const events = {
-  /** Pushed by the service after every `app:echo` call. */
-  'app:echoed': returns<EchoedEvent>(),
   /** Per denoising step of the running generation, with a live preview every few steps. */
   'generate:progress': returns<ProgressEvent>(),
   /** A menu item was chosen (Electron menu); the renderer acts on its own state. */

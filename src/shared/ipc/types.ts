@@ -21,13 +21,3 @@ export interface AppInfo {
   }
   userDataDir: string | null
 }
-
-export interface EchoReply {
-  text: string
-  /** ISO timestamp taken by the service. */
-  receivedAt: string
-}
-
-export interface EchoedEvent {
-  text: string
-}
