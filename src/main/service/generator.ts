@@ -5,6 +5,8 @@
  * steps, and turns every failure into an AppError the UI can show.
  */
 import { GenerationCancelledError, resolveParams, runPipeline } from '../engine'
+import { assertMemoryFits } from '../engine/memory-estimate'
+import { outOfMemoryError } from '../engine/ort-errors'
 import type { AttentionRecorder } from '../attention/recorder'
 import { serializeRecord } from '../../shared/attention-record'
 import type { GenerationParamsInput } from '../../shared/generation'
@@ -24,8 +26,11 @@ export interface RunOptions {
   onProgress: (p: ProgressEvent) => void
 }
 
-/** Checks what the schema cannot know (the model's size rules) with messages for people. */
-export function checkRequest(active: ActiveModel, input: GenerationParamsInput): void {
+/**
+ * Checks what the schema cannot know (the model's size rules, this machine's free memory) with
+ * messages for people; returns a warning when the run fits in memory only just.
+ */
+export function checkRequest(active: ActiveModel, input: GenerationParamsInput): string | undefined {
   if (!input.prompt.trim()) throw new AppError('invalid-params', 'Type a prompt first: the prompt is empty.')
   const { spatialMultiple: m, width: dw, height: dh } = active.summary
   for (const [name, v] of [
@@ -39,6 +44,8 @@ export function checkRequest(active: ActiveModel, input: GenerationParamsInput):
         `${name} ${v} px must be a multiple of ${m} (this model's size step), at least ${m}.`,
       )
   }
+  const size = { width: input.width ?? dw, height: input.height ?? dh, guidance: input.guidance }
+  return assertMemoryFits(active.model, size, MAX_SIDE)
 }
 
 export class GenerationRunner {
@@ -109,6 +116,8 @@ export class GenerationRunner {
       if (error instanceof GenerationCancelledError)
         throw new AppError('cancelled', `Cancelled after ${error.completedSteps} of ${error.totalSteps} steps.`)
       if (error instanceof AppError) throw error
+      const oom = outOfMemoryError(error, `generating a ${params.width}×${params.height} image`)
+      if (oom) throw oom
       throw new AppError(
         'generation-failed',
         `The model failed while generating: ${error instanceof Error ? error.message : String(error)}`,

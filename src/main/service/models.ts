@@ -6,6 +6,9 @@
 import path from 'node:path'
 import { Engine, inspectModelFolder, ModelFolderError, type LoadedModel } from '../engine'
 import { prepareAttentionHook, type AttentionHook } from '../attention/hook'
+import { largestSquareFor, readMemoryProfile } from '../engine/memory-estimate'
+import { outOfMemoryError } from '../engine/ort-errors'
+import { MAX_SIDE } from './generator'
 import { defaultSchedulerName } from '../../shared/schedulers'
 import { AppError } from '../../shared/ipc/result'
 import type { ModelSummary } from '../../shared/ipc/payloads'
@@ -71,6 +74,7 @@ export class ModelManager {
         unetModel: hook.taps.length > 0 ? hook.model : undefined,
         threads: this.options.threads,
       })
+      readMemoryProfile(model.folder, hook.model) // the graph scan for the memory check, from the bytes in hand
       const bundled = dir === path.resolve(this.options.bundledDir)
       const f = model.folder
       const summary: ModelSummary = {
@@ -88,6 +92,7 @@ export class ModelManager {
         layers: hook.taps.map((t) => ({ index: t.index, name: t.name, block: t.block })),
         attentionWarning: hook.warning,
         demoPrompt: bundled ? DEMO_PROMPT : undefined,
+        maxFittingSize: largestSquareFor(model, MAX_SIDE) ?? undefined,
       }
       this.active = { model, hook, summary }
       this.lastGoodDir = dir
@@ -95,6 +100,8 @@ export class ModelManager {
     } catch (error) {
       // The engine released the old model before loading: nothing is current any more.
       if (this.engine.model === null) this.active = null
+      const oom = outOfMemoryError(error, `loading the model in ${dir}`, 'Close other programs or use a smaller model.')
+      if (oom) throw oom
       if (error instanceof ModelFolderError) throw new AppError('model-invalid', `${error.message}`)
       throw new AppError(
         'model-load',

@@ -35,6 +35,8 @@ export interface ModelSummary {
   attentionWarning?: string
   /** Prompt suggested by the model card (the bundled model's demo prompt). */
   demoPrompt?: string
+  /** The largest square image that fits this machine's free memory when the model loaded. */
+  maxFittingSize?: { width: number; height: number }
 }
 
 export interface LayerDescriptor {
