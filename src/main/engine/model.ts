@@ -10,7 +10,8 @@
 import { dirname } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import type { ExecutionProviderName } from '../../shared/generation'
-import { inspectModelFolder, ModelFolderError, type ModelFolder } from './modelFolder'
+import { readExternalData, mayHaveExternalData } from './external-data'
+import { inspectModelFolder, MAX_ONNX_BYTES, ModelFolderError, readRegularBytes, type ModelFolder } from './modelFolder'
 import { staticDim, tensorMeta, type TensorMeta } from './tensors'
 import { ClipTokenizer } from './tokenizer'
 
@@ -92,9 +93,14 @@ async function createSession(
   tuning: SessionTuning,
 ): Promise<ort.InferenceSession> {
   try {
-    if (typeof source === 'string') return await ort.InferenceSession.create(source, sessionOptions(provider, tuning))
+    // External weights go to ORT read into memory, never memory-mapped (external-data.ts).
+    const model =
+      typeof source === 'string' && mayHaveExternalData(source) ? readRegularBytes(source, MAX_ONNX_BYTES) : source
+    if (typeof model === 'string') return await ort.InferenceSession.create(model, sessionOptions(provider, tuning))
     // From a buffer ORT has no file path: point it at the model's folder for external data.
-    return await ort.InferenceSession.create(source, sessionOptions(provider, tuning, dirname(path)))
+    const options = sessionOptions(provider, tuning, dirname(path))
+    const externalData = readExternalData(model, dirname(path))
+    return await ort.InferenceSession.create(model, externalData.length ? { ...options, externalData } : options)
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]
     throw new ModelFolderError(

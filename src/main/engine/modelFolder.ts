@@ -104,24 +104,30 @@ export function checkRegularFile(path: string, maxBytes: number, minBytes = 0): 
  * open descriptor (fstat), so a FIFO never blocks the open and a file swapped for something else
  * between a check and the read is still caught.
  */
-export function readRegularFile(path: string, maxBytes: number): string {
+export function readRegularBytes(path: string, maxBytes: number): Buffer {
   const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
   try {
     const st = fstatSync(fd)
     if (!st.isFile()) throw new Error(`${path} is not a regular file (it is ${kindOf(st)})`)
     if (st.size > maxBytes)
       throw new Error(`${path} is too large (${formatBytes(st.size)}; at most ${formatBytes(maxBytes)})`)
-    const buf = Buffer.alloc(st.size)
+    const buf = Buffer.allocUnsafe(st.size)
     let off = 0
     while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, off)
-      if (n === 0) break // truncated while reading: parse what is there, the parser says what is wrong
+      // readSync reads at most 2 GB per call: loop
+      const n = readSync(fd, buf, off, Math.min(buf.length - off, 1 << 30), off)
+      if (n === 0) break // truncated while reading: the caller's parser says what is wrong
       off += n
     }
-    return buf.subarray(0, off).toString('utf8')
+    return off === buf.length ? buf : buf.subarray(0, off)
   } finally {
     closeSync(fd)
   }
+}
+
+/** readRegularBytes as UTF-8 text. */
+export function readRegularFile(path: string, maxBytes: number): string {
+  return readRegularBytes(path, maxBytes).toString('utf8')
 }
 
 function readJsonFile(path: string, code: ModelFolderErrorCode, what: string): Record<string, unknown> {
