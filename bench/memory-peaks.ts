@@ -3,7 +3,10 @@
  * is per process). Calibrates and checks the estimator in src/main/engine/memory-estimate.ts:
  * every row prints the measured peak next to the estimate.
  *
- *   npx tsx bench/memory-peaks.ts [--model DIR] [--sizes 128,256,384,512,768] [--steps 1] [--threads 2]
+ *   npx tsx bench/memory-peaks.ts [--model DIR] [--sizes 128,256,384,512,768] [--steps 1] [--threads 2] [--external]
+ *
+ * --external runs on a copy of the model whose U-Net keeps its weights in unet/model.onnx_data
+ * (as SD exports do), to see what reading external data into memory costs (src/main/engine/external-data.ts).
  *
  * A child runs the app's own path (ModelManager: the attention-hooked U-Net; GenerationRunner:
  * guidance 7.5, so the U-Net runs at batch 2, and the attention recorder) and reports its RSS after
@@ -16,6 +19,7 @@ import { estimateGenerationMemory, readMemoryProfile } from '../src/main/engine/
 import { inspectModelFolder } from '../src/main/engine/modelFolder'
 import { ModelManager } from '../src/main/service/models'
 import { GenerationRunner } from '../src/main/service/generator'
+import { externalizeUnet } from '../test/engine/externalize'
 
 const root = join(__dirname, '..')
 const { values } = parseArgs({
@@ -25,6 +29,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '1' },
     threads: { type: 'string', default: '2' },
     child: { type: 'string' },
+    external: { type: 'boolean', default: false },
   },
 })
 const GB = 1024 ** 3
@@ -33,6 +38,7 @@ async function child(size: number): Promise<void> {
   const models = new ModelManager({ bundledDir: resolve(values.model), threads: Number(values.threads) })
   const active = await models.ensure()
   const loadedRss = process.memoryUsage().rss
+  const loadPeakRss = process.resourceUsage().maxRSS * 1024
   const t0 = performance.now()
   await new GenerationRunner().run(
     active,
@@ -40,14 +46,21 @@ async function child(size: number): Promise<void> {
     { id: 'bench', onProgress: () => {} },
   )
   const seconds = (performance.now() - t0) / 1000
-  console.log(JSON.stringify({ size, loadedRss, peakRss: process.resourceUsage().maxRSS * 1024, seconds }))
+  console.log(JSON.stringify({ size, loadedRss, loadPeakRss, peakRss: process.resourceUsage().maxRSS * 1024, seconds }))
 }
 
 function main(): void {
-  const folder = inspectModelFolder(resolve(values.model))
+  const args = process.argv.slice(2).filter((a) => a !== '--external')
+  if (values.external) {
+    const i = args.indexOf('--model')
+    if (i >= 0) args.splice(i, 2)
+    args.push('--model', externalizeUnet(resolve(values.model)))
+  }
+  const mi = args.indexOf('--model')
+  const folder = inspectModelFolder(resolve(mi >= 0 ? args[mi + 1] : values.model))
   const profile = readMemoryProfile(folder)
   console.log(`model ${folder.dir}`)
-  console.log('size      loaded RSS   peak RSS   measured extra   estimated extra   est/measured   seconds')
+  console.log('size      load peak  loaded RSS   peak RSS   measured extra   estimated extra   est/measured   seconds')
   for (const size of values.sizes.split(',').map(Number)) {
     const r = spawnSync(
       process.execPath,
@@ -62,12 +75,12 @@ function main(): void {
       console.log(`${size}²: failed (${r.signal ?? r.status}): ${r.stderr.split('\n').slice(-5).join(' ')}`)
       continue
     }
-    const m = JSON.parse(line) as { size: number; loadedRss: number; peakRss: number; seconds: number }
+    const m = JSON.parse(line) as { loadedRss: number; loadPeakRss: number; peakRss: number; seconds: number }
     const est = estimateGenerationMemory(profile, { width: size, height: size, batch: 2 }).extraBytes
     const extra = m.peakRss - m.loadedRss
     const gb = (v: number, w: number): string => `${(v / GB).toFixed(2).padStart(w)} GB`
     console.log(
-      `${`${size}²`.padEnd(9)} ${gb(m.loadedRss, 7)} ${gb(m.peakRss, 8)} ${gb(extra, 13)} ${gb(est, 14)} ` +
+      `${`${size}²`.padEnd(9)} ${gb(m.loadPeakRss, 7)} ${gb(m.loadedRss, 7)} ${gb(m.peakRss, 8)} ${gb(extra, 13)} ${gb(est, 14)} ` +
         `${(est / extra).toFixed(2).padStart(14)} ${m.seconds.toFixed(1).padStart(9)}`,
     )
   }

@@ -10,7 +10,7 @@
 import { dirname } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import type { ExecutionProviderName } from '../../shared/generation'
-import { readExternalData, mayHaveExternalData } from './external-data'
+import { mayHaveExternalData, prepareExternalData } from './external-data'
 import { inspectModelFolder, MAX_ONNX_BYTES, ModelFolderError, readRegularBytes, type ModelFolder } from './modelFolder'
 import { staticDim, tensorMeta, type TensorMeta } from './tensors'
 import { ClipTokenizer } from './tokenizer'
@@ -93,14 +93,19 @@ async function createSession(
   tuning: SessionTuning,
 ): Promise<ort.InferenceSession> {
   try {
-    // External weights go to ORT read into memory, never memory-mapped (external-data.ts).
+    // External weights: ORT never maps the user's files, only a private copy or bytes in memory (external-data.ts).
     const model =
       typeof source === 'string' && mayHaveExternalData(source) ? readRegularBytes(source, MAX_ONNX_BYTES) : source
     if (typeof model === 'string') return await ort.InferenceSession.create(model, sessionOptions(provider, tuning))
-    // From a buffer ORT has no file path: point it at the model's folder for external data.
-    const options = sessionOptions(provider, tuning, dirname(path))
-    const externalData = readExternalData(model, dirname(path))
-    return await ort.InferenceSession.create(model, externalData.length ? { ...options, externalData } : options)
+    const ext = prepareExternalData(model, dirname(path))
+    try {
+      // From a buffer ORT has no file path: point it at the folder holding the external data.
+      const options = sessionOptions(provider, tuning, ext.folder)
+      const { externalData } = ext
+      return await ort.InferenceSession.create(model, externalData.length ? { ...options, externalData } : options)
+    } finally {
+      ext.done()
+    }
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]
     throw new ModelFolderError(
