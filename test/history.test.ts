@@ -170,6 +170,15 @@ describe('HistoryStore validates meta.json with the IPC schemas', () => {
       expect((error as AppError).message).toMatch(new RegExp(`History entry ${id} cannot be read: meta\\.json`))
     }
     expect((await fresh.get(good.id)).params.prompt).toBe('a red hat')
+
+    // repaired by hand: listed again at the next refresh, without rebuilding the index
+    fs.writeFileSync(
+      metaPath(bad.id),
+      JSON.stringify({ ...meta, params: { ...meta.params, prompt: 'fixed' }, model: { name: 'tiny', dir: '/m' } }),
+    )
+    const again = await fresh.list()
+    expect(again.items.map((i) => i.prompt)).toEqual(['fixed', 'a red hat'])
+    expect(again.skipped.map((s) => s.id)).toEqual([badWords.id])
   })
 
   it('a meta.json with out-of-range values (the IPC bounds) is skipped', async () => {

@@ -154,14 +154,17 @@ export class HistoryStore {
     }
   }
 
-  /** The index brought in line with the entry folders present now: new ones read, gone ones dropped. */
+  /**
+   * The index brought in line with the entry folders present now: new ones read, gone ones
+   * dropped. Skipped entries are read again (they are few) so that one repaired by hand comes back.
+   */
   private async reconcile(names: string[]): Promise<HistoryIndex> {
     return this.exclusive(async () => {
       const old = await this.readIndex()
       const present = new Set(names)
       const items = (old?.items ?? []).filter((i) => present.has(i.id))
-      const skipped = (old?.skipped ?? []).filter((s) => present.has(s.id))
-      const known = new Set([...items.map((i) => i.id), ...skipped.map((s) => s.id)])
+      const skipped: HistoryIndex['skipped'] = []
+      const known = new Set(items.map((i) => i.id))
       const added = names.filter((id) => !known.has(id))
       for (const id of added) {
         try {
@@ -176,7 +179,7 @@ export class HistoryStore {
         skipped: skipped.sort(newestFirst),
       }
       const changed =
-        !old || added.length > 0 || items.length + skipped.length !== old.items.length + old.skipped.length
+        !old || items.length !== old.items.length || JSON.stringify(index.skipped) !== JSON.stringify(old.skipped)
       if (changed) await this.writeIndex(index)
       return index
     })
