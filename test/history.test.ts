@@ -3,7 +3,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import fsp from 'node:fs/promises'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { writeDirAtomic, writeFileAtomic } from '../src/main/history/atomic'
 import { HistoryStore, newGenerationId } from '../src/main/history/store'
 import { serializeRecord, type AttentionRecord } from '../src/shared/attention-record'
@@ -133,6 +134,131 @@ describe('HistoryStore', () => {
     expect((error as AppError).message).toMatch(/^Could not save this generation to the history: /)
     expect((await store.get(kept.id)).id).toBe(kept.id)
     expect(fs.readdirSync(dir).filter((n) => n.startsWith('.'))).toEqual([])
+  })
+})
+
+describe('HistoryStore validates meta.json with the IPC schemas', () => {
+  it('an entry whose meta.json is valid JSON but lacks fields is skipped with a reason, and get refuses it', async () => {
+    const store = new HistoryStore(dir)
+    const good = await payload(newGenerationId(new Date('2026-01-01T00:00:00Z')))
+    const bad = await payload(newGenerationId(new Date('2026-01-02T00:00:00Z')))
+    const badWords = await payload(newGenerationId(new Date('2026-01-03T00:00:00Z')))
+    await store.save(good)
+    await store.save(bad)
+    await store.save(badWords)
+    const metaPath = (id: string) => path.join(dir, id, 'meta.json')
+    const meta = JSON.parse(fs.readFileSync(metaPath(bad.id), 'utf8'))
+    delete meta.params.prompt
+    delete meta.model
+    fs.writeFileSync(metaPath(bad.id), JSON.stringify(meta))
+    const meta2 = JSON.parse(fs.readFileSync(metaPath(badWords.id), 'utf8'))
+    meta2.words = [{ index: 0, text: 'a' }] // no offsets, no token positions
+    fs.writeFileSync(metaPath(badWords.id), JSON.stringify(meta2))
+    // a fresh store (a restart): the entries were edited behind the index's back
+    fs.rmSync(path.join(dir, 'index.json'), { force: true })
+    const fresh = new HistoryStore(dir)
+    const list = await fresh.list()
+    expect(list.items.map((i) => i.id)).toEqual([good.id])
+    expect(list.skipped).toEqual([
+      { id: badWords.id, reason: expect.stringMatching(/words\.0\.start/) },
+      { id: bad.id, reason: expect.stringMatching(/params\.prompt|model/) },
+    ])
+    for (const id of [bad.id, badWords.id]) {
+      const error = await fresh.get(id).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(AppError)
+      expect((error as AppError).code).toBe('history-corrupt')
+      expect((error as AppError).message).toMatch(new RegExp(`History entry ${id} cannot be read: meta\\.json`))
+    }
+    expect((await fresh.get(good.id)).params.prompt).toBe('a red hat')
+
+    // repaired by hand: listed again at the next refresh, without rebuilding the index
+    fs.writeFileSync(
+      metaPath(bad.id),
+      JSON.stringify({ ...meta, params: { ...meta.params, prompt: 'fixed' }, model: { name: 'tiny', dir: '/m' } }),
+    )
+    const again = await fresh.list()
+    expect(again.items.map((i) => i.prompt)).toEqual(['fixed', 'a red hat'])
+    expect(again.skipped.map((s) => s.id)).toEqual([badWords.id])
+  })
+
+  it('a meta.json with out-of-range values (the IPC bounds) is skipped', async () => {
+    const store = new HistoryStore(dir)
+    const p = await payload(newGenerationId())
+    await store.save(p)
+    const metaPath = path.join(dir, p.id, 'meta.json')
+    const meta = JSON.parse(fs.readFileSync(metaPath, 'utf8'))
+    meta.params.steps = -3
+    fs.writeFileSync(metaPath, JSON.stringify(meta))
+    fs.rmSync(path.join(dir, 'index.json'), { force: true })
+    const list = await new HistoryStore(dir).list()
+    expect(list.items).toEqual([])
+    expect(list.skipped).toEqual([{ id: p.id, reason: expect.stringMatching(/params\.steps/) }])
+  })
+})
+
+describe('HistoryStore lists 2,001 entries without re-reading them', () => {
+  it('a refresh reads O(1) files and pages the list', { timeout: 120_000 }, async () => {
+    const store = new HistoryStore(dir)
+    const first = await payload(newGenerationId(new Date('2026-01-01T00:00:00.000Z')), 'entry 0')
+    await store.save(first)
+    const src = path.join(dir, first.id)
+    const meta = JSON.parse(fs.readFileSync(path.join(src, 'meta.json'), 'utf8'))
+    const ids = [first.id]
+    // 2,000 more entries on disk, written as the store writes them (copies, new ids and prompts)
+    for (let i = 1; i <= 2000; i++) {
+      const id = newGenerationId(new Date(Date.parse('2026-01-01T00:00:00.000Z') + i))
+      const d = path.join(dir, id)
+      fs.mkdirSync(d)
+      for (const f of ['image.png', 'thumb.png', 'record.bin']) fs.copyFileSync(path.join(src, f), path.join(d, f))
+      fs.writeFileSync(
+        path.join(d, 'meta.json'),
+        JSON.stringify({ ...meta, id, params: { ...meta.params, prompt: `entry ${i}` } }),
+      )
+      ids.push(id)
+    }
+    const reopened = new HistoryStore(dir)
+    const all = []
+    for (let offset = 0; offset < 2001; offset += 500) {
+      const page = await reopened.list({ offset, limit: 500 }) // the first listing (re)builds the index
+      expect(page.total).toBe(2001)
+      all.push(...page.items)
+    }
+    expect(all).toHaveLength(2001)
+    expect(all[0].prompt).toBe('entry 2000')
+    expect(all[2000].prompt).toBe('entry 0')
+
+    const readFile = vi.spyOn(fsp, 'readFile')
+    const open = vi.spyOn(fsp, 'open')
+    try {
+      for (const store2 of [reopened, new HistoryStore(dir)]) {
+        readFile.mockClear()
+        open.mockClear()
+        const page = await store2.list()
+        expect(page.total).toBe(2001)
+        expect(page.items.length).toBeGreaterThan(0)
+        expect(page.items.length).toBeLessThanOrEqual(100)
+        expect(page.items[0].prompt).toBe('entry 2000')
+        // the index plus one thumbnail per shown item, whatever the history's size
+        expect(readFile.mock.calls.length).toBeGreaterThanOrEqual(page.items.length) // the spy sees the reads
+        expect(readFile.mock.calls.length + open.mock.calls.length).toBeLessThanOrEqual(page.items.length + 2)
+      }
+      readFile.mockClear()
+      const second = await reopened.list({ offset: 100, limit: 10 })
+      expect(second.items.map((i) => i.prompt)).toEqual(Array.from({ length: 10 }, (_, k) => `entry ${1900 - k}`))
+      expect(readFile.mock.calls.length).toBeLessThanOrEqual(12)
+    } finally {
+      readFile.mockRestore()
+      open.mockRestore()
+    }
+
+    // save and delete keep the index current; an entry removed behind its back disappears
+    const added = await payload(newGenerationId(new Date('2026-02-01T00:00:00Z')), 'added')
+    await reopened.save(added)
+    expect(await reopened.delete(ids[2000])).toBe(true)
+    fs.rmSync(path.join(dir, ids[1999]), { recursive: true })
+    const after = await new HistoryStore(dir).list({ offset: 0, limit: 3 })
+    expect(after.total).toBe(2000)
+    expect(after.items.map((i) => i.prompt)).toEqual(['added', 'entry 1998', 'entry 1997'])
   })
 })
 

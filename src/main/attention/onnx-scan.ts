@@ -27,7 +27,7 @@ export interface ScannedModel {
 }
 
 /** Returns the bytes of each length-delimited field `field` at the top level of `buf`. */
-function* lengthDelimited(buf: Uint8Array, wanted: ReadonlySet<number>): Generator<[number, Uint8Array]> {
+export function* lengthDelimited(buf: Uint8Array, wanted: ReadonlySet<number>): Generator<[number, Uint8Array]> {
   const r = Reader.create(buf)
   while (r.pos < r.len) {
     const tag = r.uint32()

@@ -13,7 +13,8 @@ import './telemetry'
 import * as ort from 'onnxruntime-node'
 import { withFloat32IO } from './float32-io'
 import type { ExecutionProviderName } from '../../shared/generation'
-import { inspectModelFolder, ModelFolderError, type ModelFolder } from './modelFolder'
+import { mayHaveExternalData, prepareExternalData } from './external-data'
+import { inspectModelFolder, MAX_ONNX_BYTES, ModelFolderError, readRegularBytes, type ModelFolder } from './modelFolder'
 import { ortBackendName, sessionOptions, type SessionSettings } from './session-options'
 import { staticDim, tensorMeta, type TensorMeta } from './tensors'
 import { ClipTokenizer } from './tokenizer'
@@ -60,13 +61,20 @@ async function createSession(
   try {
     // Float32 at the boundary: onnxruntime-node 1.30 cannot take float16 tensors on Node 24 (see float32-io.ts).
     source = withFloat32IO(source)
-    if (typeof source === 'string')
-      return await ort.InferenceSession.create(source, sessionOptions({ provider, ...tuning }))
-    // From a buffer ORT has no file path: point it at the model's folder for external data.
-    return await ort.InferenceSession.create(
-      source,
-      sessionOptions({ provider, ...tuning, externalDataDir: dirname(path) }),
-    )
+    // External weights: ORT never maps the user's files, only a private copy or bytes in memory (external-data.ts).
+    const model =
+      typeof source === 'string' && mayHaveExternalData(source) ? readRegularBytes(source, MAX_ONNX_BYTES) : source
+    if (typeof model === 'string')
+      return await ort.InferenceSession.create(model, sessionOptions({ provider, ...tuning }))
+    const ext = prepareExternalData(model, dirname(path))
+    try {
+      // From a buffer ORT has no file path: point it at the folder holding the external data.
+      const options = sessionOptions({ provider, ...tuning, externalDataDir: ext.folder })
+      const { externalData } = ext
+      return await ort.InferenceSession.create(model, externalData.length ? { ...options, externalData } : options)
+    } finally {
+      ext.done()
+    }
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]
     throw new ModelFolderError(

@@ -3,8 +3,14 @@
  * configs say. No ONNX Runtime here; checks that need the graphs (input names, channels, hidden
  * size) live in validateSessions (model.ts). Every failure is a ModelFolderError with a code and
  * the path concerned, so the UI can show it and tests can tell the cases apart.
+ *
+ * Only regular files are read (symlinks are followed only to regular files), each with a size
+ * limit: a FIFO or a link to /dev/zero in a model folder used to block loading forever, since a
+ * synchronous read of either never ends. readRegularFile is the one reader for this folder's
+ * small files (configs here, the tokenizer's files in tokenizer.ts); the ONNX files are checked
+ * with checkRegularFile before ONNX Runtime opens them.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseSchedulerConfig, type SchedulerConfig } from '../../shared/schedulers'
 
@@ -61,10 +67,73 @@ export interface ModelFolder {
   latentChannels?: number
 }
 
+/** Largest JSON config we read (real ones are a few KB). */
+export const MAX_CONFIG_BYTES = 1024 * 1024
+/** Largest tokenizer file (CLIP's tokenizer.json is about 2 MB, vocab.json 1 MB). */
+export const MAX_TOKENIZER_BYTES = 64 * 1024 * 1024
+/** Protobuf's own limit: an ONNX model file above it must keep its weights as external data. */
+export const MAX_ONNX_BYTES = 2 ** 31 - 1
+/** The smallest valid ModelProto with a graph is larger than this. */
+const MIN_ONNX_BYTES = 16
+
+/** A sentence for a file that is not a regular one. */
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO (named pipe)'
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device'
+  if (st.isSocket()) return 'a socket'
+  if (st.isDirectory()) return 'a folder'
+  return 'not a file'
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round(n / (1024 * 1024))} MB` : `${Math.round(n / 1024)} KB`
+}
+
+/** Throws unless `path` is (or links to) a regular file no larger than `maxBytes`; returns its size. */
+export function checkRegularFile(path: string, maxBytes: number, minBytes = 0): number {
+  const st = statSync(path)
+  if (!st.isFile()) throw new Error(`${path} is not a regular file (it is ${kindOf(st)})`)
+  if (st.size > maxBytes)
+    throw new Error(`${path} is too large (${formatBytes(st.size)}; at most ${formatBytes(maxBytes)})`)
+  if (st.size < minBytes) throw new Error(`${path} is too small to be valid (${st.size} bytes)`)
+  return st.size
+}
+
+/**
+ * Reads a regular file of at most `maxBytes`. The file is opened non-blocking and checked on the
+ * open descriptor (fstat), so a FIFO never blocks the open and a file swapped for something else
+ * between a check and the read is still caught.
+ */
+export function readRegularBytes(path: string, maxBytes: number): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+  try {
+    const st = fstatSync(fd)
+    if (!st.isFile()) throw new Error(`${path} is not a regular file (it is ${kindOf(st)})`)
+    if (st.size > maxBytes)
+      throw new Error(`${path} is too large (${formatBytes(st.size)}; at most ${formatBytes(maxBytes)})`)
+    const buf = Buffer.allocUnsafe(st.size)
+    let off = 0
+    while (off < buf.length) {
+      // readSync reads at most 2 GB per call: loop
+      const n = readSync(fd, buf, off, Math.min(buf.length - off, 1 << 30), off)
+      if (n === 0) break // truncated while reading: the caller's parser says what is wrong
+      off += n
+    }
+    return off === buf.length ? buf : buf.subarray(0, off)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** readRegularBytes as UTF-8 text. */
+export function readRegularFile(path: string, maxBytes: number): string {
+  return readRegularBytes(path, maxBytes).toString('utf8')
+}
+
 function readJsonFile(path: string, code: ModelFolderErrorCode, what: string): Record<string, unknown> {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readRegularFile(path, MAX_CONFIG_BYTES)
   } catch (e) {
     throw new ModelFolderError(code, path, `cannot read ${what} ${path}: ${(e as Error).message}`)
   }
@@ -105,6 +174,11 @@ function listLength(cfg: Record<string, unknown>, key: string): number | undefin
 function requireFile(path: string, what: string): string {
   if (!existsSync(path)) {
     throw new ModelFolderError('component-missing', path, `model folder is missing the ${what}: ${path} does not exist`)
+  }
+  try {
+    checkRegularFile(path, MAX_ONNX_BYTES, MIN_ONNX_BYTES)
+  } catch (e) {
+    throw new ModelFolderError('component-missing', path, `cannot use the ${what}: ${(e as Error).message}`)
   }
   return path
 }

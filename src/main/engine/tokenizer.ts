@@ -3,18 +3,19 @@
  * runs CLIP's clean-up and pre-tokenization (src/shared/tokenizer, which keeps character offsets)
  * and byte-pair encodes each piece with @huggingface/tokenizers' BPE model. Only the glue is here.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers'
+import { MAX_CONFIG_BYTES, MAX_TOKENIZER_BYTES, readRegularFile } from './modelFolder'
 import { assembleEncoding, preTokenize, type PromptEncoding, type SpecialTokens } from '../../shared/tokenizer'
 
 const BOS = '<|startoftext|>'
 const EOS = '<|endoftext|>'
 
-function readJson(path: string): unknown {
+function readJson(path: string, maxBytes: number): unknown {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readRegularFile(path, maxBytes)
   } catch (e) {
     throw new Error(`cannot read ${path}: ${(e as Error).message}`)
   }
@@ -45,10 +46,16 @@ function loadBpe(dir: string): BpeModel {
   const mergesPath = join(dir, 'merges.txt')
   const tjPath = join(dir, 'tokenizer.json')
   if (existsSync(vocabPath) && existsSync(mergesPath)) {
-    const vocab = readJson(vocabPath)
+    const vocab = readJson(vocabPath, MAX_TOKENIZER_BYTES)
     if (!vocab || typeof vocab !== 'object' || Array.isArray(vocab))
       throw new Error(`${vocabPath}: expected an object of token -> id`)
-    const lines = readFileSync(mergesPath, 'utf8').split('\n')
+    let text: string
+    try {
+      text = readRegularFile(mergesPath, MAX_TOKENIZER_BYTES)
+    } catch (e) {
+      throw new Error(`cannot read ${mergesPath}: ${(e as Error).message}`)
+    }
+    const lines = text.split('\n')
     // The first line is a "#version" header; blank lines are ignored.
     const merges = lines.filter((l, i) => !(i === 0 && l.startsWith('#')) && l.trim().length > 0)
     for (const [i, m] of merges.entries()) {
@@ -57,7 +64,7 @@ function loadBpe(dir: string): BpeModel {
     return { vocab: vocab as Record<string, number>, merges }
   }
   if (existsSync(tjPath)) {
-    const tj = readJson(tjPath) as { model?: { type?: string; vocab?: unknown; merges?: unknown } }
+    const tj = readJson(tjPath, MAX_TOKENIZER_BYTES) as { model?: { type?: string; vocab?: unknown; merges?: unknown } }
     if (tj.model?.type !== 'BPE' || !tj.model.vocab || !Array.isArray(tj.model.merges)) {
       throw new Error(`${tjPath}: expected a BPE model with vocab and merges`)
     }
@@ -82,8 +89,8 @@ export class ClipTokenizer {
     this.vocab = vocab
     const cfgPath = join(dir, 'tokenizer_config.json')
     const mapPath = join(dir, 'special_tokens_map.json')
-    const cfg = (existsSync(cfgPath) ? readJson(cfgPath) : {}) as Record<string, unknown>
-    const map = (existsSync(mapPath) ? readJson(mapPath) : {}) as Record<string, unknown>
+    const cfg = (existsSync(cfgPath) ? readJson(cfgPath, MAX_CONFIG_BYTES) : {}) as Record<string, unknown>
+    const map = (existsSync(mapPath) ? readJson(mapPath, MAX_CONFIG_BYTES) : {}) as Record<string, unknown>
     const pick = (key: string, fallback: string) => tokenContent(map[key]) ?? tokenContent(cfg[key]) ?? fallback
     const bosToken = pick('bos_token', BOS)
     const eosToken = pick('eos_token', EOS)

@@ -3,25 +3,65 @@
  * (the serialised attention record, when there is one) and meta.json (parameters, words, model).
  * An entry is written into a temporary folder and renamed into place, so a crash, a full disk
  * or a read-only folder never leaves half an entry and never touches entries already saved.
- * Reading is defensive: an unreadable entry is reported and skipped, never a crash.
+ * Reading is defensive: meta.json is validated with the IPC layer's own schemas
+ * (src/shared/ipc/payloads.ts), and an entry that fails is reported and skipped, never a crash
+ * and never a payload with fields missing.
+ *
+ * Listing is paged and indexed: `index.json` (written atomically on save and delete) holds each
+ * entry's list fields, so a refresh reads the index (only when it changed on disk) and one
+ * thumbnail per shown item, not every entry (2,001 entries cost 14.5 MB per refresh before).
+ * The index is reconciled with the folder's listing on every call: entries added or removed
+ * behind its back (another process, a restore from backup, a lost index) are read or dropped.
+ * Callers: AppService (history:list/get/delete, saving each generation) and tests.
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import sharp from 'sharp'
+import { z } from 'zod'
 import { deserializeRecord } from '../../shared/attention-record'
 import { AppError } from '../../shared/ipc/result'
-import type { GenerationPayload, HistoryItem, HistoryList } from '../../shared/ipc/payloads'
-import { describeFsError, writeDirAtomic } from './atomic'
+import {
+  describeSchemaIssue,
+  generationMetaSchema,
+  historyPageSchema,
+  type GenerationPayload,
+  type HistoryItem,
+  type HistoryList,
+  type HistoryPage,
+} from '../../shared/ipc/payloads'
+import { describeFsError, writeDirAtomic, writeFileAtomic } from './atomic'
 
 /** What meta.json holds: the payload without its binary parts. */
-export type StoredMeta = Omit<GenerationPayload, 'png' | 'rgb' | 'record'> & {
-  format: 'daam-history/1'
-  hasRecord: boolean
-}
+const storedMetaSchema = generationMetaSchema.extend({
+  format: z.literal('daam-history/1'),
+  hasRecord: z.boolean(),
+})
+export type StoredMeta = Omit<GenerationPayload, 'png' | 'rgb' | 'record' | 'layers'> &
+  Partial<Pick<GenerationPayload, 'layers'>> & { format: 'daam-history/1'; hasRecord: boolean }
+
+/** A history item without its thumbnail: what index.json keeps per entry. */
+const indexItemSchema = z.object({
+  id: generationMetaSchema.shape.id,
+  createdAt: generationMetaSchema.shape.createdAt,
+  prompt: z.string(),
+  seed: z.number(),
+  steps: z.number(),
+  width: z.number(),
+  height: z.number(),
+  model: z.string(),
+})
+type IndexItem = z.infer<typeof indexItemSchema>
+const indexSchema = z.object({
+  format: z.literal('daam-history-index/1'),
+  items: z.array(indexItemSchema),
+  skipped: z.array(z.object({ id: z.string(), reason: z.string() })),
+})
+type HistoryIndex = z.infer<typeof indexSchema>
 
 const ID_RE = /^[0-9A-Za-z-]{8,64}$/
 const THUMB = 96
+const INDEX = 'index.json'
 
 /** Sortable, unique id: UTC time to the millisecond, then random hex. */
 export function newGenerationId(now = new Date()): string {
@@ -29,27 +69,131 @@ export function newGenerationId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`
 }
 
-function parseMeta(text: string): StoredMeta {
-  const meta = JSON.parse(text) as Partial<StoredMeta>
-  if (meta.format !== 'daam-history/1') throw new Error('meta.json has an unknown format')
-  if (
-    typeof meta.id !== 'string' ||
-    !meta.params ||
-    typeof meta.width !== 'number' ||
-    typeof meta.height !== 'number' ||
-    !Array.isArray(meta.words)
-  ) {
-    throw new Error('meta.json lacks required fields')
+/** Parses and validates one entry's meta.json; the error names the first bad field. */
+function parseMeta(text: string, id: string): StoredMeta {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    throw new Error(`meta.json is not valid JSON: ${(error as Error).message}`)
   }
-  return meta as StoredMeta
+  const r = storedMetaSchema.safeParse(json)
+  if (!r.success) throw new Error(`meta.json is invalid at ${describeSchemaIssue(r.error)}`)
+  if (r.data.id !== id) throw new Error(`meta.json belongs to entry ${r.data.id}, not ${id}`)
+  return r.data
 }
 
+function indexItem(meta: StoredMeta): IndexItem {
+  const p = meta.params
+  return {
+    id: meta.id,
+    createdAt: meta.createdAt,
+    prompt: p.prompt,
+    seed: p.seed,
+    steps: p.steps,
+    width: meta.width,
+    height: meta.height,
+    model: meta.model.name,
+  }
+}
+
+const newestFirst = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
+
 export class HistoryStore {
+  /** The index as last read or written, and the stat stamp of index.json it matches. */
+  private cache: { index: HistoryIndex; stamp: string } | null = null
+  /** Index updates run one at a time (save, delete and a listing's repair all rewrite it). */
+  private queue: Promise<unknown> = Promise.resolve()
+
   constructor(readonly dir: string) {}
 
   private entryDir(id: string): string {
     if (!ID_RE.test(id)) throw new AppError('invalid-request', `Not a history id: ${id}`)
     return path.join(this.dir, id)
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn)
+    this.queue = next.catch(() => undefined)
+    return next
+  }
+
+  private async indexStamp(): Promise<string | null> {
+    try {
+      const st = await fs.stat(path.join(this.dir, INDEX))
+      return `${st.mtimeMs}:${st.size}:${st.ino}`
+    } catch {
+      return null
+    }
+  }
+
+  /** index.json as on disk (from the cache when unchanged); null when missing or unreadable. */
+  private async readIndex(): Promise<HistoryIndex | null> {
+    const stamp = await this.indexStamp()
+    if (stamp === null) return null
+    if (this.cache?.stamp === stamp) return this.cache.index
+    try {
+      const r = indexSchema.safeParse(JSON.parse(await fs.readFile(path.join(this.dir, INDEX), 'utf8')))
+      if (!r.success) return null
+      this.cache = { index: r.data, stamp }
+      return r.data
+    } catch {
+      return null
+    }
+  }
+
+  private async writeIndex(index: HistoryIndex): Promise<void> {
+    try {
+      await writeFileAtomic(path.join(this.dir, INDEX), JSON.stringify(index))
+      const stamp = await this.indexStamp()
+      this.cache = stamp ? { index, stamp } : null
+    } catch {
+      // The index is a cache: when it cannot be written (read-only or full disk) the next listing
+      // reconciles it from the folder again.
+      this.cache = null
+    }
+  }
+
+  /**
+   * The index brought in line with the entry folders present now: new ones read, gone ones
+   * dropped. Skipped entries are read again (they are few) so that one repaired by hand comes back.
+   */
+  private async reconcile(names: string[]): Promise<HistoryIndex> {
+    return this.exclusive(async () => {
+      const old = await this.readIndex()
+      const present = new Set(names)
+      const items = (old?.items ?? []).filter((i) => present.has(i.id))
+      const skipped: HistoryIndex['skipped'] = []
+      const known = new Set(items.map((i) => i.id))
+      const added = names.filter((id) => !known.has(id))
+      for (const id of added) {
+        try {
+          items.push(indexItem(parseMeta(await fs.readFile(path.join(this.dir, id, 'meta.json'), 'utf8'), id)))
+        } catch (error) {
+          skipped.push({ id, reason: error instanceof Error ? error.message : String(error) })
+        }
+      }
+      const index: HistoryIndex = {
+        format: 'daam-history-index/1',
+        items: items.sort(newestFirst),
+        skipped: skipped.sort(newestFirst),
+      }
+      const changed =
+        !old || items.length !== old.items.length || JSON.stringify(index.skipped) !== JSON.stringify(old.skipped)
+      if (changed) await this.writeIndex(index)
+      return index
+    })
+  }
+
+  /** Applies one change to the index, when there is one to change (otherwise the next listing rebuilds it). */
+  private async updateIndex(change: (index: HistoryIndex) => void): Promise<void> {
+    await this.exclusive(async () => {
+      const index = await this.readIndex()
+      if (!index) return
+      const copy: HistoryIndex = { ...index, items: [...index.items], skipped: [...index.skipped] }
+      change(copy)
+      await this.writeIndex(copy)
+    })
   }
 
   async save(payload: GenerationPayload): Promise<void> {
@@ -68,49 +212,39 @@ export class HistoryStore {
     } catch (error) {
       throw new AppError('history-write', describeFsError(error, 'save this generation to the history'))
     }
+    await this.updateIndex((index) => {
+      index.items = [indexItem(meta), ...index.items.filter((i) => i.id !== meta.id)].sort(newestFirst)
+    })
   }
 
-  async list(): Promise<HistoryList> {
+  /** One page of the history, newest first (default: the newest HISTORY_PAGE_DEFAULT entries). */
+  async list(page?: HistoryPage): Promise<HistoryList> {
+    const { offset, limit } = historyPageSchema.parse(page ?? {})
     let names: string[]
     try {
-      names = await fs.readdir(this.dir)
+      names = (await fs.readdir(this.dir)).filter((n) => ID_RE.test(n))
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { items: [], skipped: [] }
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { items: [], skipped: [], offset, total: 0 }
       throw new AppError('history-read', describeFsError(error, 'read the history folder'))
     }
+    const index = await this.reconcile(names)
     const items: HistoryItem[] = []
-    const skipped: HistoryList['skipped'] = []
-    for (const id of names
-      .filter((n) => ID_RE.test(n))
-      .sort()
-      .reverse()) {
-      const dir = path.join(this.dir, id)
+    const skipped = [...index.skipped]
+    for (const item of index.items.slice(offset, offset + limit)) {
       try {
-        const meta = parseMeta(await fs.readFile(path.join(dir, 'meta.json'), 'utf8'))
-        const thumbnail = new Uint8Array(await fs.readFile(path.join(dir, 'thumb.png')))
-        const p = meta.params
-        items.push({
-          id,
-          createdAt: meta.createdAt,
-          prompt: p.prompt,
-          seed: p.seed,
-          steps: p.steps,
-          width: meta.width,
-          height: meta.height,
-          model: meta.model.name,
-          thumbnail,
-        })
+        const thumbnail = new Uint8Array(await fs.readFile(path.join(this.dir, item.id, 'thumb.png')))
+        items.push({ ...item, thumbnail })
       } catch (error) {
-        skipped.push({ id, reason: error instanceof Error ? error.message : String(error) })
+        skipped.push({ id: item.id, reason: describeFsError(error, 'read thumb.png') })
       }
     }
-    return { items, skipped }
+    return { items, skipped, offset, total: index.items.length }
   }
 
   async get(id: string): Promise<GenerationPayload> {
     const dir = this.entryDir(id)
     try {
-      const meta = parseMeta(await fs.readFile(path.join(dir, 'meta.json'), 'utf8'))
+      const meta = parseMeta(await fs.readFile(path.join(dir, 'meta.json'), 'utf8'), id)
       const png = new Uint8Array(await fs.readFile(path.join(dir, 'image.png')))
       const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true })
       if (info.width !== meta.width || info.height !== meta.height)
@@ -152,9 +286,13 @@ export class HistoryStore {
     }
     try {
       await fs.rm(dir, { recursive: true })
-      return true
     } catch (error) {
       throw new AppError('history-write', describeFsError(error, `delete history entry ${id}`))
     }
+    await this.updateIndex((index) => {
+      index.items = index.items.filter((i) => i.id !== id)
+      index.skipped = index.skipped.filter((s) => s.id !== id)
+    })
+    return true
   }
 }

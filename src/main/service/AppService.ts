@@ -7,6 +7,7 @@ import type {
   AppInfo,
   GenerationPayload,
   HistoryList,
+  HistoryPage,
   ModelSummary,
   OverlaySpec,
   RecentModel,
@@ -138,8 +139,8 @@ export class AppService {
 
   // ---- history ----
 
-  async listHistory(): Promise<HistoryList> {
-    return this.history ? this.history.list() : { items: [], skipped: [] }
+  async listHistory(page?: HistoryPage): Promise<HistoryList> {
+    return this.history ? this.history.list(page) : { items: [], skipped: [], offset: 0, total: 0 }
   }
 
   async getHistory(id: string): Promise<GenerationPayload> {

@@ -7,14 +7,15 @@
  */
 import { GenerationCancelledError, InvalidParamsError } from '../engine'
 import { traceGeneration } from '../attention/trace'
+import { assertMemoryFits } from '../engine/memory-estimate'
+import { outOfMemoryError } from '../engine/ort-errors'
 import { serializeRecord } from '../../shared/attention-record'
-import type { GenerationParamsInput } from '../../shared/generation'
-import { checkImageSize } from '../../shared/image-size'
+import { GENERATION_DEFAULTS, type GenerationParamsInput } from '../../shared/generation'
+import { checkImageSize, MAX_SIDE } from '../../shared/image-size'
 import { AppError } from '../../shared/ipc/result'
 import type { GenerationPayload, ProgressEvent } from '../../shared/ipc/payloads'
 import type { ActiveModel } from './models'
 import { wordChips } from './words'
-import { GENERATION_DEFAULTS } from '../../shared/generation'
 
 /** Preview every n-th step: cheap (linear decode), but each one crosses IPC. */
 const PREVIEW_EVERY = 2
@@ -24,12 +25,17 @@ export interface RunOptions {
   onProgress: (p: ProgressEvent) => void
 }
 
-/** Checks what the schema cannot know (the model's size rules) with messages for people. */
-export function checkRequest(active: ActiveModel, input: GenerationParamsInput): void {
+/**
+ * Checks what the schema cannot know (the model's size rules, this machine's free memory) with
+ * messages for people; returns a warning when the run fits in memory only just.
+ */
+export function checkRequest(active: ActiveModel, input: GenerationParamsInput): string | undefined {
   if (!input.prompt.trim()) throw new AppError('invalid-params', 'Type a prompt first: the prompt is empty.')
   const { spatialMultiple, width, height } = active.summary
   const problem = checkImageSize(input.width ?? width, input.height ?? height, spatialMultiple)
   if (problem) throw new AppError('invalid-params', problem)
+  const size = { width: input.width ?? width, height: input.height ?? height, guidance: input.guidance }
+  return assertMemoryFits(active.model, size, MAX_SIDE)
 }
 
 /** The schema allows up to MAX_STEPS; a model trained on a shorter schedule has fewer (turbo runs one). */
@@ -87,6 +93,10 @@ export class GenerationRunner {
       if (error instanceof GenerationCancelledError)
         throw new AppError('cancelled', `Cancelled after ${error.completedSteps} of ${error.totalSteps} steps.`)
       if (error instanceof AppError) throw error
+      const w = input.width ?? active.summary.width
+      const h = input.height ?? active.summary.height
+      const oom = outOfMemoryError(error, `generating a ${w}×${h} image`)
+      if (oom) throw oom
       throw new AppError(
         'generation-failed',
         `The model failed while generating: ${error instanceof Error ? error.message : String(error)}`,

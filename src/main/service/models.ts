@@ -6,6 +6,9 @@
 import path from 'node:path'
 import { Engine, ModelFolderError } from '../engine'
 import { loadTracedModel, type TracedModel, type TraceHook } from '../attention/trace'
+import { largestSquareFor, readMemoryProfile } from '../engine/memory-estimate'
+import { outOfMemoryError } from '../engine/ort-errors'
+import { MAX_SIDE } from '../../shared/image-size'
 import { defaultSchedulerName } from '../../shared/schedulers'
 import { AppError } from '../../shared/ipc/result'
 import type { ModelSummary } from '../../shared/ipc/payloads'
@@ -69,6 +72,7 @@ export class ModelManager {
         engine: this.engine,
       })
       const hook: TraceHook = traced ?? { taps: [] } // always set: the hook is asked for
+      readMemoryProfile(model.folder) // the graph scan for the memory check, once per model
       const bundled = dir === path.resolve(this.options.bundledDir)
       const f = model.folder
       const summary: ModelSummary = {
@@ -86,6 +90,7 @@ export class ModelManager {
         layers: hook.taps.map((t) => ({ index: t.index, name: t.name, block: t.block })),
         attentionWarning: hook.warning,
         demoPrompt: bundled ? DEMO_PROMPT : undefined,
+        maxFittingSize: largestSquareFor(model, MAX_SIDE) ?? undefined,
       }
       this.active = { model, hook, summary }
       this.lastGoodDir = dir
@@ -93,6 +98,8 @@ export class ModelManager {
     } catch (error) {
       // The engine released the old model before loading: nothing is current any more.
       if (this.engine.model === null) this.active = null
+      const oom = outOfMemoryError(error, `loading the model in ${dir}`, 'Close other programs or use a smaller model.')
+      if (oom) throw oom
       if (error instanceof ModelFolderError) throw new AppError('model-invalid', `${error.message}`)
       throw new AppError(
         'model-load',

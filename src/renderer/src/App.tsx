@@ -225,6 +225,7 @@ export function App(): React.JSX.Element {
               currentId={current?.id ?? null}
               onOpen={(id) => void openHistory(id)}
               onDelete={(id) => void deleteHistory(id)}
+              onMore={() => void history.more()}
             />
           </ErrorBoundary>
         </aside>

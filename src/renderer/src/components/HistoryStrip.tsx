@@ -6,6 +6,8 @@ interface Props {
   currentId: string | null
   onOpen: (id: string) => void
   onDelete: (id: string) => void
+  /** Shows older entries (the list is paged). */
+  onMore?: () => void
 }
 
 function Thumb({
@@ -52,7 +54,7 @@ function Thumb({
 }
 
 /** Past generations, newest first. Unreadable entries are named, not hidden. */
-export function HistoryStrip({ list, currentId, onOpen, onDelete }: Props): React.JSX.Element {
+export function HistoryStrip({ list, currentId, onOpen, onDelete, onMore }: Props): React.JSX.Element {
   return (
     <section className="history" aria-label="History">
       <div className="section-label">History</div>
@@ -68,6 +70,11 @@ export function HistoryStrip({ list, currentId, onOpen, onDelete }: Props): Reac
           />
         ))}
       </ul>
+      {onMore && list.items.length < list.total && (
+        <button type="button" className="history-more" data-testid="history-more" onClick={onMore}>
+          Show older ({list.total - list.items.length} more)
+        </button>
+      )}
       {list.skipped.length > 0 && (
         <p className="notice small" data-testid="history-skipped">
           Skipped {list.skipped.length} unreadable {list.skipped.length === 1 ? 'entry' : 'entries'}:{' '}
