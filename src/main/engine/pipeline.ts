@@ -256,6 +256,7 @@ export async function runPipeline(
       } else {
         const ru = await callUnet(x, 1, ehsUncond!, t)
         opts.onUnetOutputs?.(i, t, extraOutputs(ru.out, io.outSampleName), 'uncond')
+        checkAbort(signal, i, total) // before every U-Net call: Cancel lands within one call
         const rc = await callUnet(x, 1, ehsCond!, t)
         opts.onUnetOutputs?.(i, t, extraOutputs(rc.out, io.outSampleName), 'cond')
         unetCalls += 2

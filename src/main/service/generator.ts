@@ -22,6 +22,8 @@ const PREVIEW_EVERY = 2
 export interface RunOptions {
   id: string
   onProgress: (p: ProgressEvent) => void
+  /** Cancellation owned by the caller (the engine worker's shared flag) instead of cancel(). */
+  signal?: AbortSignal
 }
 
 /** Checks what the schema cannot know (the model's size rules) with messages for people. */
@@ -59,7 +61,7 @@ export class GenerationRunner {
     const controller = new AbortController()
     this.controller = controller
     try {
-      return await this.runNow(active, input, options, controller.signal)
+      return await this.runNow(active, input, options, options.signal ?? controller.signal)
     } finally {
       this.controller = null
     }
