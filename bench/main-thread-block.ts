@@ -3,12 +3,12 @@
  * worker's thread boundary costs per step. One run:
  *
  *   1. Through AppService (what the Electron app and the e2e drive): load the bundled model, one
- *      1-step warm-up generation, then one generation at --size (default 512x512). perf_hooks.monitorEventLoopDelay records the
- *      main thread's event-loop delay; its max is the longest block (target < 50 ms). A 5 ms
- *      interval timer counts its own largest gap as a cross-check.
- *   2. The same (warm-up included) with ModelManager + GenerationRunner called on this thread (the
- *      engine in-thread, as AppService did before the worker): the "before" block, and the per-step cost of the boundary:
- *      wall time per step through the service vs in-thread, and their ratio.
+ *      1-step warm-up generation, then one generation at --size (default 512x512).
+ *      perf_hooks.monitorEventLoopDelay records the main thread's event-loop delay; its max is the
+ *      longest block (target < 50 ms). A 5 ms interval timer's largest gap is a cross-check.
+ *   2. The same (warm-up included) with ModelManager + GenerationRunner called on this thread, as
+ *      AppService did before the engine worker: the "before" block, and the cost of the thread
+ *      boundary per step (wall time per step through the service vs in-thread, and the ratio).
  *
  *   npm run bench:main-thread -- [--size 512] [--steps 4] [--threads N] [--model DIR]
  *
