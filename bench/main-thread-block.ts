@@ -8,7 +8,9 @@
  *      longest block (target < 50 ms). A 5 ms interval timer's largest gap is a cross-check.
  *   2. The same (warm-up included) with ModelManager + GenerationRunner called on this thread, as
  *      AppService did before the engine worker: the "before" block, and the cost of the thread
- *      boundary per step (wall time per step through the service vs in-thread, and the ratio).
+ *      boundary per step: wall time per step through the service vs in-thread and their ratio, and
+ *      (less sensitive to how fast the U-Net ran each time) the time outside the pipeline's own
+ *      totalMs both ways, whose difference per step is what the boundary adds.
  *
  *   npm run bench:main-thread -- [--size 512] [--steps 4] [--threads N] [--model DIR]
  *
@@ -50,6 +52,11 @@ interface Blocked {
   maxDelayMs: number
   /** Largest gap between two ticks of a 5 ms interval timer, minus its period (ms). */
   maxGapMs: number
+  /**
+   * Most CPU time this thread spent between two ticks (ms): the part of a block that is this
+   * thread's own work. On a loaded machine a block can be longer, the rest spent waiting for a core.
+   */
+  maxBusyMs: number
   /** Wall time of the measured call (ms). */
   wallMs: number
 }
@@ -58,11 +65,16 @@ interface Blocked {
 async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; blocked: Blocked }> {
   const histogram = monitorEventLoopDelay({ resolution: 5 })
   let last = performance.now()
+  let lastCpu = process.threadCpuUsage()
   let maxGap = 0
+  let maxBusy = 0
   const timer = setInterval(() => {
     const now = performance.now()
+    const cpu = process.threadCpuUsage(lastCpu)
     maxGap = Math.max(maxGap, now - last - 5)
+    maxBusy = Math.max(maxBusy, (cpu.user + cpu.system) / 1000)
     last = now
+    lastCpu = process.threadCpuUsage()
   }, 5)
   histogram.enable()
   const t0 = performance.now()
@@ -71,7 +83,7 @@ async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; blocked: Bl
     const wallMs = performance.now() - t0
     // Let the timer fire once more so a block that ends with the call is counted.
     await new Promise((r) => setTimeout(r, 20))
-    return { value, blocked: { maxDelayMs: histogram.max / 1e6, maxGapMs: maxGap, wallMs } }
+    return { value, blocked: { maxDelayMs: histogram.max / 1e6, maxGapMs: maxGap, maxBusyMs: maxBusy, wallMs } }
   } finally {
     histogram.disable()
     clearInterval(timer)
@@ -85,6 +97,13 @@ async function main(): Promise<void> {
     `main-thread block: ${size}x${size}, ${steps} steps, threads ${threads ?? 'ORT default'}, ${os.cpus().length} cores`,
   )
 
+  const report = (label: string, b: Blocked, stepMs?: number): void =>
+    console.log(
+      `${label.padEnd(19)} longest block ${round(b.maxDelayMs)} ms (timer gap ${round(b.maxGapMs)} ms, ` +
+        `own CPU ${round(b.maxBusyMs)} ms), wall ${round(b.wallMs)} ms` +
+        (stepMs === undefined ? '' : `, engine step ${round(stepMs)} ms`),
+    )
+
   // 1. Through the service.
   const service = new AppService({ modelsDir: path.dirname(modelDir), userDataDir: null, threads })
   const load = await measure(() => service.loadModel(modelDir))
@@ -92,33 +111,36 @@ async function main(): Promise<void> {
   const viaService = await measure(() => service.generate(params))
   await service.dispose()
   const serviceStepMs = viaService.value.timings.stepMs
-  console.log(
-    `service load:     longest block ${round(load.blocked.maxDelayMs)} ms (timer gap ${round(load.blocked.maxGapMs)} ms), ` +
-      `wall ${round(load.blocked.wallMs)} ms`,
-  )
-  console.log(
-    `service generate: longest block ${round(viaService.blocked.maxDelayMs)} ms (timer gap ${round(viaService.blocked.maxGapMs)} ms), ` +
-      `wall ${round(viaService.blocked.wallMs)} ms, engine step ${round(serviceStepMs)} ms`,
-  )
+  report('service load:', load.blocked)
+  report('service generate:', viaService.blocked, serviceStepMs)
 
   // 2. The engine on this thread.
   const models = new ModelManager({ bundledDir: modelDir, threads })
   const runner = new GenerationRunner()
-  const active = await models.load(modelDir)
+  const inThreadLoad = await measure(() => models.load(modelDir))
+  const active = inThreadLoad.value
   await runner.run(active, warmup, { id: 'bench-warmup', onProgress: () => {} })
   const inThread = await measure(() => runner.run(active, params, { id: 'bench-in-thread', onProgress: () => {} }))
   await models.release()
   const inThreadStepMs = inThread.value.timings.stepMs
-  console.log(
-    `in-thread generate: longest block ${round(inThread.blocked.maxDelayMs)} ms, wall ${round(inThread.blocked.wallMs)} ms, ` +
-      `engine step ${round(inThreadStepMs)} ms`,
-  )
+  report('in-thread load:', inThreadLoad.blocked)
+  report('in-thread generate:', inThread.blocked, inThreadStepMs)
 
   const perStepService = viaService.blocked.wallMs / steps
   const perStepInThread = inThread.blocked.wallMs / steps
+  // Time outside the pipeline (its totalMs): the runner's own work both ways, plus the messages,
+  // copies and validation of the thread boundary through the service. Its difference is the
+  // boundary's cost, free of how fast the U-Net happened to run in each.
+  const outsideService = viaService.blocked.wallMs - viaService.value.timings.totalMs
+  const outsideInThread = inThread.blocked.wallMs - inThread.value.timings.totalMs
+  const boundaryPerStep = (outsideService - outsideInThread) / steps
   console.log(
     `per step (wall / steps): service ${round(perStepService)} ms, in-thread ${round(perStepInThread)} ms, ` +
-      `ratio ${(perStepService / perStepInThread).toFixed(3)}, difference ${round(perStepService - perStepInThread)} ms`,
+      `ratio ${(perStepService / perStepInThread).toFixed(3)}`,
+  )
+  console.log(
+    `outside the pipeline: service ${round(outsideService)} ms, in-thread ${round(outsideInThread)} ms; ` +
+      `boundary ${round(boundaryPerStep)} ms per step`,
   )
   console.log(
     JSON.stringify({
@@ -127,8 +149,14 @@ async function main(): Promise<void> {
       threads: threads ?? null,
       cores: os.cpus().length,
       service: { load: load.blocked, generate: viaService.blocked, engineStepMs: serviceStepMs },
-      inThread: { generate: inThread.blocked, engineStepMs: inThreadStepMs },
-      perStep: { serviceMs: perStepService, inThreadMs: perStepInThread, ratio: perStepService / perStepInThread },
+      inThread: { load: inThreadLoad.blocked, generate: inThread.blocked, engineStepMs: inThreadStepMs },
+      perStep: {
+        serviceMs: perStepService,
+        inThreadMs: perStepInThread,
+        ratio: perStepService / perStepInThread,
+        boundaryMs: boundaryPerStep,
+      },
+      outsidePipelineMs: { service: outsideService, inThread: outsideInThread },
     }),
   )
 }
