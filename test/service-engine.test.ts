@@ -9,9 +9,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import type { Worker } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AppService, EngineClient } from '../src/main/service'
+import { resolveEngineWorker } from '../src/main/service/engine-host/worker-path'
 import { AppError } from '../src/shared/ipc/result'
 
 const MODELS = path.resolve(__dirname, '..', 'models')
@@ -28,11 +28,19 @@ async function failure(p: Promise<unknown>): Promise<AppError> {
   throw new Error('expected an AppError, the call succeeded')
 }
 
-/** The engine's worker thread, as the tests that kill it need it. */
-function engineWorker(service: AppService): Worker {
-  const worker = (service.engine as unknown as { worker: Worker | null }).worker
-  if (!worker) throw new Error('the engine has no worker running')
-  return worker
+const FAULT_ENV = 'DAAM_TEST_ENGINE_FAULT'
+const FAULTY_WORKER = path.join(__dirname, 'helpers', 'faulty-engine-worker.ts')
+
+/** An engine whose worker faults during its second generation (test/helpers/faulty-engine-worker.ts). */
+function faultyEngine(fault: 'exit' | 'throw'): EngineClient {
+  process.env[FAULT_ENV] = fault
+  const { execArgv } = resolveEngineWorker() // tsx, as for the real worker from source
+  return new EngineClient({ bundledDir: BUNDLED, threads: 1, worker: { filename: FAULTY_WORKER, execArgv } })
+}
+
+/** Gives the service that engine in place of its own (not yet started). */
+function withFaultyEngine(service: AppService, fault: 'exit' | 'throw'): void {
+  ;(service as unknown as { engine: EngineClient }).engine = faultyEngine(fault)
 }
 
 describe('AppService engine', () => {
@@ -102,30 +110,31 @@ describe('AppService engine', () => {
   }, 120_000)
 
   it('reports an engine that dies mid-generation, restarts it with the last good model, keeps history and settings', async () => {
-    const historyBefore = (await service.listHistory()).items.map((i) => i.id)
-    const recentBefore = service.recentModels()
-    expect(recentBefore.map((m) => m.dir)).toContain(copy)
-    const off = service.events.on('generate:progress', (p) => {
-      if (p.step === 1) void engineWorker(service).terminate()
-    })
-    let error: AppError
+    const userDataDir = path.join(tmp, 'crash-user')
+    const crashy = new AppService({ modelsDir: MODELS, userDataDir, threads: 1 })
+    withFaultyEngine(crashy, 'exit')
     try {
-      error = await failure(service.generate({ prompt: PROMPT, steps: 30, width: 256, height: 256 }))
+      await crashy.loadModel(copy)
+      const kept = await crashy.generate({ prompt: 'a red hat', steps: 2 })
+      const error = await failure(crashy.generate({ prompt: PROMPT, steps: 30, width: 256, height: 256 }))
+      expect(error.code).toBe('engine-crashed')
+      expect(error.message).toBe(
+        'The image engine stopped: it exited with code 3. It restarts with the next request and reloads the model ' +
+          'shapes-copy; the history and settings are not affected.',
+      )
+      expect(crashy.engine.generating).toBe(false)
+      expect((await crashy.listHistory()).items.map((i) => i.id)).toEqual([kept.id])
+      expect(crashy.recentModels().map((m) => m.dir)).toEqual([copy])
+
+      delete process.env[FAULT_ENV] // the restarted worker reads it again: this one runs cleanly
+      const again = await crashy.generate({ prompt: 'a red hat', steps: 2 })
+      expect(again.model.dir).toBe(copy)
+      expect((await crashy.currentModel()).dir).toBe(copy)
+      expect((await crashy.listHistory()).items.map((i) => i.id)).toEqual([again.id, kept.id])
     } finally {
-      off()
+      delete process.env[FAULT_ENV]
+      await crashy.dispose()
     }
-    expect(error.code).toBe('engine-crashed')
-    expect(error.message).toBe(
-      'The image engine stopped: it exited with code 1. It restarts with the next request and reloads the model ' +
-        'shapes-copy; the history and settings are not affected.',
-    )
-    expect(service.engine.generating).toBe(false)
-    expect((await service.listHistory()).items.map((i) => i.id)).toEqual(historyBefore)
-    expect(service.recentModels()).toEqual(recentBefore)
-    const again = await service.generate({ prompt: 'a red hat', steps: 2 })
-    expect(again.model.dir).toBe(copy)
-    expect((await service.currentModel()).dir).toBe(copy)
-    expect((await service.listHistory()).items[0]!.id).toBe(again.id)
   }, 120_000)
 
   it('stops a running generation on dispose', async () => {
@@ -139,6 +148,28 @@ describe('AppService engine', () => {
 })
 
 describe('EngineClient', () => {
+  it('reports an uncaught error in the engine as engine-crashed with its message, and restarts', async () => {
+    const client = faultyEngine('throw')
+    try {
+      const progress = (): void => {}
+      await client.generate({ prompt: 'a red hat', steps: 2 }, '20260101-000000-000-aaaaaa', progress)
+      const error = await failure(
+        client.generate({ prompt: 'a red hat', steps: 3 }, '20260101-000000-000-bbbbbb', progress),
+      )
+      expect(error.code).toBe('engine-crashed')
+      expect(error.message).toBe(
+        'The image engine stopped: it failed with an error (injected engine fault). It restarts with the next ' +
+          'request and reloads the model daam-shapes; the history and settings are not affected.',
+      )
+      delete process.env[FAULT_ENV]
+      const again = await client.generate({ prompt: 'a red hat', steps: 2 }, '20260101-000000-000-cccccc', progress)
+      expect(again.id).toBe('20260101-000000-000-cccccc')
+    } finally {
+      delete process.env[FAULT_ENV]
+      await client.release()
+    }
+  }, 120_000)
+
   it('reports an engine that runs out of memory as engine-crashed, saying so', async () => {
     const client = new EngineClient({ bundledDir: BUNDLED, threads: 1, resourceLimits: { maxOldGenerationSizeMb: 8 } })
     try {

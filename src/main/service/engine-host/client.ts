@@ -52,9 +52,6 @@ interface Pending {
   onProgress?: (p: ProgressEvent) => void
 }
 
-/** How long release() lets the worker free its sessions (a cancelled generation stops first). */
-const RELEASE_WAIT_MS = 10_000
-
 export class EngineClient {
   private worker: Worker | null = null
   private readonly cancelFlag = new CancelFlag()
@@ -112,17 +109,19 @@ export class EngineClient {
     return true
   }
 
-  /** Cancels what runs, frees the model's sessions and stops the worker; the next request starts a new one. */
+  /**
+   * Cancels what runs, frees the model's sessions and stops the worker; the next request starts a
+   * new one. It waits for the worker to answer, at most one U-Net call (or the load in progress)
+   * later: stopping a thread while it is inside ONNX Runtime aborts the whole process (the binding
+   * throws a C++ exception when it cannot hand its results to a terminating thread), so the
+   * worker is only terminated once it is back in JavaScript. The same holds for exiting the
+   * process: the Electron app awaits this before it quits.
+   */
   async release(): Promise<void> {
     this.cancel()
     const worker = this.worker
     if (!worker) return
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      this.call('release', {}).catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, RELEASE_WAIT_MS))),
-    ])
-    clearTimeout(timer)
+    await this.call('release', {}).catch(() => undefined)
     if (this.worker === worker) this.worker = null
     this.rejectAll(new AppError('cancelled', 'The image engine was shut down.'))
     this.summary = null
@@ -213,6 +212,8 @@ export class EngineClient {
     if (pending.op === 'load' || pending.op === 'ensure') {
       this.summary = result.value as ModelSummary
       this.lastGoodDir = this.summary.dir
+    } else if (pending.op === 'generate') {
+      this.lastGoodDir = (result.value as GenerationPayload).model.dir // it may have loaded the bundled model
     } else if (pending.op === 'release') {
       this.summary = null
     }
