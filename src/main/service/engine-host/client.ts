@@ -12,7 +12,10 @@
  *  - Crashes: when the worker dies (an uncaught error, running out of its heap under
  *    `resourceLimits`, an exit), every request in flight fails with 'engine-crashed', which says
  *    why. The next request starts a new worker, which first reloads the last model that loaded.
- *    History and settings live in the service, not here, and are not touched.
+ *    History and settings live in the service, not here, and are not touched. A native crash
+ *    (a segfault in ONNX Runtime) still ends the whole process, since threads share it; only a
+ *    separate process (Electron's utilityProcess) would survive one, and it would not serve the
+ *    CLIs, tests and Chromium e2e, which run this service in plain Node.
  */
 import path from 'node:path'
 import { Worker, type ResourceLimits } from 'node:worker_threads'
@@ -95,7 +98,7 @@ export class EngineClient {
       return Promise.reject(new AppError('busy', 'A generation is already running. Wait for it or cancel it first.'))
     }
     this.cancelFlag.clear()
-    const id = this.nextId
+    const id = this.nextId // the id call() gives this request
     this.generation = id
     return this.call('generate', { params, generationId }, onProgress).finally(() => {
       if (this.generation === id) this.generation = null
