@@ -1,7 +1,7 @@
 /**
  * The engine worker's cancel switch: one Int32 in a SharedArrayBuffer that the service's thread
  * sets (EngineClient.cancel) and the worker's pipeline reads before every U-Net call
- * (worker-entry.ts hands `signal()` to the generation runner).
+ * (engine-thread.ts hands `signal()` to the generation runner).
  *
  * Why not a 'cancel' message: while a generation runs, the worker's thread sits in ONNX Runtime's
  * synchronous `run`, and the few event-loop turns between two calls may come after the pipeline's

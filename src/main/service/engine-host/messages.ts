@@ -3,7 +3,7 @@
  * schemas (model:load's folder, generate:start's parameters, a history id), replies carry the
  * contract's Result envelope around ModelSummary / GenerationPayload, progress carries the
  * contract's ProgressEvent. Each side validates what it receives. Callers: client.ts (the
- * service's side) and worker-entry.ts (the engine's side).
+ * service's side) and engine-thread.ts (the engine's side).
  */
 import { z } from 'zod'
 import {

@@ -1,9 +1,10 @@
 /**
- * The engine worker's first module: worker-entry.ts imports it before anything that loads
- * onnxruntime-node in this thread, so what is set here holds for every session the worker makes.
- *
- * ONNX Runtime telemetry must be off in the worker as in the rest of the app (issue 12 §2).
- * WIRE-TELEMETRY: call the platform helper's switch from src/main/engine here, once it exists.
- * This is the only place the worker needs it.
+ * ONNX Runtime's set-up in the engine worker: worker-entry.ts calls it before anything in this
+ * thread loads onnxruntime-node, so what it sets holds for every session the worker makes. It
+ * must not import onnxruntime-node itself (statically).
  */
-export {}
+export function prepareOnnxRuntime(): void {
+  // WIRE-TELEMETRY: ONNX Runtime's telemetry must be off in the worker as in the rest of the app
+  // (issue 12 §2). Call the platform helper's switch from src/main/engine here once it exists;
+  // this is the only place the worker needs it.
+}
