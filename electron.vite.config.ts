@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import react from '@vitejs/plugin-react'
 import { defineConfig } from 'electron-vite'
 import type { Plugin } from 'vite'
@@ -30,7 +31,19 @@ export default defineConfig({
   main: {
     // Dependencies (onnxruntime-node, sharp, zod, ...) stay external and are
     // `require`d at runtime: native addons cannot be bundled.
-    build: { externalizeDeps: true },
+    build: {
+      externalizeDeps: true,
+      rollupOptions: {
+        // The image engine's worker is a second entry, `out/main/engine-worker.js`, found next
+        // to the main bundle by src/main/service/engine-host/worker-path.ts. Shared chunks stay
+        // in out/main too, so the service's code sees the same folder from any chunk.
+        input: {
+          index: resolve(__dirname, 'src/main/index.ts'),
+          'engine-worker': resolve(__dirname, 'src/main/service/engine-host/worker-entry.ts'),
+        },
+        output: { chunkFileNames: '[name]-[hash].js' },
+      },
+    },
   },
   preload: {
     // A sandboxed preload can only `require('electron')`, so bundle everything else.

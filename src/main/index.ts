@@ -73,7 +73,19 @@ function start(): void {
       }
     })
 
-    app.on('before-quit', () => void service.dispose())
+    // Quitting waits for the engine's worker to leave ONNX Runtime (at most one U-Net call once
+    // cancelled): exiting while it is inside a call aborts the process (engine-host/client.ts).
+    let engine: 'running' | 'stopping' | 'stopped' = 'running'
+    app.on('before-quit', (event) => {
+      if (engine === 'stopped') return
+      event.preventDefault()
+      if (engine === 'stopping') return
+      engine = 'stopping'
+      void service.dispose().finally(() => {
+        engine = 'stopped'
+        app.quit()
+      })
+    })
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) openWindow()
     })

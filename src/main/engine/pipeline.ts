@@ -325,6 +325,7 @@ export async function runPipeline(
         } else {
           const ru = await callUnet(x, 1, ehsUncond!, t)
           announce(i, t, ru.out, 'uncond')
+          checkAbort(signal, i, total) // before every U-Net call: Cancel lands within one call
           const rc = await callUnet(x, 1, ehsCond!, t)
           announce(i, t, rc.out, 'cond')
           unetCalls += 2

@@ -18,8 +18,7 @@ import { HistoryStore, newGenerationId } from '../history/store'
 import { scriptedDialogs, type DialogAdapter } from './dialogs'
 import { ServiceEvents } from './events'
 import { drawable, fileStem, writeAllWords, writeMaps, writeOverlay, type Drawable } from '../saving/app-saves'
-import { GenerationRunner } from './generator'
-import { ModelManager } from './models'
+import { EngineClient } from './engine-host/client'
 import { BUNDLED_MODEL_ID, defaultServiceOptions, type ServiceOptions } from './options'
 import { Settings } from './settings'
 
@@ -31,14 +30,15 @@ const UNSAVED_LIMIT = 20
 /**
  * The main-process logic, independent of any transport: Electron IPC, the
  * Chromium e2e bindings, unit tests and CLIs all drive this same object.
- * Must not import `electron`.
+ * Model loading and generation run on the engine's worker thread (engine-host/client.ts);
+ * history, settings and saving run here. Must not import `electron`.
  */
 export class AppService {
   readonly options: ServiceOptions
   readonly events = new ServiceEvents()
-  readonly models: ModelManager
+  /** The image engine: model loading and generation on a worker thread of this process. */
+  readonly engine: EngineClient
   readonly history: HistoryStore | null
-  private readonly runner = new GenerationRunner()
   private readonly settings: Settings
   private readonly dialogs: DialogAdapter | null
   private readonly drawables = new Map<string, Drawable>()
@@ -47,7 +47,7 @@ export class AppService {
 
   constructor(options: Partial<ServiceOptions> = {}) {
     this.options = defaultServiceOptions(options)
-    this.models = new ModelManager({ bundledDir: this.bundledModelDir, threads: this.options.threads })
+    this.engine = new EngineClient({ bundledDir: this.bundledModelDir, threads: this.options.threads })
     this.history = this.options.userDataDir ? new HistoryStore(path.join(this.options.userDataDir, 'history')) : null
     this.settings = Settings.inUserData(this.options.userDataDir)
     // Scripted answers win: e2e tests set them (as JSON) even where Electron injects real dialogs.
@@ -83,15 +83,15 @@ export class AppService {
   // ---- models ----
 
   async currentModel(): Promise<ModelSummary> {
-    return (await this.models.ensure()).summary
+    return this.engine.ensure()
   }
 
   async loadModel(dir: string): Promise<ModelSummary> {
-    if (this.runner.running)
+    if (this.engine.generating)
       throw new AppError('busy', 'Wait for the running generation (or cancel it) before switching models.')
-    const active = await this.models.load(dir)
-    await this.settings.addRecentModel(active.summary.dir, active.summary.name)
-    return active.summary
+    const summary = await this.engine.load(dir)
+    await this.settings.addRecentModel(summary.dir, summary.name)
+    return summary
   }
 
   async openModel(): Promise<ModelSummary | null> {
@@ -109,13 +109,10 @@ export class AppService {
   // ---- generation ----
 
   async generate(params: GenerationParamsInput): Promise<GenerationPayload> {
-    if (this.runner.running)
-      throw new AppError('busy', 'A generation is already running. Wait for it or cancel it first.')
-    const active = await this.models.ensure()
-    const payload = await this.runner.run(active, params, {
-      id: newGenerationId(),
-      onProgress: (p) => this.events.emit('generate:progress', p),
-    })
+    // The engine refuses a second generation with 'busy'; one asked for during a load waits for it.
+    const payload = await this.engine.generate(params, newGenerationId(), (p) =>
+      this.events.emit('generate:progress', p),
+    )
     if (this.history) {
       try {
         await this.history.save(payload)
@@ -134,7 +131,7 @@ export class AppService {
   }
 
   cancelGeneration(): { cancelled: boolean } {
-    return { cancelled: this.runner.cancel() }
+    return { cancelled: this.engine.cancel() }
   }
 
   // ---- history ----
@@ -212,9 +209,8 @@ export class AppService {
     while (this.drawables.size > DRAWABLE_CACHE) this.drawables.delete(this.drawables.keys().next().value!)
   }
 
-  /** Releases resources (sessions, workers). Called on app quit and after tests. */
+  /** Cancels the running generation, releases the model and stops the engine's worker. Called on app quit and after tests. */
   async dispose(): Promise<void> {
-    this.runner.cancel()
-    await this.models.release()
+    await this.engine.release()
   }
 }

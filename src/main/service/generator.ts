@@ -23,6 +23,8 @@ const PREVIEW_EVERY = 2
 export interface RunOptions {
   id: string
   onProgress: (p: ProgressEvent) => void
+  /** Cancellation owned by the caller (the engine worker's shared flag) instead of cancel(). */
+  signal?: AbortSignal
 }
 
 /**
@@ -65,7 +67,7 @@ export class GenerationRunner {
     const controller = new AbortController()
     this.controller = controller
     try {
-      return await this.runNow(active, input, options, controller.signal)
+      return await this.runNow(active, input, options, options.signal ?? controller.signal)
     } finally {
       this.controller = null
     }

@@ -1,5 +1,6 @@
 export { AppService } from './AppService'
 export { ServiceEvents } from './events'
+export { EngineClient, type EngineClientOptions } from './engine-host/client'
 export { scriptedDialogs, type DialogAdapter, type DialogAnswers } from './dialogs'
 export { bindService, type CallContext, type Handler, type Handlers } from './handlers'
 export * from './options'

@@ -13,7 +13,13 @@ export type BuiltinErrorCode =
   | 'internal' // the service threw something that was not an AppError
 
 // `string & {}` keeps editor completion for the builtin codes while allowing others.
-export type ErrorCode = BuiltinErrorCode | 'cancelled' | 'not-found' | 'busy' | (string & {})
+export type ErrorCode =
+  | BuiltinErrorCode
+  | 'cancelled'
+  | 'not-found'
+  | 'busy'
+  | 'engine-crashed' // the image engine's worker died; the message says why, the next request restarts it
+  | (string & {})
 
 export interface IpcError {
   code: ErrorCode
