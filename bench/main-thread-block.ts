@@ -6,7 +6,7 @@
  *      1-step warm-up generation, then one generation at --size (default 512x512).
  *      perf_hooks.monitorEventLoopDelay records the main thread's event-loop delay; its max is the
  *      longest block (target < 50 ms). A 5 ms interval timer's largest gap is a cross-check.
- *   2. The same (warm-up included) with ModelManager + GenerationRunner called on this thread, as
+ *   2. The same (warm-up included) with ModelManager + runGeneration called on this thread, as
  *      AppService did before the engine worker: the "before" block, and the cost of the thread
  *      boundary per step: wall time per step through the service vs in-thread and their ratio, and
  *      (less sensitive to how fast the U-Net ran each time) the time outside the pipeline's own
@@ -21,7 +21,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { AppService } from '../src/main/service'
-import { GenerationRunner } from '../src/main/service/generator'
+import { runGeneration } from '../src/main/service/generator'
 import { ModelManager } from '../src/main/service/models'
 import type { GenerationParamsInput } from '../src/shared/generation'
 
@@ -116,11 +116,10 @@ async function main(): Promise<void> {
 
   // 2. The engine on this thread.
   const models = new ModelManager({ bundledDir: modelDir, threads })
-  const runner = new GenerationRunner()
   const inThreadLoad = await measure(() => models.load(modelDir))
   const active = inThreadLoad.value
-  await runner.run(active, warmup, { id: 'bench-warmup', onProgress: () => {} })
-  const inThread = await measure(() => runner.run(active, params, { id: 'bench-in-thread', onProgress: () => {} }))
+  await runGeneration(active, warmup, { id: 'bench-warmup', onProgress: () => {} })
+  const inThread = await measure(() => runGeneration(active, params, { id: 'bench-in-thread', onProgress: () => {} }))
   await models.release()
   const inThreadStepMs = inThread.value.timings.stepMs
   report('in-thread load:', inThreadLoad.blocked)

@@ -8,7 +8,7 @@
  * --external runs on a copy of the model whose U-Net keeps its weights in unet/model.onnx_data
  * (as SD exports do), to see what reading external data into memory costs (src/main/engine/external-data.ts).
  *
- * A child runs the app's own path (ModelManager: the attention-hooked U-Net; GenerationRunner:
+ * A child runs the app's own path (ModelManager: the attention-hooked U-Net; runGeneration:
  * guidance 7.5, so the U-Net runs at batch 2, and the attention recorder) and reports its RSS after
  * loading and its peak RSS (getrusage maxrss) after one generation, as a JSON line.
  */
@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util'
 import { estimateGenerationMemory, readMemoryProfile } from '../src/main/engine/memory-estimate'
 import { inspectModelFolder } from '../src/main/engine/modelFolder'
 import { ModelManager } from '../src/main/service/models'
-import { GenerationRunner } from '../src/main/service/generator'
+import { runGeneration } from '../src/main/service/generator'
 import { externalizeUnet } from '../test/engine/externalize'
 
 const root = join(__dirname, '..')
@@ -40,7 +40,7 @@ async function child(size: number): Promise<void> {
   const loadedRss = process.memoryUsage().rss
   const loadPeakRss = process.resourceUsage().maxRSS * 1024
   const t0 = performance.now()
-  await new GenerationRunner().run(
+  await runGeneration(
     active,
     { prompt: 'a snowman wearing a red hat', steps: Number(values.steps), width: size, height: size, seed: 1 },
     { id: 'bench', onProgress: () => {} },

@@ -89,10 +89,20 @@ export function chromiumPath(): string {
 }
 
 /** Path of the Electron binary, or null when it is not installed (e.g. ELECTRON_SKIP_BINARY_DOWNLOAD). */
+/**
+ * The installed Electron executable, or null. Read from the package's path.txt rather than by
+ * `require('electron')`: since Electron 40 that require downloads a missing binary, which an
+ * offline machine cannot do (and a test must not try).
+ */
 export function electronBinary(): string | null {
   try {
-    const resolved: unknown = createRequire(__filename)('electron')
-    return typeof resolved === 'string' && fs.existsSync(resolved) ? resolved : null
+    const pkgDir = path.dirname(createRequire(__filename).resolve('electron/package.json'))
+    const pathFile = path.join(pkgDir, 'path.txt')
+    if (!fs.existsSync(pathFile)) return null
+    const relative = fs.readFileSync(pathFile, 'utf8').trim()
+    const distDir = process.env['ELECTRON_OVERRIDE_DIST_PATH'] ?? path.join(pkgDir, 'dist')
+    const executable = path.join(distDir, relative)
+    return fs.existsSync(executable) ? executable : null
   } catch {
     return null
   }

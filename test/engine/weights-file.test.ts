@@ -29,11 +29,10 @@ function child(damage: 'rewrite' | 'truncate' | 'delete' | 'fifo'): {
     const fs = await import('node:fs')
     const { execFileSync } = await import('node:child_process')
     const { ModelManager } = await import(${JSON.stringify(join(ROOT, 'src/main/service/models.ts'))})
-    const { GenerationRunner } = await import(${JSON.stringify(join(ROOT, 'src/main/service/generator.ts'))})
+    const { runGeneration } = await import(${JSON.stringify(join(ROOT, 'src/main/service/generator.ts'))})
     const say = (o) => console.log(JSON.stringify(o))
     const active = await new ModelManager({ bundledDir: ${JSON.stringify(dir)}, threads: 1 }).ensure()
-    const runner = new GenerationRunner()
-    const gen = () => runner.run(active, { prompt: 'a red hat', steps: 2, seed: 1 }, { id: 'x', onProgress: () => {} })
+    const gen = () => runGeneration(active, { prompt: 'a red hat', steps: 2, seed: 1 }, { id: 'x', onProgress: () => {} })
     const before = Buffer.from((await gen()).rgb)
     const w = ${JSON.stringify(join(dir, 'unet', 'model.onnx_data'))}
     const size = fs.statSync(w).size

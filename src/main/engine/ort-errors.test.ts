@@ -25,7 +25,7 @@ function constantOfShapeModel(): Uint8Array {
   }).finish()
 }
 
-/** Captured from `GenerationRunner` on models/daam-shapes at 2048×2048 (bench/memory-peaks.ts --child 2048). */
+/** Captured from `runGeneration` on models/daam-shapes at 2048×2048 (bench/memory-peaks.ts --child 2048). */
 const BUNDLED_2048 =
   "Non-zero status code returned while running FusedMatMul node. Name:'/down_blocks.0/attentions.0/transformer_blocks.0/attn1/MatMul/MatmulTransposeFusion//MatMulScaleFusion/' Status Message: /onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:360 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, onnxruntime::Stream*) Failed to allocate memory for requested buffer of size 68719476736"
 

@@ -1,9 +1,9 @@
 /**
- * Runs generations on the current model, one at a time: a second start while one runs is refused
- * with code 'busy' (two runs would fight over one ONNX Runtime session and the CPU). Records the
- * attention through src/main/attention/trace.ts, reports progress with a live preview, honours
- * cancellation between steps, and turns every failure into an AppError the UI can show. Called by
- * AppService (src/main/service/AppService.ts).
+ * One generation of the app on the current model: checks the request (size rule, step count,
+ * free memory), records the attention through src/main/attention/trace.ts, reports progress with a
+ * live preview, honours cancellation before every U-Net call, and turns every failure into an
+ * AppError the UI can show. Called in the engine worker (engine-host/engine-thread.ts) and by
+ * benches and tests that run the app's own path on their thread.
  */
 import { GenerationCancelledError, InvalidParamsError } from '../engine'
 import { traceGeneration } from '../attention/trace'
@@ -23,7 +23,7 @@ const PREVIEW_EVERY = 2
 export interface RunOptions {
   id: string
   onProgress: (p: ProgressEvent) => void
-  /** Cancellation owned by the caller (the engine worker's shared flag) instead of cancel(). */
+  /** Cancellation (in the app: the engine worker's shared flag). */
   signal?: AbortSignal
 }
 
@@ -49,98 +49,78 @@ export function checkStepCount(active: ActiveModel, input: GenerationParamsInput
     throw new AppError('invalid-params', `${steps} steps is more than this model has: at most ${trainSteps}.`)
 }
 
-export class GenerationRunner {
-  private controller: AbortController | null = null
-
-  get running(): boolean {
-    return this.controller !== null
+/**
+ * One generation on the active model. Not re-entrant by itself: its callers run one at a time
+ * (the engine worker handles requests in order and EngineClient refuses a second start with
+ * 'busy', the one guard of generation). Cancel through `options.signal`.
+ */
+export async function runGeneration(
+  active: ActiveModel,
+  input: GenerationParamsInput,
+  options: RunOptions,
+): Promise<GenerationPayload> {
+  const { signal } = options
+  checkStepCount(active, input)
+  const memoryWarning = checkRequest(active, input)
+  const { hook } = active
+  let result
+  try {
+    result = await traceGeneration(active, input, {
+      signal,
+      previewEvery: PREVIEW_EVERY,
+      onProgress: (p) =>
+        options.onProgress({ ...p, preview: p.preview && { ...p.preview, rgb: new Uint8Array(p.preview.rgb) } }),
+    })
+  } catch (error) {
+    if (error instanceof InvalidParamsError) throw new AppError('invalid-params', error.message)
+    if (error instanceof GenerationCancelledError)
+      throw new AppError('cancelled', `Cancelled after ${error.completedSteps} of ${error.totalSteps} steps.`)
+    if (error instanceof AppError) throw error
+    const w = input.width ?? active.summary.width
+    const h = input.height ?? active.summary.height
+    const oom = outOfMemoryError(error, `generating a ${w}×${h} image`)
+    if (oom) throw oom
+    throw new AppError(
+      'generation-failed',
+      `The model failed while generating: ${error instanceof Error ? error.message : String(error)}`,
+    )
   }
-
-  cancel(): boolean {
-    if (!this.controller) return false
-    this.controller.abort()
-    return true
-  }
-
-  async run(active: ActiveModel, input: GenerationParamsInput, options: RunOptions): Promise<GenerationPayload> {
-    if (this.controller) throw new AppError('busy', 'A generation is already running. Wait for it or cancel it first.')
-    const controller = new AbortController()
-    this.controller = controller
-    try {
-      return await this.runNow(active, input, options, options.signal ?? controller.signal)
-    } finally {
-      this.controller = null
-    }
-  }
-
-  private async runNow(
-    active: ActiveModel,
-    input: GenerationParamsInput,
-    options: RunOptions,
-    signal: AbortSignal,
-  ): Promise<GenerationPayload> {
-    checkStepCount(active, input)
-    checkRequest(active, input)
-    const { hook } = active
-    let result
-    try {
-      result = await traceGeneration(active, input, {
-        signal,
-        previewEvery: PREVIEW_EVERY,
-        onProgress: (p) =>
-          options.onProgress({ ...p, preview: p.preview && { ...p.preview, rgb: new Uint8Array(p.preview.rgb) } }),
-      })
-    } catch (error) {
-      if (error instanceof InvalidParamsError) throw new AppError('invalid-params', error.message)
-      if (error instanceof GenerationCancelledError)
-        throw new AppError('cancelled', `Cancelled after ${error.completedSteps} of ${error.totalSteps} steps.`)
-      if (error instanceof AppError) throw error
-      const w = input.width ?? active.summary.width
-      const h = input.height ?? active.summary.height
-      const oom = outOfMemoryError(error, `generating a ${w}×${h} image`)
-      if (oom) throw oom
-      throw new AppError(
-        'generation-failed',
-        `The model failed while generating: ${error instanceof Error ? error.message : String(error)}`,
-      )
-    }
-    const record = result.record ? serializeRecord(result.record) : null
-    const noMaps =
-      hook.taps.length === 0 ? (hook.warning ?? 'This model exposes no cross-attention to map.') : undefined
-    const r = result.params
-    const stepMs = result.timings.stepMs
-    return {
-      id: options.id,
-      createdAt: new Date().toISOString(),
-      params: {
-        prompt: r.prompt,
-        negativePrompt: r.negativePrompt,
-        seed: r.seed,
-        steps: r.steps,
-        guidance: r.guidance,
-        scheduler: r.scheduler,
-        width: r.width,
-        height: r.height,
-      },
-      model: { name: active.summary.name, dir: active.summary.dir },
-      provider: result.provider.used,
-      width: result.width,
-      height: result.height,
-      // Copies: Buffers from pools would drag their whole pool through structured clone.
-      png: new Uint8Array(result.png),
-      rgb: new Uint8Array(result.rgb),
-      record,
-      layers: hook.taps.map((t) => ({ index: t.index, name: t.name, block: t.block })),
-      words: wordChips(result.encoding, noMaps),
-      negativeWords: result.negativeEncoding ? wordChips(result.negativeEncoding, noMaps) : [],
-      droppedWords: result.encoding.droppedWords.map((w) => w.text),
-      attentionWarning: hook.warning,
-      timings: {
-        totalMs: result.timings.totalMs,
-        denoiseMs: result.timings.denoiseMs,
-        stepMs: stepMs.length ? stepMs.reduce((a, b) => a + b, 0) / stepMs.length : 0,
-      },
-      history: { saved: false },
-    }
+  const record = result.record ? serializeRecord(result.record) : null
+  const noMaps = hook.taps.length === 0 ? (hook.warning ?? 'This model exposes no cross-attention to map.') : undefined
+  const r = result.params
+  const stepMs = result.timings.stepMs
+  return {
+    id: options.id,
+    createdAt: new Date().toISOString(),
+    params: {
+      prompt: r.prompt,
+      negativePrompt: r.negativePrompt,
+      seed: r.seed,
+      steps: r.steps,
+      guidance: r.guidance,
+      scheduler: r.scheduler,
+      width: r.width,
+      height: r.height,
+    },
+    model: { name: active.summary.name, dir: active.summary.dir },
+    provider: result.provider.used,
+    width: result.width,
+    height: result.height,
+    // Copies: Buffers from pools would drag their whole pool through structured clone.
+    png: new Uint8Array(result.png),
+    rgb: new Uint8Array(result.rgb),
+    record,
+    layers: hook.taps.map((t) => ({ index: t.index, name: t.name, block: t.block })),
+    words: wordChips(result.encoding, noMaps),
+    negativeWords: result.negativeEncoding ? wordChips(result.negativeEncoding, noMaps) : [],
+    droppedWords: result.encoding.droppedWords.map((w) => w.text),
+    attentionWarning: hook.warning,
+    ...(memoryWarning ? { memoryWarning } : {}),
+    timings: {
+      totalMs: result.timings.totalMs,
+      denoiseMs: result.timings.denoiseMs,
+      stepMs: stepMs.length ? stepMs.reduce((a, b) => a + b, 0) / stepMs.length : 0,
+    },
+    history: { saved: false },
   }
 }

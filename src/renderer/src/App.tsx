@@ -78,6 +78,7 @@ export function App(): React.JSX.Element {
       )
     }
     if (payload.attentionWarning) say('warn', payload.attentionWarning)
+    if (payload.memoryWarning) say('warn', payload.memoryWarning)
     if (payload.history.saveError) say('error', `${payload.history.saveError} The image is shown but not kept.`)
     await history.refresh()
   }

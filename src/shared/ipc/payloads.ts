@@ -100,6 +100,8 @@ export interface GenerationPayload {
   /** Words the tokenizer dropped because the prompt was too long. */
   droppedWords: string[]
   attentionWarning?: string
+  /** Set when the run fit in this machine's free memory only just (checked before it started). */
+  memoryWarning?: string
   timings: { totalMs: number; denoiseMs: number; stepMs: number }
   /** Where it was stored; `saveError` says why it is not (e.g. read-only disk). */
   history: { saved: boolean; saveError?: string }
@@ -171,6 +173,7 @@ export const generationMetaSchema = z.object({
   negativeWords: z.array(wordChipSchema),
   droppedWords: z.array(z.string()),
   attentionWarning: z.string().optional(),
+  memoryWarning: z.string().optional(),
   timings: z.object({ totalMs: z.number(), denoiseMs: z.number(), stepMs: z.number() }),
   history: z.object({ saved: z.boolean(), saveError: z.string().optional() }),
 }) satisfies z.ZodType<Omit<GenerationPayload, 'png' | 'rgb' | 'record' | 'layers'> & { layers?: LayerDescriptor[] }>

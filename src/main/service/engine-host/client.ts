@@ -1,5 +1,5 @@
 /**
- * The service's handle on the image engine. ModelManager and GenerationRunner run in a
+ * The service's handle on the image engine. ModelManager and runGeneration run in a
  * `worker_threads` worker of this process (engine-thread.ts), so ONNX Runtime's blocking calls
  * never hold the main thread; this class starts it, speaks the protocol in messages.ts, and
  * restarts it after a crash. Caller: AppService, which serves the Electron app, the e2e

@@ -1,12 +1,12 @@
 /**
- * The engine worker's service: the service's ModelManager and GenerationRunner on a thread of
+ * The engine worker's service: the service's ModelManager and runGeneration on a thread of
  * their own, so that ONNX Runtime's blocking `create` and `run` never hold the main process's
  * event loop (menus, window moves, IPC, Cancel). worker-entry.ts loads it once ONNX Runtime is
  * set up; it answers EngineClient (client.ts) in the protocol of messages.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { fail, ok } from '../../../shared/ipc/result'
-import { GenerationRunner } from '../generator'
+import { runGeneration } from '../generator'
 import { ModelManager } from '../models'
 import { CancelFlag } from './cancel-flag'
 import {
@@ -22,7 +22,6 @@ const port = parentPort
 if (!port) throw new Error('engine-thread.ts runs only in the engine worker (started by client.ts)')
 const data = workerDataSchema.parse(workerData)
 const models = new ModelManager({ bundledDir: data.bundledDir, threads: data.threads })
-const runner = new GenerationRunner()
 const cancel = new CancelFlag(data.cancel)
 
 function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
@@ -37,7 +36,7 @@ async function perform(request: ParsedEngineRequest): Promise<{ value: unknown; 
       return { value: (await models.load(request.dir)).summary }
     case 'generate': {
       const active = await models.ensure()
-      const payload = await runner.run(active, request.params, {
+      const payload = await runGeneration(active, request.params, {
         id: request.generationId,
         // EngineClient clears the flag before it posts a generation and sets it on cancel.
         signal: cancel.signal(),
