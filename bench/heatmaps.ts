@@ -12,7 +12,7 @@ import { planBuckets, bucketCount, type AttentionRecord, type RecordLayer } from
 import { toHalf } from '../src/shared/float16'
 import { Heatmaps } from '../src/shared/heatmap/heatmaps'
 import { aggregateTokens } from '../src/shared/heatmap/aggregate'
-import { normalizedLatentMaps, toImageSize } from '../src/shared/heatmap/words'
+import { normalizedLatentMaps, toImageSize } from '../src/shared/heatmap/word-maps'
 
 const sizes = [64, 64, 32, 32, 16, 16, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64]
 const blocks: RecordLayer['block'][] = [

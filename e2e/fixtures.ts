@@ -33,7 +33,7 @@ import {
   type Page,
 } from '@playwright/test'
 import { build } from 'esbuild'
-import type { Api } from '../src/shared/ipc/createApi'
+import type { Api } from '../src/shared/ipc/create-api'
 import { createDispatcher, forwardEvents } from '../src/main/ipc/dispatch'
 import { createSenderCheck } from '../src/main/ipc/trust'
 import {

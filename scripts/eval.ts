@@ -16,7 +16,7 @@ import { Heatmaps } from '../src/shared/heatmap/heatmaps'
 import { thresholdMask, iou, DEFAULT_TAU } from '../src/shared/heatmap/masks'
 import { selectWordSpecs } from '../src/shared/heatmap/prompt-words'
 import type { HeatmapFilter } from '../src/shared/heatmap/aggregate'
-import type { Normalization } from '../src/shared/heatmap/words'
+import type { Normalization } from '../src/shared/heatmap/word-maps'
 import { colourMask } from '../test/attention/colour-key'
 import world from '../models/daam-shapes/world.json'
 

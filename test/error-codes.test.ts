@@ -3,7 +3,7 @@
  * model: a request the model cannot honour is 'invalid-params' (not 'internal'); a history entry
  * that is not there is 'not-found', one that is there but broken is 'history-corrupt', and one
  * the disk will not give back is 'history-read'. The save paths' codes are tested with the saving
- * code (test/save-files.test.ts); invalid-request messages in test/contract.test.ts.
+ * code (test/save-files.test.ts); invalid-request messages in src/shared/ipc/contract.test.ts.
  */
 import fs from 'node:fs'
 import os from 'node:os'

@@ -6,7 +6,7 @@
  *   invoke: window.__daamInvoke(channel, request)  -> Node: the same dispatcher as ipcMain
  *   events: Node calls window.__daamEmit(event, payload) via page.evaluate
  */
-import { createApi, type Transport } from '../../src/shared/ipc/createApi'
+import { createApi, type Transport } from '../../src/shared/ipc/create-api'
 
 interface PageGlobals {
   top: unknown

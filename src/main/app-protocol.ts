@@ -3,7 +3,7 @@
  * item 18: a file:// page may read any local file the process can). Pure logic, no `electron`
  * import, so it is unit tested and shared: src/main/index.ts registers the scheme and serves
  * files through `protocol.handle` with `resolveAppRequest` + `appResponseHeaders`; the request
- * filter (requestPolicy.ts) and the IPC sender check (ipc/trust.ts) allow this origin; the
+ * filter (request-policy.ts) and the IPC sender check (ipc/trust.ts) allow this origin; the
  * Chromium e2e server (e2e/support/static-server.ts) serves with the same resolution and headers.
  */
 import path from 'node:path'

@@ -4,7 +4,7 @@
  * Vite dev server in development). Caller: src/main/index.ts, before ready.
  */
 import { app, session } from 'electron'
-import { isAllowedRequest, type HardenOptions } from './requestPolicy'
+import { isAllowedRequest, type HardenOptions } from './request-policy'
 
 export function hardenApp(options: HardenOptions): void {
   app.on('web-contents-created', (_event, contents) => {

@@ -3,7 +3,7 @@
  * an ipcRenderer transport. Nothing else crosses the context bridge.
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
-import { createApi, type Transport } from '../shared/ipc/createApi'
+import { createApi, type Transport } from '../shared/ipc/create-api'
 
 const transport: Transport = {
   invoke: (channel, request) => ipcRenderer.invoke(channel, request),

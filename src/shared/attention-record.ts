@@ -18,7 +18,7 @@
  * the resolution group taking the most bytes gets larger buckets (planBuckets below). For the
  * SD 1.5 case the plan is: 16^2 and 8^2 per step, 32^2 summed over 2 steps, 64^2 over 9 steps:
  *   2 * 12 * (50*(5*256 + 64) + 25*5*1024 + 6*5*4096) = 7 633 920 bytes <= 8 MB
- * (checked in test/attention/record.test.ts). The DAAM default (sum over all steps) is
+ * (checked in src/main/attention/recorder.test.ts). The DAAM default (sum over all steps) is
  * exact for any plan, and time filters use the buckets they overlap (approximate only where a
  * bucket is cut; the heat-map code reports when that happens). Small models fit per step.
  *

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { onnx } from 'onnx-proto'
 import { lengthDelimited } from '../attention/onnx-scan'
-import { checkRegularFile, readRegularBytes } from './modelFolder'
+import { checkRegularFile, readRegularBytes } from './model-folder'
 
 const MODEL_GRAPH = 7
 const GRAPH_INITIALIZER = 5

@@ -1,6 +1,6 @@
 export { Engine } from './engine'
 export { LoadedModel, validateSessions, type LoadOptions, type ModelIO, type ProviderChoice } from './model'
-export { inspectModelFolder, ModelFolderError, type ModelFolder, type ModelFolderErrorCode } from './modelFolder'
+export { inspectModelFolder, ModelFolderError, type ModelFolder, type ModelFolderErrorCode } from './model-folder'
 export {
   runPipeline,
   resolveParams,

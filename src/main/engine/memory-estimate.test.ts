@@ -14,7 +14,7 @@ import {
   readMemoryProfile,
   siteLevel,
 } from './memory-estimate'
-import { inspectModelFolder } from './modelFolder'
+import { inspectModelFolder } from './model-folder'
 
 const folder = inspectModelFolder(resolve(__dirname, '../../../models/daam-shapes'))
 const profile = readMemoryProfile(folder)

@@ -28,7 +28,7 @@ import { findAttention, unetInputNames } from '../attention/find-attention'
 import { GENERATION_DEFAULTS } from '../../shared/generation'
 import { AppError } from '../../shared/ipc/result'
 import type { LoadedModel } from './model'
-import { MAX_CONFIG_BYTES, readRegularFile, type ModelFolder } from './modelFolder'
+import { MAX_CONFIG_BYTES, readRegularFile, type ModelFolder } from './model-folder'
 
 /** One attention softmax of a graph: at which resolution level (0 = finest) and with how many heads. */
 export interface AttentionSiteShape {

@@ -14,7 +14,13 @@ import * as ort from 'onnxruntime-node'
 import { withFloat32IO } from './float32-io'
 import type { ExecutionProviderName } from '../../shared/generation'
 import { mayHaveExternalData, prepareExternalData } from './external-data'
-import { inspectModelFolder, MAX_ONNX_BYTES, ModelFolderError, readRegularBytes, type ModelFolder } from './modelFolder'
+import {
+  inspectModelFolder,
+  MAX_ONNX_BYTES,
+  ModelFolderError,
+  readRegularBytes,
+  type ModelFolder,
+} from './model-folder'
 import { ortBackendName, sessionOptions, type SessionSettings } from './session-options'
 import { staticDim, tensorMeta, type TensorMeta } from './tensors'
 import { ClipTokenizer } from './tokenizer'

@@ -24,7 +24,7 @@ export interface SessionSettings {
    * model comes from a buffer (a U-Net patched by the attention hook): ORT then has no file path
    * to resolve against. onnxruntime-node 1.30 forwards `extra.session.*` entries to the session
    * config (`session.model_external_initializers_file_folder_path`; tested in
-   * test/attention/surgery.test.ts).
+   * src/main/attention/patch-unet.test.ts).
    */
   externalDataDir?: string
 }

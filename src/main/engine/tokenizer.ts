@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers'
-import { MAX_CONFIG_BYTES, MAX_TOKENIZER_BYTES, readRegularFile } from './modelFolder'
+import { MAX_CONFIG_BYTES, MAX_TOKENIZER_BYTES, readRegularFile } from './model-folder'
 import { assembleEncoding, preTokenize, type PromptEncoding, type SpecialTokens } from '../../shared/tokenizer'
 
 const BOS = '<|startoftext|>'

@@ -4,7 +4,7 @@
  */
 import type { IpcMainInvokeEvent } from 'electron'
 import { channelNames } from '../../shared/ipc/contract'
-import type { AppService } from '../service/AppService'
+import type { AppService } from '../service/app-service'
 import { bindService } from '../service/handlers'
 import { createDispatcher, type DispatcherOptions } from './dispatch'
 import type { SenderInfo } from './trust'

@@ -1,5 +1,5 @@
 /**
- * The app's three save commands, called by AppService (src/main/service/AppService.ts): "Save
+ * The app's three save commands, called by AppService (src/main/service/app-service.ts): "Save
  * overlay" (one PNG, the file the save dialog named), "Save all words" and "Export maps" (each a new
  * subfolder "<prompt>-<seed>-<id>" of the folder the user chose, see folder.ts). Every overlay pixel
  * comes from the shared composer, so files match the screen. Errors: 'no-maps' (nothing recorded),

@@ -9,7 +9,7 @@
 import type { AttentionRecord } from '../../shared/attention-record'
 import { DEFAULT_OVERLAY, type OverlaySettings } from '../../shared/heatmap/overlay'
 import { heatmapWords } from '../../shared/heatmap/prompt-words'
-import type { PromptEncoding } from '../../shared/tokenizer/words'
+import type { PromptEncoding } from '../../shared/tokenizer/word-spans'
 import type { GenerationInfo } from './metadata'
 import { writeWordFiles } from './word-files'
 import fs from 'node:fs/promises'

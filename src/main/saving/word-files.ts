@@ -11,7 +11,7 @@ import { bucketCount, type AttentionRecord } from '../../shared/attention-record
 import type { ImageBytes } from '../../shared/heatmap/compose'
 import { Heatmaps } from '../../shared/heatmap/heatmaps'
 import { specFilter, type OverlayScratch, type OverlaySettings } from '../../shared/heatmap/overlay'
-import type { WordSpec } from '../../shared/heatmap/words'
+import type { WordSpec } from '../../shared/heatmap/word-maps'
 import type { OverlaySpec } from '../../shared/ipc/overlay'
 import { writeNpy } from '../../shared/npy'
 import { insertPngText } from '../png-text'

@@ -15,7 +15,7 @@ import { checkImageSize, MAX_SIDE } from '../../shared/image-size'
 import { AppError } from '../../shared/ipc/result'
 import type { GenerationPayload, ProgressEvent } from '../../shared/ipc/payloads'
 import type { ActiveModel } from './models'
-import { wordChips } from './words'
+import { wordChips } from './word-chips'
 
 /** Preview every n-th step: cheap (linear decode), but each one crosses IPC. */
 const PREVIEW_EVERY = 2

@@ -1,5 +1,5 @@
 import type { Channel, ParsedRequestOf, ResponseOf } from '../../shared/ipc/contract'
-import type { AppService } from './AppService'
+import type { AppService } from './app-service'
 
 /** Context of a call, for handlers that need it (e.g. to tie a job to its caller). */
 export interface CallContext {

@@ -1,4 +1,4 @@
-export { AppService } from './AppService'
+export { AppService } from './app-service'
 export { ServiceEvents } from './events'
 export { EngineClient, type EngineClientOptions } from './engine-host/client'
 export { scriptedDialogs, type DialogAdapter, type DialogAnswers } from './dialogs'

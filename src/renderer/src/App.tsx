@@ -29,11 +29,11 @@ import {
 } from './state/form'
 import { useOverlay } from './state/use-overlay'
 import { useSaveCommands } from './state/use-save-commands'
-import { useGeneration } from './state/useGeneration'
-import { useHistory } from './state/useHistory'
-import { useModel } from './state/useModel'
-import { useShortcuts, type Command } from './state/useShortcuts'
-import { useAppInfo } from './useAppInfo'
+import { useGeneration } from './state/use-generation'
+import { useHistory } from './state/use-history'
+import { useModel } from './state/use-model'
+import { useShortcuts, type Command } from './state/use-shortcuts'
+import { useAppInfo } from './use-app-info'
 
 export function App(): React.JSX.Element {
   const appInfo = useAppInfo()

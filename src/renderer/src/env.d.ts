@@ -1,4 +1,4 @@
-import type { Api } from '../../shared/ipc/createApi'
+import type { Api } from '../../shared/ipc/create-api'
 
 declare global {
   interface Window {

@@ -6,7 +6,7 @@
  */
 import type { AttentionRecord, StreamName } from '../attention-record'
 import { aggregateTokens, type HeatmapFilter, type TokenMaps } from './aggregate'
-import { normalizedLatentMaps, toImageSize, type Normalization, type WordSpec } from './words'
+import { normalizedLatentMaps, toImageSize, type Normalization, type WordSpec } from './word-maps'
 import { resizeBicubicToBytes } from './resize'
 
 export interface WordMapOptions {

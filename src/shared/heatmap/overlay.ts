@@ -1,7 +1,7 @@
 /**
  * The overlay composer: draws an overlay spec (words, stream, mode, colours, filters) over the
  * generated image. It is the only function that turns heat maps into overlay pixels: the
- * renderer's canvas (src/renderer/src/overlay/OverlayView.ts) and every PNG the main process saves
+ * renderer's canvas (src/renderer/src/overlay/overlay-view.ts) and every PNG the main process saves
  * (src/main/saving: "Save overlay", each word of "Save all words", the composite, the grid's tiles,
  * the CLI's --heatmaps) call it, so a saved file is pixel for pixel what the screen shows for the
  * same words and settings. The spec's schema is the IPC payload (src/shared/ipc/overlay.ts).
@@ -12,7 +12,7 @@ import type { HeatmapFilter } from './aggregate'
 import { compositeWords, distinctColors, overlayHeatmap, overlayMask, type ImageBytes } from './compose'
 import type { Heatmaps } from './heatmaps'
 import { thresholdMask } from './masks'
-import type { WordSpec } from './words'
+import type { WordSpec } from './word-maps'
 
 /** The spec without its words: how to draw, whichever words are picked. */
 export type OverlaySettings = Omit<OverlaySpec, 'words' | 'stream'>

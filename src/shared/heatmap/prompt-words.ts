@@ -6,8 +6,8 @@
  * (encodings), the service's exports and the renderer's hover read-out (chips).
  */
 import type { WordChip } from '../ipc/payloads'
-import { findWord, foldWord, type PromptEncoding } from '../tokenizer/words'
-import type { WordSpec } from './words'
+import { findWord, foldWord, type PromptEncoding } from '../tokenizer/word-spans'
+import type { WordSpec } from './word-maps'
 
 /** A word with the token positions that encode it: a PromptWord or a WordChip. */
 interface TokenizedWord {

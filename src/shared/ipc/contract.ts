@@ -3,7 +3,7 @@
  *
  * Every request/response channel is declared once in `channels`, every
  * main-to-renderer event once in `events`. Everything else is derived from
- * these two tables: the `window.api` object (`createApi.ts`, used by the preload
+ * these two tables: the `window.api` object (`create-api.ts`, used by the preload
  * and the Chromium e2e fixture), the typed handler table main must implement
  * (`src/main/service/handlers.ts`), the ipcMain registration
  * (`src/main/ipc/register.ts`) and the dispatcher that validates every payload

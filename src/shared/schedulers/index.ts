@@ -1,7 +1,7 @@
 /** Scheduler factory: a sampler by name, configured from a parsed scheduler_config.json. */
 import type { SchedulerConfig } from './config'
 import { DDIMScheduler } from './ddim'
-import { DPMSolverPP2MScheduler } from './dpmSolver'
+import { DPMSolverPP2MScheduler } from './dpm-solver'
 import { EulerScheduler } from './euler'
 import { PNDMScheduler } from './pndm'
 import { SCHEDULER_NAMES, type Scheduler, type SchedulerName } from './types'

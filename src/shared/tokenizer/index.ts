@@ -8,4 +8,4 @@ export {
   type PromptWord,
   type SpecialTokens,
   type WordKind,
-} from './words'
+} from './word-spans'

@@ -1,5 +1,5 @@
 import type { HistoryItem, HistoryList } from '../../../shared/ipc/payloads'
-import { useDataUrl } from './useDataUrl'
+import { useDataUrl } from './use-data-url'
 
 interface Props {
   list: HistoryList

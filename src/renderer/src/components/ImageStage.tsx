@@ -2,7 +2,7 @@ import { useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { mergedWordSpecs } from '../../../shared/heatmap/prompt-words'
 import type { OverlaySpec } from '../../../shared/ipc/overlay'
 import type { WordChip } from '../../../shared/ipc/payloads'
-import type { HoverWord, OverlayView } from '../overlay/OverlayView'
+import type { HoverWord, OverlayView } from '../overlay/overlay-view'
 
 interface Props {
   view: OverlayView | null

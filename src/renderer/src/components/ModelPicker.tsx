@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react'
-import type { ModelState } from '../state/useModel'
+import type { ModelState } from '../state/use-model'
 
 /** Badge with the current model; its menu opens a folder or a recent model. */
 export function ModelPicker({

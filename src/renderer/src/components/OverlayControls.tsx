@@ -1,6 +1,6 @@
 import { useId } from 'react'
 import { COLORMAPS, type ColormapName } from '../../../shared/colormaps'
-import type { Normalization } from '../../../shared/heatmap/words'
+import type { Normalization } from '../../../shared/heatmap/word-maps'
 import type { OverlaySettings } from '../state/overlay-spec'
 
 interface Props {

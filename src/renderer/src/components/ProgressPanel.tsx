@@ -1,5 +1,5 @@
 import type { ProgressEvent } from '../../../shared/ipc/payloads'
-import { usePreviewCanvas } from './usePreviewCanvas'
+import { usePreviewCanvas } from './use-preview-canvas'
 
 function seconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`

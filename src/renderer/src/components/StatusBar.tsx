@@ -1,5 +1,5 @@
 import type { GenerationPayload } from '../../../shared/ipc/payloads'
-import type { AppInfoState } from '../useAppInfo'
+import type { AppInfoState } from '../use-app-info'
 
 /** What runs now ('Generating…'), else a summary of the shown generation, else nothing. */
 function noteFor(activity: string | null, shown: GenerationPayload | null): string | null {

@@ -5,7 +5,7 @@
  */
 import type { StreamName } from '../../../shared/attention-record'
 import type { ColormapName } from '../../../shared/colormaps'
-import type { Normalization } from '../../../shared/heatmap/words'
+import type { Normalization } from '../../../shared/heatmap/word-maps'
 import { DEFAULT_OVERLAY } from '../../../shared/heatmap/overlay'
 import type { OverlaySpec } from '../../../shared/ipc/overlay'
 import type { WordChip } from '../../../shared/ipc/payloads'

@@ -10,7 +10,7 @@ import { specFilter, wordColors } from '../../../shared/heatmap/overlay'
 import type { OverlaySpec } from '../../../shared/ipc/overlay'
 import type { GenerationPayload, WordChip } from '../../../shared/ipc/payloads'
 import { CLICK_MARK } from '../components/ImageStage'
-import { OverlayView } from '../overlay/OverlayView'
+import { OverlayView } from '../overlay/overlay-view'
 import {
   EMPTY_SELECTION,
   nextPlayStep,

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { float16ToFloat32, float32ToFloat16, fromHalf, toHalf } from '../../src/shared/float16'
-import { npyToFloat32, readNpy, writeNpy } from '../../src/shared/npy'
+import { float16ToFloat32, float32ToFloat16, fromHalf, toHalf } from './float16'
+import { npyToFloat32, readNpy, writeNpy } from './npy'
 
 function hasNumpy(): boolean {
   try {

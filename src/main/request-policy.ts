@@ -5,7 +5,7 @@
  * Allowed: the app's own origin (app://renderer, whose handler serves only files under the
  * renderer folder, see app-protocol.ts), inline data, blobs, devtools, and in development the
  * Vite dev server. Everything else, file:// included, is denied. Never throws: any URL string,
- * however malformed, gets an answer (property test in requestPolicy.test.ts).
+ * however malformed, gets an answer (property test in request-policy.test.ts).
  */
 import { APP_HOST, APP_SCHEME } from './app-protocol'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createSenderCheck } from '../src/main/ipc/trust'
+import { createSenderCheck } from './trust'
 
 describe('sender check', () => {
   const check = createSenderCheck({

@@ -3,12 +3,12 @@ import * as ort from 'onnxruntime-node'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { buildSyntheticUnet, randn } from './synthetic-unet'
-import { describeLayer, patchUnet, FUSED_ATTENTION_MESSAGE } from '../../src/main/attention/patch-unet'
-import { sessionOptions } from '../../src/main/engine/session-options'
-import { prepareAttentionHook } from '../../src/main/attention/hook'
-import { fromHalf, toHalf } from '../../src/shared/float16'
-import { toFloat32IO } from '../../src/main/engine/float32-io'
+import { buildSyntheticUnet, randn } from '../../../test/attention/synthetic-unet'
+import { describeLayer, patchUnet, FUSED_ATTENTION_MESSAGE } from './patch-unet'
+import { sessionOptions } from '../engine/session-options'
+import { prepareAttentionHook } from './hook'
+import { fromHalf, toHalf } from '../../shared/float16'
+import { toFloat32IO } from '../engine/float32-io'
 
 const H = 4,
   W = 6,

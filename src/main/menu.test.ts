@@ -1,8 +1,8 @@
 /** The application menu: File items send renderer commands; shortcuts are shown, not registered. */
 import type { MenuItemConstructorOptions } from 'electron'
 import { describe, expect, it } from 'vitest'
-import { menuTemplate } from '../../src/main/menu'
-import type { MenuCommand } from '../../src/shared/ipc/payloads'
+import { menuTemplate } from './menu'
+import type { MenuCommand } from '../shared/ipc/payloads'
 
 function items(t: MenuItemConstructorOptions[], label: string): MenuItemConstructorOptions[] {
   const menu = t.find((m) => m.label === label)

@@ -4,7 +4,7 @@
  * shared/heatmap/prompt-words.ts.
  */
 import type { WordChip } from '../../shared/ipc/payloads'
-import type { PromptEncoding } from '../../shared/tokenizer/words'
+import type { PromptEncoding } from '../../shared/tokenizer/word-spans'
 
 export function wordChips(encoding: PromptEncoding, noMapsReason?: string): WordChip[] {
   return encoding.words

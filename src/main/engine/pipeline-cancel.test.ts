@@ -4,8 +4,8 @@
  * arrives during the first must stop the second (the engine worker's Cancel, issue 12 §3).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { GenerationCancelledError, LoadedModel, runPipeline, type UnetCallPart } from '../../src/main/engine'
-import { writeTinyModel } from './tinyModel'
+import { GenerationCancelledError, LoadedModel, runPipeline, type UnetCallPart } from './index'
+import { writeTinyModel } from '../../../test/engine/tiny-model'
 
 let model: LoadedModel
 

@@ -1,15 +1,8 @@
 /** The prompt side's validation messages and the parameters it sends. */
 import { describe, expect, it } from 'vitest'
-import {
-  formFrom,
-  generateBlockedReason,
-  initialForm,
-  toParams,
-  validateForm,
-  type FormState,
-} from '../../src/renderer/src/state/form'
-import { GENERATION_DEFAULTS, parseGenerationParams } from '../../src/shared/generation'
-import type { GenerationPayload, ModelSummary } from '../../src/shared/ipc/payloads'
+import { formFrom, generateBlockedReason, initialForm, toParams, validateForm, type FormState } from './form'
+import { GENERATION_DEFAULTS, parseGenerationParams } from '../../../shared/generation'
+import type { GenerationPayload, ModelSummary } from '../../../shared/ipc/payloads'
 
 const model = { spatialMultiple: 32, width: 128, height: 128, maxTokens: 77 } as ModelSummary
 const form = (patch: Partial<FormState>): FormState => ({ ...initialForm(), prompt: 'a red hat', ...patch })

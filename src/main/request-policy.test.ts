@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { APP_ENTRY_URL } from './app-protocol'
-import { isAllowedRequest } from './requestPolicy'
+import { isAllowedRequest } from './request-policy'
 
 const prod = {}
 const dev = { devServerOrigin: 'http://localhost:5173' }

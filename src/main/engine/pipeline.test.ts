@@ -1,5 +1,5 @@
 /**
- * Pipeline behaviour on tiny generated model folders (see tinyModel.ts): determinism, injected
+ * Pipeline behaviour on tiny generated model folders (see tiny-model.ts): determinism, injected
  * noise, guidance batching, timestep/id dtypes, external data, buffers, fp16 boundary, sizes,
  * progress, previews, cancellation, PNG metadata, providers, session caching and the observers'
  * start / step / end lifecycle (the U-Net outputs a patched graph adds).
@@ -16,12 +16,12 @@ import {
   runPipeline,
   type PipelineObserver,
   type UnetCallPart,
-} from '../../src/main/engine'
-import type { GenerationProgress } from '../../src/shared/generation'
-import { gaussianNoise } from '../../src/shared/noise'
-import { toFloat16Model } from './fp16'
-import { float16IO, float16IOOfFile } from '../../src/main/engine/float32-io'
-import { writeTinyModel } from './tinyModel'
+} from './index'
+import type { GenerationProgress } from '../../shared/generation'
+import { gaussianNoise } from '../../shared/noise'
+import { toFloat16Model } from '../../../test/engine/fp16'
+import { float16IO, float16IOOfFile } from './float32-io'
+import { writeTinyModel } from '../../../test/engine/tiny-model'
 
 const base = {
   prompt: 'a red circle',

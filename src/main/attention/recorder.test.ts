@@ -8,12 +8,12 @@ import {
   serializeRecord,
   RECORD_BUDGET_BYTES,
   type RecordLayer,
-} from '../../src/shared/attention-record'
-import { fromHalf, toHalf } from '../../src/shared/float16'
-import { AttentionRecorder, type RecorderPlan } from '../../src/main/attention/recorder'
-import { patchUnet } from '../../src/main/attention/patch-unet'
-import { sessionOptions } from '../../src/main/engine/session-options'
-import { buildSyntheticUnet, randn } from './synthetic-unet'
+} from '../../shared/attention-record'
+import { fromHalf, toHalf } from '../../shared/float16'
+import { AttentionRecorder, type RecorderPlan } from './recorder'
+import { patchUnet } from './patch-unet'
+import { sessionOptions } from '../engine/session-options'
+import { buildSyntheticUnet, randn } from '../../../test/attention/synthetic-unet'
 
 describe('float16', () => {
   it('rounds to nearest even and handles the edges', () => {

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { LoadedModel, ModelFolderError, type ModelFolderErrorCode } from '../../src/main/engine'
-import { writeTinyModel } from './tinyModel'
+import { LoadedModel, ModelFolderError, type ModelFolderErrorCode } from './index'
+import { writeTinyModel } from '../../../test/engine/tiny-model'
 
 interface BrokenCase {
   name: string

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { gaussianNoise, philox4x32 } from '../../src/shared/noise'
+import { gaussianNoise, philox4x32 } from './noise'
 
 const hex = (w: Uint32Array) => Array.from(w, (x) => x.toString(16).padStart(8, '0'))
 

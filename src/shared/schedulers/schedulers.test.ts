@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createScheduler, parseSchedulerConfig, type SchedulerName } from '../../src/shared/schedulers'
+import { createScheduler, parseSchedulerConfig, type SchedulerName } from './index'
 
 interface Case {
   scheduler: SchedulerName
@@ -19,7 +19,7 @@ interface Case {
   scaled?: number[][]
 }
 
-const ref = JSON.parse(readFileSync(join(__dirname, '../fixtures/schedulers/reference.json'), 'utf8')) as {
+const ref = JSON.parse(readFileSync(join(__dirname, '../../../test/fixtures/schedulers/reference.json'), 'utf8')) as {
   sample: number[]
   modelOutputs: number[][]
   noises: number[][]

@@ -7,8 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { ClipTokenizer } from '../../src/main/engine/tokenizer'
-import { findWord, preTokenize, wordAt } from '../../src/shared/tokenizer'
+import { ClipTokenizer } from './tokenizer'
+import { findWord, preTokenize, wordAt } from '../../shared/tokenizer'
 
 const WORDS = ['a', 'red', 'blue', 'circle', 'square', 'cat', 'on', 'the', 'left', 'of', 'and', 'photo', 'big']
 const PROMPTS = [
@@ -33,7 +33,7 @@ tok.save(sys.argv[2])
 print(json.dumps([tok(p) for p in json.loads(sys.argv[3])]))
 `
   const out = execFileSync('python3', ['-c', script, JSON.stringify(WORDS), dir, JSON.stringify(PROMPTS)], {
-    cwd: join(__dirname, '../..'),
+    cwd: join(__dirname, '../../..'),
   }).toString()
   pyIds = JSON.parse(out) as number[][]
 }, 60_000)

@@ -8,7 +8,7 @@ import { deserializeRecord, type AttentionRecord } from '../../../shared/attenti
 import type { ImageBytes } from '../../../shared/heatmap/compose'
 import { Heatmaps } from '../../../shared/heatmap/heatmaps'
 import { rankWordsAt } from '../../../shared/heatmap/masks'
-import type { WordSpec } from '../../../shared/heatmap/words'
+import type { WordSpec } from '../../../shared/heatmap/word-maps'
 import { renderOverlay, specFilter, type OverlayScratch } from '../../../shared/heatmap/overlay'
 import type { OverlaySpec } from '../../../shared/ipc/overlay'
 import type { GenerationPayload } from '../../../shared/ipc/payloads'

@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest'
-import { createSenderCheck } from '../src/main/ipc/trust'
-import { registerIpc } from '../src/main/ipc/register'
-import { createDispatcher, forwardEvents, MAX_ERROR_MESSAGE_CHARS } from '../src/main/ipc/dispatch'
-import { AppService, bindService } from '../src/main/service'
-import { channelNames, channels, eventNames, splitName, type Result } from '../src/shared/ipc/contract'
-import { createApi, type Transport } from '../src/shared/ipc/createApi'
-import { APP_URL, RecordingIpcMain, frameEvent } from './helpers/ipc'
+import { createSenderCheck } from '../../main/ipc/trust'
+import { registerIpc } from '../../main/ipc/register'
+import { createDispatcher, forwardEvents, MAX_ERROR_MESSAGE_CHARS } from '../../main/ipc/dispatch'
+import { AppService, bindService } from '../../main/service'
+import { channelNames, channels, eventNames, splitName, type Result } from './contract'
+import { createApi, type Transport } from './create-api'
+import { APP_URL, RecordingIpcMain, frameEvent } from '../../../test/helpers/ipc'
 
 function setup() {
   const ipcMain = new RecordingIpcMain()

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { bicubicWeights, resizeBicubic } from '../../src/shared/heatmap/resize'
-import { aggregateTokens } from '../../src/shared/heatmap/aggregate'
-import { normalizedLatentMaps, wordLatentMap } from '../../src/shared/heatmap/words'
-import { iou, rankWordsAt, thresholdMask } from '../../src/shared/heatmap/masks'
-import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
-import { toBytes } from '../../src/shared/heatmap/compose'
-import { makeRecord } from './fixtures'
+import { bicubicWeights, resizeBicubic } from './resize'
+import { aggregateTokens } from './aggregate'
+import { normalizedLatentMaps, wordLatentMap } from './word-maps'
+import { iou, rankWordsAt, thresholdMask } from './masks'
+import { Heatmaps } from './heatmaps'
+import { toBytes } from './compose'
+import { makeRecord } from '../../../test/attention/fixtures'
 
 describe('bicubic resize', () => {
   it('uses PyTorch bicubic weights (a = -0.75, align_corners = False)', () => {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { writeTinyModel } from './tinyModel'
+import { writeTinyModel } from '../test/engine/tiny-model'
 
-const root = join(__dirname, '../..')
+const root = join(__dirname, '..')
 
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/generate.ts'), ...args], {
