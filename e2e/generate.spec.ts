@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
 import { DEMO_PROMPT as DEMO } from '../src/shared/generation'
-import { centroidY, colourMask } from '../test/attention/colour-key'
+import { centroidY, colourMask } from '../scripts/colour-key'
 import { canvasPixels, differingFraction, mapStats, rgbOf, shownWordMap } from './support/canvas'
 import { expect, launchApp, ROOT, saveScreenshot, test } from './fixtures'
 

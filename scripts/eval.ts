@@ -17,7 +17,7 @@ import { thresholdMask, iou, DEFAULT_TAU } from '../src/shared/heatmap/masks'
 import { selectWordSpecs } from '../src/shared/heatmap/prompt-words'
 import type { HeatmapFilter } from '../src/shared/heatmap/aggregate'
 import type { Normalization } from '../src/shared/heatmap/word-maps'
-import { colourMask } from '../test/attention/colour-key'
+import { colourMask } from './colour-key'
 import world from '../models/daam-shapes/world.json'
 
 const COLOURS = Object.keys(world.palette)

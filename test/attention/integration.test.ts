@@ -11,7 +11,7 @@ import { loadBundled } from './bundled-model'
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
 import { selectWordSpecs } from '../../src/shared/heatmap/prompt-words'
 import { thresholdMask } from '../../src/shared/heatmap/masks'
-import { centroidY, colourMask, coverage } from './colour-key'
+import { centroidY, colourMask, coverage } from '../../scripts/colour-key'
 
 const PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
 

@@ -1,9 +1,9 @@
 /**
- * Colour-keyed ground truth for the bundled model's flat-colour world: test/attention/integration.test.ts,
- * e2e/generate.spec.ts and scripts/eval.ts. The colours come from the bundled model's world.json, which
- * models/training/world.py draws the training images with.
+ * Colour-keyed ground truth for the bundled model's flat-colour world. Callers: `npm run eval`
+ * (eval.ts), test/attention/integration.test.ts and e2e/generate.spec.ts. The colours come from the
+ * bundled model's world.json, which models/training/world.py draws the training images with.
  */
-import world from '../../models/daam-shapes/world.json'
+import world from '../models/daam-shapes/world.json'
 
 /** [r, g, b], 0-255. */
 type Rgb = readonly number[]
