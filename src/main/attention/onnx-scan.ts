@@ -26,23 +26,43 @@ export interface ScannedModel {
   opsets: Map<string, number>
 }
 
-/** Returns the bytes of each length-delimited field `field` at the top level of `buf`. */
-export function* lengthDelimited(buf: Uint8Array, wanted: ReadonlySet<number>): Generator<[number, Uint8Array]> {
+/** One top-level protobuf field of a message. */
+export interface ProtoField {
+  field: number
+  wire: number
+  /** The whole field: tag, length and body. */
+  raw: Uint8Array
+  /** The body of a length-delimited field (empty for other wire types). */
+  body: Uint8Array
+}
+
+/**
+ * Walks the top-level fields of a protobuf message without decoding them: the one field walker of
+ * the graph code (this scan, the patch's append, engine/float32-io.ts's rewrite).
+ */
+export function* protoFields(buf: Uint8Array): Generator<ProtoField> {
   const r = Reader.create(buf)
   while (r.pos < r.len) {
+    const start = r.pos
     const tag = r.uint32()
     const field = tag >>> 3
     const wire = tag & 7
     if (wire === WIRE_LEN) {
       const len = r.uint32()
-      const start = r.pos
-      if (start + len > r.len) throw new Error('truncated protobuf field')
-      if (wanted.has(field)) yield [field, buf.subarray(start, start + len)]
-      r.pos = start + len
+      const bodyStart = r.pos
+      if (bodyStart + len > r.len) throw new Error('not an ONNX model: truncated protobuf field')
+      r.pos = bodyStart + len
+      yield { field, wire, raw: buf.subarray(start, r.pos), body: buf.subarray(bodyStart, r.pos) }
     } else {
       r.skipType(wire)
+      yield { field, wire, raw: buf.subarray(start, r.pos), body: buf.subarray(0, 0) }
     }
   }
+}
+
+/** Returns the bytes of each length-delimited field `field` at the top level of `buf`. */
+export function* lengthDelimited(buf: Uint8Array, wanted: ReadonlySet<number>): Generator<[number, Uint8Array]> {
+  for (const f of protoFields(buf)) if (f.wire === WIRE_LEN && wanted.has(f.field)) yield [f.field, f.body]
 }
 
 export function scanModel(bytes: Uint8Array): ScannedModel {

@@ -23,6 +23,7 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { Reader, Writer } from 'protobufjs/minimal'
+import { protoFields } from '../attention/onnx-scan'
 import { onnx } from 'onnx-proto'
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT
@@ -49,36 +50,8 @@ export interface Float16IO {
   outputs: string[]
 }
 
-interface Field {
-  field: number
-  /** The whole field: tag, length and body. */
-  raw: Uint8Array
-  /** The body of a length-delimited field (empty for other wire types). */
-  body: Uint8Array
-}
-
-function* fields(buf: Uint8Array): Generator<Field> {
-  const r = Reader.create(buf)
-  while (r.pos < r.len) {
-    const start = r.pos
-    const tag = r.uint32()
-    const field = tag >>> 3
-    const wire = tag & 7
-    if (wire === WIRE_LEN) {
-      const len = r.uint32()
-      const bodyStart = r.pos
-      if (bodyStart + len > r.len) throw new Error('not an ONNX model: truncated protobuf field')
-      r.pos = bodyStart + len
-      yield { field, raw: buf.subarray(start, r.pos), body: buf.subarray(bodyStart, r.pos) }
-    } else {
-      r.skipType(wire)
-      yield { field, raw: buf.subarray(start, r.pos), body: buf.subarray(0, 0) }
-    }
-  }
-}
-
 function tensorName(body: Uint8Array): string | undefined {
-  for (const f of fields(body)) if (f.field === TENSOR_NAME) return Buffer.from(f.body).toString('utf8')
+  for (const f of protoFields(body)) if (f.field === TENSOR_NAME) return Buffer.from(f.body).toString('utf8')
   return undefined
 }
 
@@ -92,7 +65,7 @@ function splitModel(bytes: Uint8Array): { graph: Uint8Array; before: Uint8Array[
   const graphs: Uint8Array[] = []
   const before: Uint8Array[] = []
   const after: Uint8Array[] = []
-  for (const f of fields(bytes)) {
+  for (const f of protoFields(bytes)) {
     if (f.field === MODEL_GRAPH) graphs.push(f.body)
     else (graphs.length === 0 ? before : after).push(f.raw)
   }
@@ -104,7 +77,7 @@ function float16IOOfGraph(graph: Uint8Array): Float16IO & { initializers: Set<st
   const initializers = new Set<string>()
   const inputs: onnx.ValueInfoProto[] = []
   const outputs: onnx.ValueInfoProto[] = []
-  for (const f of fields(graph)) {
+  for (const f of protoFields(graph)) {
     if (f.field === GRAPH_INITIALIZER) {
       const name = tensorName(f.body)
       if (name !== undefined) initializers.add(name)
@@ -177,7 +150,7 @@ export function toFloat32IO(bytes: Uint8Array): Uint8Array {
   const parts: Uint8Array[] = []
   const node = (n: onnx.INodeProto) => lengthDelimited(GRAPH_NODE, onnx.NodeProto.encode(n).finish())
   for (const name of io.inputs) parts.push(node(castNode(name, rename.get(name)!, FLOAT16)))
-  for (const f of fields(graph)) {
+  for (const f of protoFields(graph)) {
     if (f.field === GRAPH_NODE && mentions(f.body)) {
       const n = onnx.NodeProto.decode(f.body)
       renameNode(n, rename, true)
