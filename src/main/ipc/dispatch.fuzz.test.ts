@@ -27,6 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { APP_URL } from '../../../test/helpers/ipc'
 import { AppService, bindService } from '../service'
 import { channelNames, channels, isResult, type Channel, type Result } from '../../shared/ipc/contract'
+import { STREAM_NAMES, type StreamName } from '../../shared/attention-record'
 import { DEFAULT_OVERLAY } from '../../shared/heatmap/overlay'
 import type { OverlaySpec } from '../../shared/ipc/overlay'
 import type { GenerationPayload, ModelSummary } from '../../shared/ipc/payloads'
@@ -503,10 +504,10 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
   })
 
   it('valid overlay specs for the generation all save, in every mode, colour map and filter', async () => {
-    const chips = (stream: 'cond' | 'uncond') =>
+    const chips = (stream: StreamName) =>
       (stream === 'cond' ? first.words : first.negativeWords).filter((w) => w.tokenIndices.length > 0)
     const resolutions = [...new Set(first.layers.length ? [first.width / 8, first.width / 16] : [])]
-    const stream = fc.constantFrom<'cond' | 'uncond'>('cond', 'uncond')
+    const stream = fc.constantFrom<StreamName>(...STREAM_NAMES)
     const streamAndWords = stream.chain((s) =>
       fc.record({
         stream: fc.constant(s),

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { bucketCount, type AttentionRecord } from '../../shared/attention-record'
+import { bucketCount, type AttentionRecord, type StreamName } from '../../shared/attention-record'
 import type { ImageBytes } from '../../shared/heatmap/compose'
 import { Heatmaps } from '../../shared/heatmap/heatmaps'
 import { specFilter, type OverlayScratch, type OverlaySettings } from '../../shared/heatmap/overlay'
@@ -63,7 +63,7 @@ export interface WordFilesInput {
 
 export interface ExportedWord {
   word: string
-  stream: 'cond' | 'uncond'
+  stream: StreamName
   tokenIndices: number[]
   npy: string
   overlay?: string
@@ -93,7 +93,7 @@ export async function writeWordFiles(dir: string, o: WordFilesInput): Promise<Wo
   const used = fitting(() => heatmaps.tokenMaps(filter, 'cond'))
   let approximate = false
 
-  const groups: { stream: 'cond' | 'uncond'; words: readonly WordSpec[] }[] = [{ stream: 'cond', words: o.words }]
+  const groups: { stream: StreamName; words: readonly WordSpec[] }[] = [{ stream: 'cond', words: o.words }]
   if (o.negativeWords?.length) groups.push({ stream: 'uncond', words: o.negativeWords })
   for (const { stream, words } of groups) {
     if (words.length === 0) continue
