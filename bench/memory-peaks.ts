@@ -3,7 +3,7 @@
  * is per process). Calibrates and checks the estimator in src/main/engine/memory-estimate.ts:
  * every row prints the measured peak next to the estimate.
  *
- *   npx tsx bench/memory-peaks.ts [--model DIR] [--sizes 128,256,384,512,768] [--steps 1] [--threads 2] [--external]
+ *   npm run bench:memory -- [--model DIR] [--sizes 128,256,384,512,768] [--steps 1] [--threads 2] [--external]
  *
  * --external runs on a copy of the model whose U-Net keeps its weights in unet/model.onnx_data
  * (as SD exports do), to see what reading external data into memory costs (src/main/engine/external-data.ts).
