@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import path from 'node:path'
 
 export interface HubRepoSpec {
@@ -143,7 +143,7 @@ export async function startHubServer(repos: Record<string, HubRepoSpec>): Promis
   const table = new Map(Object.entries(repos).map(([id, spec]) => [id, buildRepo(id, spec)]))
   const requests: HubRequestLog[] = []
   const faults: HubFaults = { dropAfter: new Map(), corrupt: new Set() }
-  const sockets = new Set<import('node:net').Socket>()
+  const sockets = new Set<Socket>()
 
   const log = (server: 'hub' | 'cdn', req: http.IncomingMessage): void => {
     requests.push({

@@ -19,6 +19,7 @@ import { scriptedDialogs, type DialogAdapter } from './dialogs'
 import { ServiceEvents } from './events'
 import { drawable, fileStem, writeAllWords, writeMaps, writeOverlay, type Drawable } from '../saving/app-saves'
 import { GenerationRunner } from './generator'
+import { LibraryService } from '../library/library-service'
 import { ModelManager } from './models'
 import { BUNDLED_MODEL_ID, defaultServiceOptions, type ServiceOptions } from './options'
 import { Settings } from './settings'
@@ -38,6 +39,8 @@ export class AppService {
   readonly events = new ServiceEvents()
   readonly models: ModelManager
   readonly history: HistoryStore | null
+  /** Models from the Hub (src/main/library): its channels are bound in handlers.ts. */
+  readonly library: LibraryService
   private readonly runner = new GenerationRunner()
   private readonly settings: Settings
   private readonly dialogs: DialogAdapter | null
@@ -50,6 +53,20 @@ export class AppService {
     this.models = new ModelManager({ bundledDir: this.bundledModelDir, threads: this.options.threads })
     this.history = this.options.userDataDir ? new HistoryStore(path.join(this.options.userDataDir, 'history')) : null
     this.settings = Settings.inUserData(this.options.userDataDir)
+    const userData = this.options.userDataDir
+    this.library = new LibraryService({
+      defaultModelsDir:
+        this.options.libraryDir ?? path.join(userData ?? this.options.modelsDir, userData ? 'models' : 'hub'),
+      endpoint: this.options.hubEndpoint,
+      settingsFile: userData ? path.join(userData, 'library.json') : null,
+      secrets: this.options.secrets,
+      events: this.events,
+      activeModel: () => ({
+        dir: this.models.current?.summary.dir ?? null,
+        provider: this.models.current?.summary.provider ?? null,
+      }),
+      reveal: this.options.revealFolder,
+    })
     // Scripted answers win: e2e tests set them (as JSON) even where Electron injects real dialogs.
     this.dialogs = this.options.dialogAnswers
       ? scriptedDialogs(this.options.dialogAnswers)
@@ -221,6 +238,7 @@ export class AppService {
   /** Releases resources (sessions, workers). Called on app quit and after tests. */
   async dispose(): Promise<void> {
     this.runner.cancel()
+    await this.library.dispose()
     await this.models.release()
   }
 }
