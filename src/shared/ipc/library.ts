@@ -67,7 +67,7 @@ export const CURATED_MODELS: CuratedModel[] = [
   {
     spec: 'CompVis/stable-diffusion-v1-4@onnx',
     name: 'Stable Diffusion 1.4 (ONNX, fp32)',
-    description: "The diffusers team's ONNX export of SD 1.4 (the `onnx` branch). 512×512.",
+    description: "The diffusers team's ONNX export of SD 1.4 (the onnx branch). 512×512.",
     approxBytes: 4.3e9,
     maps: true,
     note: 'Unfused attention: heat maps work. Roughly 1–2 min per 20-step image on a recent 8-core CPU.',
