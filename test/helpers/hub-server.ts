@@ -33,7 +33,10 @@ export interface HubRepoSpec {
   omit?: string[]
   /** Revision names (branches) that resolve to this repo's commit; `main` always does. */
   branches?: string[]
-  /** Only this token may read the repo (Hub "gated" repos): 401 without a token, 403 with another. */
+  /**
+   * Only this token may download the repo's files (Hub "gated" repos): 401 without a token, 403
+   * with another. As on the Hub, the metadata routes (info, tree) stay public and say `gated`.
+   */
   gatedToken?: string
 }
 
@@ -156,13 +159,13 @@ export async function startHubServer(repos: Record<string, HubRepoSpec>): Promis
   }
 
   /** Resolves a repo and checks access the way the Hub does; answers the error itself. */
-  const access = (req: http.IncomingMessage, res: http.ServerResponse, id: string): Repo | null => {
+  const access = (req: http.IncomingMessage, res: http.ServerResponse, id: string, files: boolean): Repo | null => {
     const repo = table.get(id)
     if (!repo) {
       hubError(res, 404, 'RepositoryNotFound', 'Repository not found')
       return null
     }
-    if (repo.gatedToken) {
+    if (repo.gatedToken && files) {
       const auth = req.headers.authorization
       if (!auth) {
         hubError(
@@ -263,7 +266,7 @@ export async function startHubServer(repos: Record<string, HubRepoSpec>): Promis
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
     if (parts[0] === 'api' && parts[1] === 'models' && parts.length >= 6) {
       const id = `${parts[2]}/${parts[3]}`
-      const repo = access(req, res, id)
+      const repo = access(req, res, id, false)
       if (!repo) return
       const rev = parts[5]
       if (!revisionOk(repo, rev)) return hubError(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`)
@@ -313,7 +316,7 @@ export async function startHubServer(repos: Record<string, HubRepoSpec>): Promis
     }
     if (parts.length >= 5 && parts[2] === 'resolve') {
       const id = `${parts[0]}/${parts[1]}`
-      const repo = access(req, res, id)
+      const repo = access(req, res, id, true)
       if (!repo) return
       const rev = parts[3]
       if (!revisionOk(repo, rev)) return hubError(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`)

@@ -23,7 +23,19 @@ export interface HubFile {
 
 export interface RepoListing {
   commit: string
+  /** The repo asks users to accept conditions before its files can be downloaded. */
+  gated: boolean
   files: HubFile[]
+}
+
+/** The message for a gated repository: how to get access and where the token goes. */
+export function gatedError(repo: string, endpoint: string, hasToken: boolean): AppError {
+  return new AppError(
+    'gated',
+    `${repo} is a gated repository: ${hasToken ? 'your Hugging Face token has not been granted access' : 'it needs a Hugging Face token'}. ` +
+      `Open ${endpoint}/${repo} in a browser, accept its conditions (log in, "Agree and access"), then create a ` +
+      `read token at ${endpoint}/settings/tokens and enter it under Hub token in the Models panel's settings.`,
+  )
 }
 
 /** What failed, in words a person can act on. Codes: gated, not-found, hub-error, network. */
@@ -36,12 +48,7 @@ export function describeHubError(error: unknown, repo: string, endpoint: string,
       error.statusCode === 403 ||
       (error.statusCode === 401 && code !== 'RepositoryNotFound')
     ) {
-      return new AppError(
-        'gated',
-        `${repo} is a gated repository: ${hasToken ? 'your Hugging Face token has not been granted access' : 'it needs a Hugging Face token'}. ` +
-          `Open ${endpoint}/${repo} in a browser, accept its conditions (log in, "Agree and access"), then create a ` +
-          `read token at ${endpoint}/settings/tokens and enter it under Hub token in the Models panel.`,
-      )
+      return gatedError(repo, endpoint, hasToken)
     }
     if (code === 'RevisionNotFound')
       return new AppError('not-found', `${repo} has no revision by that name on ${endpoint}.`)
@@ -126,7 +133,7 @@ export class HubClient {
       for await (const entry of listFiles({ repo, revision: commit, recursive: true, ...common })) {
         if (entry.type === 'file') files.push(toHubFile(entry))
       }
-      return { commit, files }
+      return { commit, gated: info.gated !== false && info.gated !== undefined, files }
     } catch (error) {
       this.rethrow(error, repo)
     }

@@ -248,9 +248,12 @@ describe('model library on a loopback Hub', () => {
     expect(anonymous.message).toMatch(/gated repository: it needs a Hugging Face token/)
     expect(anonymous.message).toContain('/settings/tokens')
     await lib.setToken('hf_someoneElsesToken000000000')
-    const wrong = await failure(lib.inspect('daam/gated-shapes'))
-    expect(wrong.code).toBe('gated')
-    expect(wrong.message).toMatch(/has not been granted access/)
+    // listing is public on the Hub; the files answer 403 to a token without access
+    const wrong = await lib.settled((await lib.add('daam/gated-shapes')).id)
+    expect(wrong.state).toBe('failed')
+    expect(wrong.error?.code).toBe('gated')
+    expect(wrong.error?.message).toMatch(/has not been granted access/)
+    expect(fs.readdirSync(path.join(dir, '.downloads'))).toEqual([])
     expect((await failure(lib.setToken('not-a-token'))).code).toBe('invalid-request')
 
     await lib.setToken(TOKEN)

@@ -23,7 +23,7 @@ import { AppError } from '../../shared/ipc/result'
 import { writeFileAtomic } from '../history/atomic'
 import type { ServiceEvents } from '../service/events'
 import { DownloadJob, JOB_FILE, type JobDeps, type JobDescriptor } from './downloads'
-import { DEFAULT_HUB_ENDPOINT, HubClient } from './hub-client'
+import { DEFAULT_HUB_ENDPOINT, gatedError, HubClient } from './hub-client'
 import { DOWNLOADS_DIR, describeFolder, InstalledModels, writeManifest } from './installed-models'
 import { planLayout, type LayoutPlan } from './layout'
 
@@ -205,6 +205,8 @@ export class LibraryService {
     }
     const client = await this.client()
     const listing = await client.listRepo(spec.repo, spec.revision)
+    // the Hub lists a gated repo's files to anyone but serves them only to granted tokens
+    if (listing.gated && !client.hasToken) throw gatedError(spec.repo, this.endpoint, false)
     const layout = planLayout(spec.repo, listing.files, spec.subfolder)
     const totalBytes = layout.files.reduce((s, f) => s + f.size, 0)
     const free = await freeBytes(this.modelsDir)
