@@ -2,7 +2,8 @@
  * The Models panel end to end: the app is pointed (hubEndpoint) at the loopback Hub of
  * test/helpers/hub-server.ts serving the bundled model as a repository, throttled so the
  * download's progress can be seen. Open the panel with Ctrl+M, check a repository, download it
- * (progress visible, screenshot), see it installed, use it, generate, pick a word: its heat map.
+ * (progress visible, screenshot), pause and resume it, see it installed, use it, generate, pick a
+ * word: its heat map.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -51,6 +52,14 @@ test('Models panel: add from the Hub with progress, install, use, generate with 
       .toBeGreaterThan(15)
     await expect(download.getByTestId('download-text')).toContainText('/s')
     await saveScreenshot(page, `models-download-progress-${app.mode}`)
+
+    // pause keeps what is downloaded; resume carries on from there
+    await download.getByTestId('download-pause').click()
+    await expect(download).toHaveAttribute('data-state', 'paused')
+    const pausedAt = Number(await bar.getAttribute('aria-valuenow'))
+    expect(pausedAt).toBeGreaterThan(15)
+    await download.getByTestId('download-resume').click()
+    await expect(download).toHaveAttribute('data-state', /downloading|installing|done/)
 
     const row = panel.getByTestId('installed-shapes-onnx')
     await expect(row).toBeVisible({ timeout: 60_000 })

@@ -138,8 +138,8 @@ export function ModelsPanel({ currentDir, busy, onClose, onUse, onError }: Props
                   <div>
                     <b>{c.name}</b> <code>{c.spec}</code>
                     <div className="muted small">
-                      {c.description} ~{formatBytes(c.approxBytes)} (approximate) ·{' '}
-                      {c.maps ? 'heat maps' : 'no heat maps'}. {c.note}
+                      {c.description} ~{formatBytes(c.approxBytes)} (approximate) · heat maps: {c.maps ? 'yes' : 'no'}.{' '}
+                      {c.note}
                     </div>
                   </div>
                   <button type="button" className="small" disabled={checking} onClick={() => void check(c.spec)}>
