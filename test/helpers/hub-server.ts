@@ -11,7 +11,8 @@
  * LFS files (*.onnx, *.bin, ...) get a 302 to a separate "CDN" server (another port, so another
  * origin, like cdn-lfs.hf.co) that serves the bytes with the sha256 as ETag, and X-Linked-Etag /
  * X-Linked-Size / X-Repo-Commit on the redirect. Range requests answer 206 with Content-Range.
- * Errors carry X-Error-Code (RepositoryNotFound, GatedRepo, EntryNotFound, RevisionNotFound).
+ * Errors carry X-Error-Code (RepositoryNotFound, GatedRepo, EntryNotFound, RevisionNotFound); a
+ * missing repo is 401 without a token and 404 with one, as on the Hub.
  *
  * Fault switches for the tests: drop the connection part-way through a file, serve corrupted
  * bytes (the listing keeps the true hash), a gated repo (401 without the right token, 403 with a
@@ -162,7 +163,8 @@ export async function startHubServer(repos: Record<string, HubRepoSpec>): Promis
   const access = (req: http.IncomingMessage, res: http.ServerResponse, id: string, files: boolean): Repo | null => {
     const repo = table.get(id)
     if (!repo) {
-      hubError(res, 404, 'RepositoryNotFound', 'Repository not found')
+      // the Hub answers 401 to anonymous callers (it will not say whether a private repo exists)
+      hubError(res, req.headers.authorization ? 404 : 401, 'RepositoryNotFound', 'Repository not found')
       return null
     }
     if (repo.gatedToken && files) {

@@ -183,6 +183,7 @@ export class DownloadJob {
     this.stopReason = 'cancel'
     this.controller?.abort()
     await this.running
+    if (this.state === 'done') return // it finished installing before the cancel landed: keep it
     await fs.promises.rm(this.stageDir, { recursive: true, force: true })
     this.setState('cancelled')
   }

@@ -237,6 +237,45 @@ describe('model library on a loopback Hub', () => {
     expect(e.message).toContain(`daam/no-such-model was not found on ${hub.url}`)
     expect((await failure(lib.inspect('daam/shapes-onnx@nope'))).code).toBe('not-found')
     expect((await failure(lib.inspect('not a repo'))).code).toBe('invalid-request')
+    const secrets = new MemorySecretStore()
+    await secrets.set('hf-token', TOKEN)
+    const withToken = await failure(library(tmp('daam-lib-404t-'), secrets).inspect('daam/no-such-model'))
+    expect([withToken.code, withToken.message]).toEqual([e.code, e.message])
+  })
+
+  it('keeps its settings in library.json; offline hides the Hub; bad endpoints are refused', async () => {
+    const dir = tmp('daam-lib-settings-')
+    const settingsFile = path.join(dir, 'library.json')
+    const make = () =>
+      new LibraryService({
+        defaultModelsDir: path.join(dir, 'models'),
+        settingsFile,
+        activeModel: () => ({ dir: null, provider: null }),
+      })
+    const lib = make()
+    expect((await lib.getSettings()).endpoint).toBe('https://huggingface.co')
+    expect((await failure(lib.updateSettings({ endpoint: 'ftp://mirror' }))).code).toBe('invalid-request')
+    await lib.updateSettings({ endpoint: `${hub.url}/`, offline: true, modelsDir: path.join(dir, 'elsewhere') })
+    const again = make()
+    const s = await again.getSettings()
+    expect([s.endpoint, s.offline, s.modelsDir, s.tokenStored, s.tokenStorage]).toEqual([
+      hub.url,
+      true,
+      path.join(dir, 'elsewhere'),
+      false,
+      false,
+    ])
+    const before = hub.requests.length
+    expect((await failure(again.inspect('daam/shapes-onnx'))).code).toBe('offline')
+    expect(hub.requests.length).toBe(before)
+    await again.updateSettings({ offline: false })
+    expect((await again.inspect('daam/shapes-onnx')).files.length).toBe(NEEDED.length)
+    // without an encrypted store a token lasts for the session only, and is never written anywhere
+    await again.setToken(TOKEN)
+    expect((await again.getSettings()).tokenStored).toBe(true)
+    expect(fs.readFileSync(settingsFile, 'utf8')).not.toContain(TOKEN)
+    expect((await make().getSettings()).tokenStored).toBe(false)
+    fs.rmSync(dir, { recursive: true, force: true })
   })
 
   it('explains gated repositories, and sends the token to the Hub host only', async () => {

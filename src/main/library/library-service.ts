@@ -20,7 +20,7 @@ import {
   type RepoSpec,
 } from '../../shared/ipc/library'
 import { AppError } from '../../shared/ipc/result'
-import { writeFileAtomic } from '../history/atomic'
+import { describeFsError, writeFileAtomic } from '../history/atomic'
 import type { ServiceEvents } from '../service/events'
 import { DownloadJob, JOB_FILE, type JobDeps, type JobDescriptor } from './downloads'
 import { DEFAULT_HUB_ENDPOINT, gatedError, HubClient } from './hub-client'
@@ -258,7 +258,12 @@ export class LibraryService {
       files: layout.files,
       createdAt: new Date().toISOString(),
     }
-    const job = await DownloadJob.create(desc, path.join(this.stagingRoot, desc.id), this.jobDeps())
+    let job: DownloadJob
+    try {
+      job = await DownloadJob.create(desc, path.join(this.stagingRoot, desc.id), this.jobDeps())
+    } catch (error) {
+      throw new AppError('disk', describeFsError(error, `prepare ${this.stagingRoot}`))
+    }
     this.jobs.set(desc.id, job)
     void job.start(await this.client())
     return job.snapshot()
