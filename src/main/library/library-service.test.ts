@@ -171,6 +171,26 @@ describe('model library on a loopback Hub', () => {
     }
   }, 120_000)
 
+  it('keeps downloading while the app generates with another model', async () => {
+    const userData = tmp('daam-lib-gen-')
+    const service = new AppService({ modelsDir: MODELS, userDataDir: userData, hubEndpoint: hub.url, threads: 1 })
+    try {
+      await service.currentModel() // the bundled model, loaded
+      hub.faults.throttleBytesPerSecond = 2_000_000
+      const started = await service.library.add('daam/shapes-onnx')
+      await until(() => service.library.downloads()[0].doneBytes > 0, 'the download to start')
+      const g = await service.generate({ prompt: 'a red circle', steps: 4, seed: 2 })
+      expect(g.record).toBeDefined()
+      const during = service.library.downloads()[0]
+      expect(during.state).toBe('downloading')
+      expect(during.doneBytes).toBeLessThan(during.totalBytes)
+      expect((await service.library.settled(started.id)).state).toBe('done')
+    } finally {
+      await service.dispose()
+      fs.rmSync(userData, { recursive: true, force: true })
+    }
+  }, 60_000)
+
   it('resumes with a range request after the server drops the connection mid-file', async () => {
     const dir = tmp('daam-lib-drop-')
     const lib = library(dir)
