@@ -3,7 +3,7 @@
  * service (`./service`). Everything testable lives outside this file.
  */
 import path from 'node:path'
-import { app, BrowserWindow, ipcMain, Menu } from 'electron'
+import { app, BrowserWindow, ipcMain, Menu, safeStorage, shell } from 'electron'
 import { electronDialogs } from './dialogs'
 import { disableOrtTelemetry } from './engine/telemetry'
 import { buildMenu } from './menu'
@@ -11,6 +11,7 @@ import { forwardEvents } from './ipc/dispatch'
 import { registerIpc } from './ipc/register'
 import { createSenderCheck } from './ipc/trust'
 import { hardenApp } from './security'
+import { safeStorageSecrets } from './secret-store'
 import { AppService, testOverridesFromEnv } from './service'
 import { createMainWindow, registerAppScheme, rendererEntry, serveRenderer } from './window'
 
@@ -59,6 +60,10 @@ function start(): void {
       modelsDir: app.isPackaged ? path.join(process.resourcesPath, 'models') : path.join(app.getAppPath(), 'models'),
       userDataDir: app.getPath('userData'),
       dialogs: electronDialogs(() => app.getPath('pictures')),
+      // model library: HF_ENDPOINT (mirrors) fixes the Hub endpoint; the token is encrypted by the OS
+      hubEndpoint: process.env.HF_ENDPOINT || undefined,
+      secrets: safeStorageSecrets(safeStorage, path.join(app.getPath('userData'), 'secrets')),
+      revealFolder: (dir) => shell.showItemInFolder(dir),
       ...overrides.service,
     })
     Menu.setApplicationMenu(buildMenu(Menu, (command) => service.events.emit('app:menu', { command })))

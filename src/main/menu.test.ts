@@ -10,7 +10,7 @@ function items(t: MenuItemConstructorOptions[], label: string): MenuItemConstruc
 }
 
 describe('application menu', () => {
-  it('File has generate, open, save overlay, save all, export; each sends its command', () => {
+  it('File has generate, open, models, save overlay, save all, export; each sends its command', () => {
     const sent: MenuCommand['command'][] = []
     const file = items(
       menuTemplate((c) => sent.push(c), 'linux'),
@@ -19,6 +19,7 @@ describe('application menu', () => {
     expect(file.map((i) => [i.label, i.accelerator])).toEqual([
       ['Generate', 'CmdOrCtrl+Enter'],
       ['Open Model Folder…', 'CmdOrCtrl+O'],
+      ['Models…', 'CmdOrCtrl+M'],
       ['Save Overlay…', 'CmdOrCtrl+S'],
       ['Save All Words…', 'CmdOrCtrl+Shift+S'],
       ['Export Maps…', 'CmdOrCtrl+E'],
@@ -27,7 +28,7 @@ describe('application menu', () => {
       expect(i.registerAccelerator).toBe(false) // the renderer owns the keys: one press, one action
       ;(i.click as () => void)()
     }
-    expect(sent).toEqual(['generate', 'open-model', 'save-overlay', 'save-all', 'export-maps'])
+    expect(sent).toEqual(['generate', 'open-model', 'models', 'save-overlay', 'save-all', 'export-maps'])
   })
 
   it('has Edit and View (zoom) menus, and the app menu on macOS', () => {

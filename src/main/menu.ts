@@ -35,6 +35,7 @@ export function menuTemplate(
         item('Generate', 'generate', 'CmdOrCtrl+Enter'),
         { type: 'separator' },
         item('Open Model Folder…', 'open-model', 'CmdOrCtrl+O'),
+        item('Models…', 'models', 'CmdOrCtrl+M'),
         { type: 'separator' },
         item('Save Overlay…', 'save-overlay', 'CmdOrCtrl+S'),
         item('Save All Words…', 'save-all', 'CmdOrCtrl+Shift+S'),

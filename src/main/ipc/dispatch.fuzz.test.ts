@@ -361,6 +361,8 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
       userDataDir: box.userData,
       threads: 1,
       dialogAnswers: { saveFile: box.save, chooseFolder: box.export, openModel: BUNDLED },
+      // The library's channels are fuzzed too: a closed loopback port, so no payload reaches a network.
+      hubEndpoint: 'http://127.0.0.1:9',
     })
     dispatch = createDispatcher(bindService(service), {
       isTrustedSender: createSenderCheck({ files: [APP_URL] }),

@@ -19,6 +19,7 @@ import { scriptedDialogs, type DialogAdapter } from './dialogs'
 import { ServiceEvents } from './events'
 import { drawable, fileStem, writeAllWords, writeMaps, writeOverlay, type Drawable } from '../saving/app-saves'
 import { EngineClient } from './engine-host/client'
+import { LibraryService } from '../library/library-service'
 import { BUNDLED_MODEL_ID, defaultServiceOptions, type ServiceOptions } from './options'
 import { Settings } from './settings'
 
@@ -39,6 +40,8 @@ export class AppService {
   /** The image engine: model loading and generation on a worker thread of this process. */
   readonly engine: EngineClient
   readonly history: HistoryStore | null
+  /** Models from the Hub (src/main/library): its channels are bound in handlers.ts. */
+  readonly library: LibraryService
   private readonly settings: Settings
   private readonly dialogs: DialogAdapter | null
   private readonly drawables = new Map<string, Drawable>()
@@ -50,6 +53,20 @@ export class AppService {
     this.engine = new EngineClient({ bundledDir: this.bundledModelDir, threads: this.options.threads })
     this.history = this.options.userDataDir ? new HistoryStore(path.join(this.options.userDataDir, 'history')) : null
     this.settings = Settings.inUserData(this.options.userDataDir)
+    const userData = this.options.userDataDir
+    this.library = new LibraryService({
+      defaultModelsDir:
+        this.options.libraryDir ?? path.join(userData ?? this.options.modelsDir, userData ? 'models' : 'hub'),
+      endpoint: this.options.hubEndpoint,
+      settingsFile: userData ? path.join(userData, 'library.json') : null,
+      secrets: this.options.secrets,
+      events: this.events,
+      activeModel: () => ({
+        dir: this.engine.current?.dir ?? null,
+        provider: this.engine.current?.provider ?? null,
+      }),
+      reveal: this.options.revealFolder,
+    })
     // Scripted answers win: e2e tests set them (as JSON) even where Electron injects real dialogs.
     this.dialogs = this.options.dialogAnswers
       ? scriptedDialogs(this.options.dialogAnswers)
@@ -211,6 +228,7 @@ export class AppService {
 
   /** Cancels the running generation, releases the model and stops the engine's worker. Called on app quit and after tests. */
   async dispose(): Promise<void> {
+    await this.library.dispose()
     await this.engine.release()
   }
 }

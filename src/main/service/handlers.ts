@@ -31,5 +31,15 @@ export function bindService(service: AppService): Handlers {
     'history:list': (page) => service.listHistory(page),
     'history:get': ({ id }) => service.getHistory(id),
     'history:delete': ({ id }) => service.deleteHistory(id),
+    'library:state': () => service.library.state(),
+    'library:inspect': ({ spec }) => service.library.inspect(spec),
+    'library:add': ({ spec }) => service.library.add(spec),
+    'library:pause': ({ id }) => service.library.pause(id),
+    'library:resume': ({ id }) => service.library.resume(id),
+    'library:cancel': ({ id }) => service.library.cancel(id),
+    'library:remove': ({ name }) => service.library.remove(name),
+    'library:reveal': ({ name }) => service.library.reveal(name),
+    'library:setToken': ({ token }) => service.library.setToken(token),
+    'library:settings': (patch) => service.library.updateSettings(patch),
   }
 }

@@ -1,5 +1,6 @@
 import path from 'node:path'
 import type { DialogAdapter, DialogAnswers } from './dialogs'
+import type { SecretStore } from '../library/library-service'
 
 /** Everything the service needs to know about its environment. No Electron types. */
 export interface ServiceOptions {
@@ -15,6 +16,14 @@ export interface ServiceOptions {
   dialogAnswers?: DialogAnswers
   /** ONNX Runtime intra-op threads (default: ORT's choice). */
   threads?: number
+  /** Models installed from the Hub (default `<userData>/models`; the library's setting overrides it). */
+  libraryDir?: string
+  /** Fixed Hub endpoint (HF_ENDPOINT, or a test's loopback Hub); default https://huggingface.co. */
+  hubEndpoint?: string
+  /** Encrypted token store (Electron's safeStorage); without it a token lasts one session. */
+  secrets?: SecretStore
+  /** Shows a folder in the OS file manager (Electron's shell). */
+  revealFolder?: (dir: string) => void
 }
 
 export const BUNDLED_MODEL_ID = 'daam-shapes'
@@ -73,6 +82,10 @@ const KEY_CHECKS: Partial<Record<keyof ServiceOptions, KeyCheck>> = {
   userDataDir: (v) => v === null || isString(v),
   dialogAnswers: isObject,
   threads: (v) => Number.isInteger(v) && (v as number) > 0,
+  libraryDir: isString,
+  hubEndpoint: (v) => isString(v) && URL.canParse(v as string),
+  secrets: () => false, // injected by Electron only
+  revealFolder: () => false,
   dialogs: () => false, // not JSON-able: only Electron injects it
 }
 

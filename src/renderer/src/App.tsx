@@ -12,6 +12,7 @@ import { ErrorBoundary, Rethrow } from './components/ErrorBoundary'
 import { HistoryStrip } from './components/HistoryStrip'
 import { ImageStage } from './components/ImageStage'
 import { ModelPicker } from './components/ModelPicker'
+import { ModelsPanel } from './components/ModelsPanel'
 import { OverlayControls } from './components/OverlayControls'
 import { OverlayLegend } from './components/OverlayLegend'
 import { LivePreview, ProgressPanel } from './components/ProgressPanel'
@@ -44,6 +45,7 @@ export function App(): React.JSX.Element {
   const [showErrors, setShowErrors] = useState(false)
   const [current, setCurrent] = useState<GenerationPayload | null>(null)
   const [messages, setMessages] = useState<Message[]>([])
+  const [modelsOpen, setModelsOpen] = useState(false)
   const overlay = useOverlay(current)
 
   const say = useCallback(
@@ -115,6 +117,7 @@ export function App(): React.JSX.Element {
     else if (command === 'save-all') void saving.save('all')
     else if (command === 'export-maps') void saving.save('maps')
     else if (command === 'open-model') void openModel()
+    else if (command === 'models') setModelsOpen(true)
   }
   useShortcuts(run)
 
@@ -127,8 +130,24 @@ export function App(): React.JSX.Element {
           <h1>DAAM Studio</h1>
           <span className="tagline">See, word by word, where the model looks</span>
         </div>
-        <ModelPicker state={model} disabled={gen.running} onOpen={(dir) => void openModel(dir)} />
+        <ModelPicker
+          state={model}
+          disabled={gen.running}
+          onOpen={(dir) => void openModel(dir)}
+          onModels={() => setModelsOpen(true)}
+        />
       </header>
+      {modelsOpen && (
+        <ErrorBoundary name="The Models panel">
+          <ModelsPanel
+            currentDir={model.model?.dir ?? null}
+            busy={gen.running || model.loading}
+            onClose={() => setModelsOpen(false)}
+            onUse={(dir) => openModel(dir)}
+            onError={sayError}
+          />
+        </ErrorBoundary>
+      )}
 
       <main className="workspace">
         <aside className="panel left" aria-label="Prompt">

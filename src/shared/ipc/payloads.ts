@@ -214,5 +214,5 @@ export interface SavedFile {
 
 /** `app:menu` event: a menu item the renderer handles (it owns the state they act on). */
 export interface MenuCommand {
-  command: 'open-model' | 'save-overlay' | 'save-all' | 'export-maps' | 'generate'
+  command: 'open-model' | 'save-overlay' | 'save-all' | 'export-maps' | 'generate' | 'models'
 }

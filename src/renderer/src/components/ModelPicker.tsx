@@ -6,10 +6,13 @@ export function ModelPicker({
   state,
   disabled,
   onOpen,
+  onModels,
 }: {
   state: ModelState
   disabled: boolean
   onOpen: (dir?: string) => void
+  /** Opens the Models panel (installed models, the Hub). */
+  onModels: () => void
 }): React.JSX.Element {
   const [open, setOpen] = useState(false)
   const root = useRef<HTMLDivElement>(null)
@@ -55,6 +58,17 @@ export function ModelPicker({
             }}
           >
             Open model folder…
+          </button>
+          <button
+            type="button"
+            role="menuitem"
+            data-testid="open-models-panel"
+            onClick={() => {
+              setOpen(false)
+              onModels()
+            }}
+          >
+            Models… <kbd>Ctrl+M</kbd>
           </button>
           {state.recent.length > 0 && <div className="menu-label">Recent</div>}
           {state.recent.map((r) => (

@@ -22,6 +22,7 @@ export function useShortcuts(run: (command: Command) => void): void {
       else if (mod && e.shiftKey && (e.key === 's' || e.key === 'S')) command = 'save-all'
       else if (mod && (e.key === 'e' || e.key === 'E')) command = 'export-maps'
       else if (mod && (e.key === 'o' || e.key === 'O')) command = 'open-model'
+      else if (mod && (e.key === 'm' || e.key === 'M')) command = 'models'
       else if (e.key === 'Escape') command = 'cancel'
       if (!command) return
       e.preventDefault()
