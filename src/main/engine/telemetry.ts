@@ -7,7 +7,8 @@
  *   (`onnxruntime.db`, `deviceid`) and may upload them. It reads the environment variable
  *   `ORT_DISABLE_TELEMETRY` when ONNX Runtime's environment is created, i.e. at the first
  *   `InferenceSession.create` (the binding's `initOrtOnce`), not when the .node file is loaded;
- *   with it set, neither file is created (test: telemetry.test.ts).
+ *   with it set, neither file is created (test: telemetry.test.ts). (It also stays off by itself
+ *   when CI, TF_BUILD or GITHUB_ACTIONS is set, which no user's desktop has.)
  * - The C API's `DisableTelemetryEvents(env)` (the Windows ETW provider's switch) is not exposed
  *   by the Node binding (it exports only InferenceSession, listSupportedBackends, initOrtOnce);
  *   `ort.env` has no telemetry flag and no session option controls it. The environment variable
