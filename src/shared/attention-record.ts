@@ -5,11 +5,16 @@
  * Content. For each tapped cross-attention layer l (native resolution h_l x w_l), for each kept
  * token t (BOS, the prompt's tokens, the first EOS; padding is dropped), the map of attention
  * probabilities already averaged over heads in the graph, summed over the steps of a time bucket.
- * Layer l's data is a float16 array laid out [bucket][token][y][x] (spatial maps contiguous, so
- * a token map is one subarray). Bucket b of layer l covers steps [b*B_l, min((b+1)*B_l, S)).
- * B_l = 1 (the usual case) means one map per step.
+ * Layer l's data is a float16 array laid out [bucket][head][token][y][x] (spatial maps contiguous,
+ * so a token map is one subarray). Bucket b of layer l covers steps [b*B_l, min((b+1)*B_l, S)).
+ * B_l = 1 (the usual case) means one map per step. The head axis has H_l = 1 entry (the head mean,
+ * the default) unless the record was made per head (opt-in, RecordLayer.heads = the layer's head
+ * count): DAAM clamps each head's upsampled map at 0 before averaging heads, which only a
+ * per-head record reproduces exactly (the head-mean default differs by the figure in README.md).
  *
- * Memory. bytes = 2 * sum_streams sum_l ceil(S / B_l) * T_stream * h_l * w_l
+ * Memory. bytes = 2 * sum_streams sum_l ceil(S / B_l) * H_l * T_stream * h_l * w_l
+ *   (H_l = 1 for the default head-mean record; SD 1.5 has 8 heads per layer, so a per-head record
+ *   is 8x larger and the planner below trades that for coarser time buckets.)
  *   SD 1.5 at 512x512 (latent 64x64), 16 layers: 5 at 64^2, 5 at 32^2, 5 at 16^2, 1 at 8^2
  *   -> sum_l h_l*w_l = 5*4096 + 5*1024 + 5*256 + 64 = 26 944 pixels per token per step.
  *   50 steps, 10 single-token words (T = 12): per-step storage would be
@@ -28,7 +33,8 @@
  *   12..12+n     UTF-8 JSON: RecordHeader (below)
  *   padding      zero bytes up to the next multiple of 8
  *   data         for each stream in header.streams order, for each layer in header.layers order:
- *                ceil(steps / bucketSize) * tokens * height * width float16 values
+ *                ceil(steps / bucketSize) * heads * tokens * height * width float16 values
+ *                (heads absent from a layer's JSON = 1, the head mean)
  */
 
 export type LayerBlock = 'down' | 'mid' | 'up' | 'unknown'
@@ -43,6 +49,8 @@ export interface RecordLayer {
   width: number
   /** Steps summed into one stored map (1 = per step). */
   bucketSize: number
+  /** Head maps stored per token; absent or 1 = the in-graph head mean (the default). */
+  heads?: number
 }
 
 /**
@@ -90,7 +98,7 @@ export function bucketCount(steps: number, bucketSize: number): number {
 
 /** Values stored for one layer of one stream. */
 export function layerValues(layer: RecordLayer, steps: number, tokens: number): number {
-  return bucketCount(steps, layer.bucketSize) * tokens * layer.height * layer.width
+  return bucketCount(steps, layer.bucketSize) * (layer.heads ?? 1) * tokens * layer.height * layer.width
 }
 
 /** The memory formula above, in bytes (data only; the header is a few KB of JSON). */

@@ -10,6 +10,9 @@
  *   M    = ReduceMean(Cast<f32>(P4), axes [1], keepdims 0)      -> [B, HW, T], mean over heads
  *   out  = Gather(M, B-1, axis 0)          CFG batch is [uncond, cond]; with B = 1 this is 0
  * and optionally Gather(M, 0) for the unconditional/negative-prompt half.
+ * With `perHead` (opt-in, issue 16) the ReduceMean is skipped: out = Gather(Cast(P4), B-1) is
+ * [heads, HW, T], so the heat-map code can clamp each head's upsampled map at 0 before averaging
+ * heads, exactly as DAAM does. It moves `heads` times more values per step into JS.
  */
 import { onnx } from 'onnx-proto'
 import { appendToGraph, scanModel, type ScannedModel } from './onnx-scan'
@@ -26,10 +29,12 @@ export interface TapInfo {
   blockIndex: number
   /** Name of the Softmax node that is tapped. */
   softmax: string
-  /** Extra session output with the conditional map [HW, T]. */
+  /** Extra session output with the conditional map [HW, T] ([heads, HW, T] when per head). */
   output: string
   /** Extra session output with the unconditional (negative-prompt) map, when asked for. */
   uncondOutput?: string
+  /** The outputs keep every head ([heads, HW, T]) instead of their mean ([HW, T]). */
+  perHead?: boolean
 }
 
 export interface UnetPatch {
@@ -46,6 +51,8 @@ export interface UnetPatch {
 export interface PatchOptions {
   /** Also export the unconditional half (needed for negative-prompt heat maps). */
   negative?: boolean
+  /** Keep every head's map instead of the in-graph head mean (exact DAAM clamp; heads x the record). */
+  perHead?: boolean
 }
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT
@@ -175,7 +182,9 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
       },
       { opType: 'Reshape', input: [site.probs, `${t}shape4`], output: [`${t}p4`], name: `${t}p4` },
       { opType: 'Cast', input: [`${t}p4`], output: [`${t}p4f`], name: `${t}p4f`, attribute: [int('to', FLOAT)] },
-      reduce(`${t}p4f`, `${t}mean`),
+      ...(options.perHead
+        ? [{ opType: 'Identity', input: [`${t}p4f`], output: [`${t}mean`], name: `${t}mean` }]
+        : [reduce(`${t}p4f`, `${t}mean`)]),
       {
         opType: 'Gather',
         input: [`${t}mean`, `${P}condIdx`],
@@ -198,7 +207,7 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
     const described = describeLayer(site.name)
     // exporters that leave nodes unnamed still get a readable, stable layer name
     if (!described.name) described.name = `cross-attention ${index}`
-    taps.push({ index, ...described, softmax: site.name, output, uncondOutput })
+    taps.push({ index, ...described, softmax: site.name, output, uncondOutput, perHead: options.perHead === true })
   })
 
   return { model: appendToGraph(bytes, nodes, outputs), taps, selfAttention, unrecognised }

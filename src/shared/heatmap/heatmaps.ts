@@ -6,8 +6,9 @@
  */
 import type { AttentionRecord, StreamName } from '../attention-record'
 import { aggregateTokens, type HeatmapFilter, type TokenMaps } from './aggregate'
-import { normalizedLatentMaps, toImageSize, type Normalization, type WordSpec } from './words'
+import { latentWordMaps, toImageSize, type Normalization, type WordSpec } from './words'
 import { resizeBicubicToBytes } from './resize'
+import { toBytes } from './compose'
 
 export interface WordMapOptions {
   filter?: HeatmapFilter
@@ -26,6 +27,7 @@ export interface WordMaps {
 
 export class Heatmaps {
   private readonly cache = new Map<string, TokenMaps>()
+  private scratch: Float32Array | undefined
 
   constructor(
     readonly record: AttentionRecord,
@@ -51,19 +53,22 @@ export class Heatmaps {
    */
   wordMaps(words: readonly WordSpec[], options: WordMapOptions = {}, out?: readonly Float32Array[]): WordMaps {
     const tm = this.tokenMaps(options.filter, options.stream)
-    const latent = normalizedLatentMaps(tm, words, options.normalization ?? 'word')
+    const mode = options.normalization ?? 'word'
+    const latent = latentWordMaps(tm, words, mode)
     const size = this.imageHeight * this.imageWidth
     const maps = latent.map((m, i) => {
       const buf = out?.[i]?.length === size ? out[i] : undefined
-      return toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, buf)
+      return toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, mode, buf)
     })
     return { width: this.imageWidth, height: this.imageHeight, maps, tokenMaps: tm }
   }
 
   /**
    * Word maps at image size as bytes (round(255 * value)), i.e. colour-map indices: the same maths
-   * as wordMaps with a quarter of the memory traffic (measured in bench/heatmaps.ts). The overlay
-   * composer draws from wordMaps, which the colour map rounds to these same bytes.
+   * as wordMaps. For 'absolute' and 'across' the resize writes bytes directly (a quarter of the
+   * memory traffic, measured in bench/heatmaps.ts); DAAM's 'word' mode needs the float upsample's
+   * min and max first, so it goes through one float scratch map. The overlay composer draws from
+   * wordMaps, which the colour map rounds to these same bytes.
    */
   wordBytes(
     words: readonly WordSpec[],
@@ -71,11 +76,14 @@ export class Heatmaps {
     out?: readonly Uint8ClampedArray[],
   ): Uint8ClampedArray[] {
     const tm = this.tokenMaps(options.filter, options.stream)
-    const latent = normalizedLatentMaps(tm, words, options.normalization ?? 'word')
+    const mode = options.normalization ?? 'word'
+    const latent = latentWordMaps(tm, words, mode)
     const size = this.imageHeight * this.imageWidth
+    if (mode === 'word' && this.scratch?.length !== size) this.scratch = new Float32Array(size)
     return latent.map((m, i) => {
       const buf = out?.[i]?.length === size ? out[i] : new Uint8ClampedArray(size)
-      return resizeBicubicToBytes(m, tm.height, tm.width, buf, this.imageHeight, this.imageWidth)
+      if (mode !== 'word') return resizeBicubicToBytes(m, tm.height, tm.width, buf, this.imageHeight, this.imageWidth)
+      return toBytes(toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, mode, this.scratch), buf)
     })
   }
 }
