@@ -3,11 +3,12 @@
  *
  *   npx tsx scripts/generate.ts --prompt "a red circle" [--negative TEXT] [--seed N] [--steps N]
  *     [--guidance X] [--scheduler NAME] [--width W --height H] [--model FOLDER] [--provider cpu]
- *     [--heatmaps all|word,word] --out DIR
+ *     [--heatmaps all|word,word] [--per-head] --out DIR
  *
  * Writes DIR/image.png (parameters in its text chunks) and DIR/meta.json (parameters, model,
  * provider, timings, prompt words). With --heatmaps the U-Net is patched by the attention hook
- * and the word heat maps are written too (src/main/saving/cli-heatmaps.ts). Exit code 2 for
+ * and the word heat maps are written too (src/main/saving/cli-heatmaps.ts); --per-head records every
+ * head's map (DAAM's exact per-head clamp, heads x the record size). Exit code 2 for
  * bad arguments (including heat-map words not in the prompt), 1 for failures.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -24,7 +25,7 @@ import { isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers'
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
                 [--model FOLDER] [--provider cpu|cuda|dml|coreml] [--threads N]
-                [--heatmaps all|word,word]`
+                [--heatmaps all|word,word] [--per-head]`
 
 class UsageError extends Error {}
 
@@ -61,6 +62,7 @@ function parse(argv: string[]) {
         provider: { type: 'string' },
         threads: { type: 'string' },
         heatmaps: { type: 'string' },
+        'per-head': { type: 'boolean' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -70,6 +72,7 @@ function parse(argv: string[]) {
   }
   if (values.help) return null
   if (values.prompt === undefined) throw new UsageError('--prompt is required')
+  if (values['per-head'] && values.heatmaps === undefined) throw new UsageError('--per-head needs --heatmaps')
   if (!values.out) throw new UsageError('--out DIR is required')
   if (values.scheduler !== undefined && !isSchedulerName(values.scheduler)) {
     throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')}, got '${values.scheduler}'`)
@@ -102,6 +105,7 @@ function parse(argv: string[]) {
     provider: (values.provider ?? 'cpu') as ExecutionProviderName,
     threads: integer('threads', values.threads),
     heatmaps: values.heatmaps,
+    perHead: values['per-head'] === true,
   }
 }
 
@@ -127,6 +131,7 @@ async function main(): Promise<number> {
     const heatmaps = args.heatmaps
     traced = await loadTracedModel(args.model, {
       attention: heatmaps !== undefined,
+      perHead: args.perHead,
       provider: args.provider,
       threads: args.threads,
     })

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { bucketCount, type AttentionRecord } from '../../shared/attention-record'
+import { bucketCount, serializeRecord, type AttentionRecord } from '../../shared/attention-record'
 import type { ImageBytes } from '../../shared/heatmap/compose'
 import { Heatmaps } from '../../shared/heatmap/heatmaps'
 import { specFilter, type OverlayScratch, type OverlaySettings } from '../../shared/heatmap/overlay'
@@ -158,7 +158,9 @@ export async function writeWordFiles(dir: string, o: WordFilesInput): Promise<Wo
 
 /**
  * raw/layer_NN.npy: float16 [buckets, tokens, h, w] per layer and stream (buckets = steps when
- * bucket_size is 1), plus raw/index.json describing layers, tokens and time steps. Recompute the
+ * bucket_size is 1; [buckets, heads, tokens, h, w] in a per-head record), raw/record.bin (the
+ * binary record, read by scripts/daam-reference.py), plus raw/index.json describing layers,
+ * tokens and time steps. Recompute the
  * DAAM map of token t: for each layer sum axis 0, bicubic-upsample to the latent grid, clamp >= 0,
  * average the layers (leaving out the mid block). Returns the index's path.
  */
@@ -174,17 +176,20 @@ export async function writeRawRecord(
     const files: Record<string, string> = {}
     for (const s of streams) {
       const file = `layer_${String(li).padStart(2, '0')}${s.name === 'uncond' ? '_uncond' : ''}.npy`
-      const shape = [bucketCount(record.steps, layer.bucketSize), s.tokens, layer.height, layer.width]
+      const heads = layer.heads ? [layer.heads] : [] // per-head records: [bucket, head, token, y, x]
+      const shape = [bucketCount(record.steps, layer.bucketSize), ...heads, s.tokens, layer.height, layer.width]
       await fs.writeFile(path.join(dir, file), writeNpy(s.data[li]!, shape, 'float16'))
       files[s.name] = file
     }
     layers.push({ ...layer, files })
   }
+  // the same record in the binary layout of src/shared/attention-record.ts (what the history keeps)
+  await fs.writeFile(path.join(dir, 'record.bin'), serializeRecord(record))
   const index = path.join(dir, 'index.json')
   const json = {
     format: 'daam-attention-record/1',
     description:
-      'Cross-attention probabilities, mean over heads, per layer: [bucket, token, y, x]; a bucket sums bucketSize consecutive steps (1 = per step). Tokens: BOS, prompt tokens, first EOS.',
+      'Cross-attention probabilities, mean over heads, per layer: [bucket, token, y, x] ([bucket, head, token, y, x] for layers with "heads"); a bucket sums bucketSize consecutive steps (1 = per step). Tokens: BOS, prompt tokens, first EOS. record.bin: the same record, binary (DAAMREC1).',
     steps: record.steps,
     timesteps: record.timesteps,
     latentHeight: record.latentHeight,
