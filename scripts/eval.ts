@@ -16,7 +16,7 @@
  */
 import * as fs from 'node:fs'
 import { loadTracedModel, traceGeneration } from '../src/main/attention/trace'
-import { Heatmaps } from '../src/shared/heatmap/heatmaps'
+import { Heatmaps, type HeatmapMethod } from '../src/shared/heatmap/heatmaps'
 import { thresholdMask, iou, DEFAULT_TAU } from '../src/shared/heatmap/masks'
 import { selectWordSpecs } from '../src/shared/heatmap/prompt-words'
 import type { HeatmapFilter } from '../src/shared/heatmap/aggregate'
@@ -135,6 +135,7 @@ interface Config {
   norm: Normalization
   tau?: number
   finest?: boolean
+  method?: HeatmapMethod
   /** Part of the layer/head exploration table rather than the main report. */
   explore?: boolean
 }
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
   const steps = Number(arg('steps', '20'))
   const guidance = Number(arg('guidance', '5'))
   const perHead = process.argv.includes('--per-head')
-  const traced = await loadTracedModel(arg('model', 'models/daam-shapes'), { threads: 2, perHead })
+  const traced = await loadTracedModel(arg('model', 'models/daam-shapes'), { threads: 2, perHead, refine: !perHead })
   const taps = traced.hook?.taps ?? []
   if (taps.length === 0) throw new Error(traced.hook?.warning ?? 'this model exposes no cross-attention to map')
   const split = arg('split', 'heldout')
@@ -157,6 +158,16 @@ async function main(): Promise<void> {
   const half = Math.floor(steps / 2)
   const configs: Config[] = [
     { name: 'DAAM default (no mid block, all steps)', filter: {}, norm: 'word' },
+    ...(perHead
+      ? []
+      : [
+          {
+            name: 'refined (self-attention propagation)',
+            filter: {},
+            norm: 'word' as const,
+            method: 'refined' as const,
+          },
+        ]),
     { name: 'DAAM default, tau 0.3', filter: {}, norm: 'word', tau: 0.3 },
     { name: 'DAAM default, tau 0.5', filter: {}, norm: 'word', tau: 0.5 },
     { name: 'DAAM default, tau 0.6', filter: {}, norm: 'word', tau: 0.6 },
@@ -207,7 +218,11 @@ async function main(): Promise<void> {
     const gts = c.targets.map((t) => colourMask(g.rgb, t.colour))
     const finest = { resolutions: [Math.max(...record.layers.map((l) => l.height))] }
     configs.forEach((cfg, k) => {
-      const maps = hm.wordMaps(words, { filter: cfg.finest ? finest : cfg.filter, normalization: cfg.norm }).maps
+      const maps = hm.wordMaps(words, {
+        filter: cfg.finest ? finest : cfg.filter,
+        normalization: cfg.norm,
+        method: cfg.method,
+      }).maps
       if (cfg.norm === 'across') maps.forEach(minMax)
       c.targets.forEach((t, wi) => {
         if (!gts[wi].some((v) => v)) {

@@ -60,8 +60,16 @@ export interface RecordLayer {
 export const STREAM_NAMES = ['cond', 'uncond'] as const
 export type StreamName = (typeof STREAM_NAMES)[number]
 
+/**
+ * 'refined' (issue 16 §2): the prompt's token maps propagated through each layer's self-attention
+ * in the graph (src/main/attention/patch-unet.ts `refine`); same layout and layers as 'cond', head
+ * mean only. Stored as a third stream; heat maps select it with the overlay method, not the
+ * StreamName (it is the prompt's words, seen through a different method).
+ */
+export type RecordStreamName = StreamName | 'refined'
+
 export interface AttentionStream {
-  name: StreamName
+  name: RecordStreamName
   /** Number of kept tokens T (BOS + prompt tokens + first EOS). */
   tokens: number
   /** One float16 (Uint16 bits) array per layer, [bucket][token][y][x]. */
@@ -88,6 +96,8 @@ export interface AttentionRecord {
   layers: RecordLayer[]
   cond: AttentionStream
   uncond?: AttentionStream
+  /** The self-attention-refined prompt maps, when the U-Net was patched with `refine`. */
+  refined?: AttentionStream
 }
 
 export const RECORD_BUDGET_BYTES = 8_000_000
@@ -141,7 +151,7 @@ export function planBuckets(
 const MAGIC = 'DAAMREC1'
 
 export function serializeRecord(record: AttentionRecord): Uint8Array {
-  const streams = [record.cond, ...(record.uncond ? [record.uncond] : [])]
+  const streams = [record.cond, ...(record.uncond ? [record.uncond] : []), ...(record.refined ? [record.refined] : [])]
   const header: RecordHeader = {
     version: 1,
     steps: record.steps,
@@ -202,6 +212,7 @@ export function deserializeRecord(bytes: Uint8Array): AttentionRecord {
     layers: header.layers,
     cond: streams.find((s) => s.name === 'cond')!,
     uncond: streams.find((s) => s.name === 'uncond'),
+    refined: streams.find((s) => s.name === 'refined'),
   }
 }
 

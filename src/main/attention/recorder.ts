@@ -50,7 +50,12 @@ interface StreamState {
   stream: AttentionStream
   /** Float32 running sums of the current bucket per layer, [T][HW]. */
   acc: Float32Array[]
+  /** The guidance half the stream comes from. */
+  half: 'cond' | 'uncond'
+  /** The tap's output for this stream in a batch-2 call (both halves). */
   output: (tap: TapInfo) => string | undefined
+  /** The output in a batch-1 call of this stream's half. */
+  single: (tap: TapInfo) => string | undefined
 }
 
 export class AttentionRecorder implements PipelineObserver {
@@ -77,13 +82,31 @@ export class AttentionRecorder implements PipelineObserver {
     this.lastStep = -1
     this.result = null
     this.states = [
-      { stream: { name: 'cond', tokens: plan.encoding.length, data: [] }, acc: [], output: (t) => t.output },
+      {
+        stream: { name: 'cond', tokens: plan.encoding.length, data: [] },
+        acc: [],
+        half: 'cond',
+        output: (t) => t.output,
+        single: (t) => t.output,
+      },
     ]
     if (plan.negativeEncoding && this.options.taps.every((t) => t.uncondOutput)) {
       this.states.push({
         stream: { name: 'uncond', tokens: plan.negativeEncoding.length, data: [] },
         acc: [],
+        half: 'uncond',
         output: (t) => t.uncondOutput,
+        single: (t) => t.output,
+      })
+    }
+    // the refined maps are computed from the conditional half inside the graph (patch-unet.ts)
+    if (this.options.taps.every((t) => t.refinedOutput)) {
+      this.states.push({
+        stream: { name: 'refined', tokens: plan.encoding.length, data: [] },
+        acc: [],
+        half: 'cond',
+        output: (t) => t.refinedOutput,
+        single: (t) => t.refinedOutput,
       })
     }
   }
@@ -135,11 +158,11 @@ export class AttentionRecorder implements PipelineObserver {
     }
     for (const st of this.states) {
       // with separate calls per guidance half, each call is batch 1: its '.cond' tap is that half
-      if (part !== 'both' && part !== st.stream.name) continue
+      if (part !== 'both' && part !== st.half) continue
       const T = st.stream.tokens
       layers.forEach((layer, li) => {
         const tap = this.options.taps[li]
-        const tensor = outputs[part === 'both' ? st.output(tap)! : tap.output]
+        const tensor = outputs[(part === 'both' ? st.output(tap) : st.single(tap))!]
         const all = tensor.data as Float32Array
         const nh = layer.heads ?? 1
         const hw = tensor.dims[tensor.dims.length - 2]
@@ -205,8 +228,9 @@ export class AttentionRecorder implements PipelineObserver {
       latentHeight: plan.latentHeight,
       latentWidth: plan.latentWidth,
       layers,
-      cond: streams[0],
-      uncond: streams[1],
+      cond: streams.find((s) => s.name === 'cond')!,
+      uncond: streams.find((s) => s.name === 'uncond'),
+      refined: streams.find((s) => s.name === 'refined'),
     }
   }
 }

@@ -9,7 +9,7 @@
  * Done once per filter change; word maps are cheap combinations of these token maps. Callers:
  * Heatmaps (heatmaps.ts), tests and benches.
  */
-import { bucketCount, type AttentionRecord, type RecordLayer, type StreamName } from '../attention-record'
+import { bucketCount, type AttentionRecord, type RecordLayer, type RecordStreamName } from '../attention-record'
 import { halfTable } from '../float16'
 import { resizeBicubic } from './resize'
 
@@ -68,10 +68,15 @@ export function stepRange(steps: number, filter: HeatmapFilter): { from: number;
 export function aggregateTokens(
   record: AttentionRecord,
   filter: HeatmapFilter = {},
-  streamName: StreamName = 'cond',
+  streamName: RecordStreamName = 'cond',
 ): TokenMaps {
-  const stream = streamName === 'cond' ? record.cond : record.uncond
-  if (!stream) throw new Error('this record has no negative-prompt (unconditional) attention')
+  const stream = record[streamName]
+  if (!stream)
+    throw new Error(
+      streamName === 'refined'
+        ? 'this record has no refined maps (generate again with the refined method available)'
+        : 'this record has no negative-prompt (unconditional) attention',
+    )
   const selected = selectLayers(record.layers, filter)
   if (selected.length === 0) throw new Error('the layer filter selects no layer')
   const range = stepRange(record.steps, filter)

@@ -4,17 +4,26 @@
  * stream, so clicking words or switching normalisation only recombines cached token maps and runs
  * one resize per word.
  */
-import type { AttentionRecord, StreamName } from '../attention-record'
+import type { AttentionRecord, RecordStreamName, StreamName } from '../attention-record'
 import { aggregateTokens, type HeatmapFilter, type TokenMaps } from './aggregate'
 import { latentWordMaps, toImageSize, type Normalization, type WordSpec } from './words'
 import { resizeBicubicToBytes } from './resize'
 import { toBytes } from './compose'
+
+/**
+ * 'daam' (default): DAAM's cross-attention maps. 'refined' (issue 16 §2): the same recipe on the
+ * token maps propagated through each layer's self-attention in the graph (DiffSegmenter-style,
+ * see src/main/attention/patch-unet.ts); prompt words only.
+ */
+export const HEATMAP_METHODS = ['daam', 'refined'] as const
+export type HeatmapMethod = (typeof HEATMAP_METHODS)[number]
 
 export interface WordMapOptions {
   filter?: HeatmapFilter
   normalization?: Normalization
   /** 'uncond' = words of the negative prompt. */
   stream?: StreamName
+  method?: HeatmapMethod
 }
 
 export interface WordMaps {
@@ -35,7 +44,13 @@ export class Heatmaps {
     readonly imageHeight: number,
   ) {}
 
-  tokenMaps(filter: HeatmapFilter = {}, stream: StreamName = 'cond'): TokenMaps {
+  tokenMaps(filter: HeatmapFilter = {}, stream: StreamName = 'cond', method: HeatmapMethod = 'daam'): TokenMaps {
+    if (method === 'refined' && stream !== 'cond')
+      throw new Error('refined maps cover the prompt, not the negative prompt')
+    return this.streamMaps(filter, method === 'refined' ? 'refined' : stream)
+  }
+
+  private streamMaps(filter: HeatmapFilter, stream: RecordStreamName): TokenMaps {
     const key = `${stream}|${JSON.stringify(filter)}`
     let tm = this.cache.get(key)
     if (!tm) {
@@ -52,7 +67,7 @@ export class Heatmaps {
    * 512x512 a fresh 1 MB array per word costs as much as computing it.
    */
   wordMaps(words: readonly WordSpec[], options: WordMapOptions = {}, out?: readonly Float32Array[]): WordMaps {
-    const tm = this.tokenMaps(options.filter, options.stream)
+    const tm = this.tokenMaps(options.filter, options.stream, options.method)
     const mode = options.normalization ?? 'word'
     const latent = latentWordMaps(tm, words, mode)
     const size = this.imageHeight * this.imageWidth
@@ -75,7 +90,7 @@ export class Heatmaps {
     options: WordMapOptions = {},
     out?: readonly Uint8ClampedArray[],
   ): Uint8ClampedArray[] {
-    const tm = this.tokenMaps(options.filter, options.stream)
+    const tm = this.tokenMaps(options.filter, options.stream, options.method)
     const mode = options.normalization ?? 'word'
     const latent = latentWordMaps(tm, words, mode)
     const size = this.imageHeight * this.imageWidth
