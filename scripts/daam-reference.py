@@ -87,7 +87,11 @@ def check(folder, tol):
     header, streams = read_record(f"{folder}/raw/record.bin")
     index = json.load(open(f"{folder}/raw/index.json"))
     exported = json.load(open(f"{folder}/heatmaps.json"))
-    if exported.get("normalization") != "word" or exported.get("filter") not in ({}, None):
+    if (
+        exported.get("normalization") != "word"
+        or exported.get("filter") not in ({}, None)
+        or exported.get("method", "daam") != "daam"
+    ):
         raise ValueError(f"{folder}: the reference covers the default DAAM maps only")
     tokens = index["tokens"]
     maps = global_token_maps(header, streams["cond"])

@@ -90,14 +90,18 @@ export async function writeWordFiles(dir: string, o: WordFilesInput): Promise<Wo
   const scratch: OverlayScratch = {}
   const filter = specFilter(settings)
   // what the filter selected (layers, steps), for the index and the composite's metadata
-  const used = fitting(() => heatmaps.tokenMaps(filter, 'cond'))
+  const used = fitting(() => heatmaps.tokenMaps(filter, 'cond', settings.method))
   let approximate = false
 
   const groups: { stream: 'cond' | 'uncond'; words: readonly WordSpec[] }[] = [{ stream: 'cond', words: o.words }]
   if (o.negativeWords?.length) groups.push({ stream: 'uncond', words: o.negativeWords })
   for (const { stream, words } of groups) {
     if (words.length === 0) continue
-    const maps = fitting(() => heatmaps.wordMaps(words, { filter, normalization: settings.normalization, stream }))
+    // the refined method covers the prompt only: negative-prompt words are exported as DAAM maps
+    const method = stream === 'cond' ? settings.method : undefined
+    const maps = fitting(() =>
+      heatmaps.wordMaps(words, { filter, normalization: settings.normalization, stream, method }),
+    )
     approximate ||= maps.tokenMaps.approximate
     for (let i = 0; i < words.length; i++) {
       const word = words[i]!
@@ -105,7 +109,12 @@ export async function writeWordFiles(dir: string, o: WordFilesInput): Promise<Wo
       const entry: ExportedWord = { word: word.label, stream, tokenIndices: [...word.tokens], npy: `${stem}.npy` }
       await fs.writeFile(path.join(dir, entry.npy), writeNpy(maps.maps[i]!, [height, width], 'float32'))
       if (o.overlays) {
-        const spec: OverlaySpec = { ...settings, words: [{ label: word.label, tokens: [...word.tokens] }], stream }
+        const spec: OverlaySpec = {
+          ...settings,
+          method,
+          words: [{ label: word.label, tokens: [...word.tokens] }],
+          stream,
+        }
         const rgba = drawOverlay(heatmaps, image, spec, scratch)
         entry.overlay = `${stem}.overlay.png`
         const text = overlayText(o.generation, spec, maps.tokenMaps)

@@ -65,6 +65,7 @@ export class ModelManager {
     try {
       const { model, hook: traced } = await loadTracedModel(dir, {
         negative: true,
+        refine: true, // the "Refined (self-attention)" overlay method (issue 16)
         threads: this.options.threads,
         engine: this.engine,
       })

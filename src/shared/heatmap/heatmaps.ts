@@ -9,14 +9,9 @@ import { aggregateTokens, type HeatmapFilter, type TokenMaps } from './aggregate
 import { latentWordMaps, toImageSize, type Normalization, type WordSpec } from './words'
 import { resizeBicubicToBytes } from './resize'
 import { toBytes } from './compose'
+import type { HeatmapMethod } from './methods'
 
-/**
- * 'daam' (default): DAAM's cross-attention maps. 'refined' (issue 16 §2): the same recipe on the
- * token maps propagated through each layer's self-attention in the graph (DiffSegmenter-style,
- * see src/main/attention/patch-unet.ts); prompt words only.
- */
-export const HEATMAP_METHODS = ['daam', 'refined'] as const
-export type HeatmapMethod = (typeof HEATMAP_METHODS)[number]
+export { HEATMAP_METHODS, type HeatmapMethod } from './methods'
 
 export interface WordMapOptions {
   filter?: HeatmapFilter
