@@ -23,7 +23,15 @@
  * the resolution group taking the most bytes gets larger buckets (planBuckets below). For the
  * SD 1.5 case the plan is: 16^2 and 8^2 per step, 32^2 summed over 2 steps, 64^2 over 9 steps:
  *   2 * 12 * (50*(5*256 + 64) + 25*5*1024 + 6*5*4096) = 7 633 920 bytes <= 8 MB
- * (checked in test/attention/record.test.ts). The DAAM default (sum over all steps) is
+ * (checked in test/attention/record.test.ts). With the refined stream (issue 16, the prompt's
+ * token maps propagated through self-attention inside the graph) the record holds two [HW, T]
+ * streams; the plan becomes 64^2 over 25 steps, 32^2 over 5, 16^2 over 2, 8^2 per step: 6 113 280
+ * bytes. The [HW, HW] self-attention itself is never stored: at 64^2 it is 16.7 M values per
+ * layer-step (33.5 MB in float16, over the budget even summed over all steps and layers); 32^2
+ * (2 MB) and 16^2 (128 KB) would fit, which is why the propagation happens in the graph and
+ * every resolution stays affordable. A per-head record (8 heads) fits 8 MB only as 64^2 and 32^2
+ * summed over all 50 steps, 16^2 over 7, 8^2 per step: 7 495 680 bytes (checked in
+ * src/shared/attention-record.test.ts). The DAAM default (sum over all steps) is
  * exact for any plan, and time filters use the buckets they overlap (approximate only where a
  * bucket is cut; the heat-map code reports when that happens). Small models fit per step.
  *
