@@ -20,6 +20,7 @@ import { writeCliHeatmaps } from '../src/main/saving/cli-heatmaps'
 import { loadTracedModel, traceGeneration, type TracedModel } from '../src/main/attention/trace'
 import { ModelFolderError, resolveParams } from '../src/main/engine'
 import { heatmapWords } from '../src/shared/heatmap/prompt-words'
+import { recordBytes } from '../src/shared/attention-record'
 import { HEATMAP_METHODS, type HeatmapMethod } from '../src/shared/heatmap/methods'
 import { parseGenerationParams, type ExecutionProviderName, type GenerationParamsInput } from '../src/shared/generation'
 import { isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers'
@@ -199,6 +200,26 @@ async function main(): Promise<number> {
         })),
         droppedWords: r.encoding.droppedWords.map((w) => w.text),
       },
+    }
+    if (r.record) {
+      // the record's size by the memory formula of src/shared/attention-record.ts (issue 16: shown)
+      const streams = [r.record.cond, r.record.uncond, r.record.refined].filter((s) => s !== undefined)
+      const bytes = recordBytes(
+        r.record.layers,
+        r.record.steps,
+        streams.map((s) => s.tokens),
+      )
+      Object.assign(meta, {
+        record: {
+          bytes,
+          perHead: args.perHead,
+          streams: streams.map((s) => s.name),
+          bucketSizes: r.record.layers.map((l) => l.bucketSize),
+        },
+      })
+      process.stderr.write(
+        `attention record: ${(bytes / 1e6).toFixed(2)} MB (${streams.map((s) => s.name).join(' + ')}${args.perHead ? ', per head' : ''})\n`,
+      )
     }
     if (r.record && heatmaps !== undefined) {
       const tMaps = performance.now()
