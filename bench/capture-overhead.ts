@@ -32,7 +32,8 @@ async function main(): Promise<void> {
   if (!fs.existsSync(unetPath)) throw new Error(`no U-Net at ${unetPath}`)
   const bytes = fs.readFileSync(unetPath)
   const t0 = performance.now()
-  const patch = patchUnet(bytes)
+  // --refine: the taps the app loads by default (issue 16's self-attention-refined stream too)
+  const patch = patchUnet(bytes, { refine: process.argv.includes('--refine') })
   const patchMs = performance.now() - t0
   if (patch.warning) throw new Error(patch.warning)
   // The app's session options (threads not spinning: with four sessions on two cores the spinning

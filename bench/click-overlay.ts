@@ -9,7 +9,10 @@
  *   - click -> the next animation frame (what the screen shows).
  * Prints median, p95 and max of both. Goal: p95 <= 16 ms.
  *
- * Run: npm run build && npx tsx bench/click-overlay.ts [--clicks 100] [--size 512]
+ * With --method refined the overlay's Method control is set to the self-attention-refined maps
+ * first (issue 16), so every click measures that method.
+ *
+ * Run: npm run build && npx tsx bench/click-overlay.ts [--clicks 100] [--size 512] [--method daam|refined]
  */
 import { parseArgs } from 'node:util'
 import { launchApp } from '../e2e/fixtures'
@@ -19,6 +22,7 @@ const { values } = parseArgs({
     clicks: { type: 'string', default: '100' },
     size: { type: 'string', default: '512' },
     steps: { type: 'string', default: '10' },
+    method: { type: 'string', default: 'daam' },
   },
 })
 const CLICKS = Number(values.clicks)
@@ -51,6 +55,11 @@ async function main(): Promise<void> {
     )
     const box = await page.getByTestId('image-canvas').boundingBox()
     console.log(`canvas shown at ${box?.width.toFixed(0)}x${box?.height.toFixed(0)} CSS px, ${SIZE}x${SIZE} pixels`)
+    if (values.method !== 'daam') {
+      await chips.first().click()
+      await page.getByTestId('method').selectOption(values.method!)
+      console.log(`method: ${values.method}`)
+    }
     const words = ['snowman', 'wearing', 'red', 'hat', 'blue', 'scarf', 'around', 'neck']
     await page.evaluate('performance.clearMeasures()')
     for (let i = 0; i < CLICKS; i++) {

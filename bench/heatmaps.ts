@@ -12,7 +12,7 @@ import { planBuckets, bucketCount, type AttentionRecord, type RecordLayer } from
 import { toHalf } from '../src/shared/float16'
 import { Heatmaps } from '../src/shared/heatmap/heatmaps'
 import { aggregateTokens } from '../src/shared/heatmap/aggregate'
-import { normalizedLatentMaps, toImageSize } from '../src/shared/heatmap/word-maps'
+import { latentWordMaps, toImageSize } from '../src/shared/heatmap/word-maps'
 
 const sizes = [64, 64, 32, 32, 16, 16, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64]
 const blocks: RecordLayer['block'][] = [
@@ -110,8 +110,8 @@ hm.tokenMaps()
 const tm = hm.tokenMaps()
 const out = new Float32Array(IMG * IMG)
 const one = median(() => {
-  const [m] = normalizedLatentMaps(tm, [words[3]], 'word')
-  toImageSize(m, 64, 64, IMG, IMG, out)
+  const [m] = latentWordMaps(tm, [words[3]], 'word')
+  toImageSize(m, 64, 64, IMG, IMG, 'word', out)
 }, 30)
 const oneCpu = cpu()
 const fresh = median(() => hm.wordMaps(words), 20)

@@ -7,15 +7,20 @@
  * its colour). Heat-map masks are the word maps (per-word min-max) thresholded at tau = 0.4.
  * Prints mIoU per word class and overall for several filters, on the same records.
  *
+ * Then a "which layers/heads segment best" table: the DAAM map of each layer alone and, with
+ * --per-head (the U-Net patched to keep every head, src/main/attention/patch-unet.ts), of each
+ * (layer, head) alone, ranked by overall mIoU.
+ *
  * Generation runs through the app's traced generation (src/main/attention/trace.ts).
- * Run: npx tsx scripts/eval.ts [--split heldout|seen] [--n 100] [--steps 20] [--guidance 5] [--model models/daam-shapes] [--json out.json]
+ * Run: npx tsx scripts/eval.ts [--split heldout|seen] [--n 100] [--steps 20] [--guidance 5] [--model models/daam-shapes] [--per-head] [--json out.json]
  */
 import * as fs from 'node:fs'
 import { loadTracedModel, traceGeneration } from '../src/main/attention/trace'
-import { Heatmaps } from '../src/shared/heatmap/heatmaps'
+import { Heatmaps, type HeatmapMethod } from '../src/shared/heatmap/heatmaps'
 import { thresholdMask, iou, DEFAULT_TAU } from '../src/shared/heatmap/masks'
 import { selectWordSpecs } from '../src/shared/heatmap/prompt-words'
 import type { HeatmapFilter } from '../src/shared/heatmap/aggregate'
+import type { RecordLayer } from '../src/shared/attention-record'
 import type { Normalization } from '../src/shared/heatmap/word-maps'
 import { colourMask } from './colour-key'
 import world from '../models/daam-shapes/world.json'
@@ -114,7 +119,18 @@ function arg(name: string, fallback: string): string {
 }
 
 const USAGE =
-  'usage: eval [--split heldout|seen] [--n 100] [--steps 20] [--guidance 5] [--model models/daam-shapes] [--json out.json]'
+  'usage: eval [--split heldout|seen] [--n 100] [--steps 20] [--guidance 5] [--model models/daam-shapes] [--per-head] [--json out.json]'
+
+interface Config {
+  name: string
+  filter: HeatmapFilter
+  norm: Normalization
+  tau?: number
+  finest?: boolean
+  method?: HeatmapMethod
+  /** Part of the layer/head exploration table rather than the main report. */
+  explore?: boolean
+}
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -124,15 +140,26 @@ async function main(): Promise<void> {
   const n = Number(arg('n', '100'))
   const steps = Number(arg('steps', '20'))
   const guidance = Number(arg('guidance', '5'))
-  const traced = await loadTracedModel(arg('model', 'models/daam-shapes'), { threads: 2 })
+  const perHead = process.argv.includes('--per-head')
+  const traced = await loadTracedModel(arg('model', 'models/daam-shapes'), { threads: 2, perHead, refine: !perHead })
   const taps = traced.hook?.taps ?? []
   if (taps.length === 0) throw new Error(traced.hook?.warning ?? 'this model exposes no cross-attention to map')
   const split = arg('split', 'heldout')
   if (split !== 'heldout' && split !== 'seen') throw new Error(`--split must be heldout or seen, got ${split}`)
   const cases = buildCases(n, split)
   const half = Math.floor(steps / 2)
-  const configs: { name: string; filter: HeatmapFilter; norm: Normalization; tau?: number; finest?: boolean }[] = [
+  const configs: Config[] = [
     { name: 'DAAM default (no mid block, all steps)', filter: {}, norm: 'word' },
+    ...(perHead
+      ? []
+      : [
+          {
+            name: 'refined (self-attention propagation)',
+            filter: {},
+            norm: 'word' as const,
+            method: 'refined' as const,
+          },
+        ]),
     { name: 'DAAM default, tau 0.3', filter: {}, norm: 'word', tau: 0.3 },
     { name: 'DAAM default, tau 0.5', filter: {}, norm: 'word', tau: 0.5 },
     { name: 'DAAM default, tau 0.6', filter: {}, norm: 'word', tau: 0.6 },
@@ -146,6 +173,20 @@ async function main(): Promise<void> {
     // across-words maps are per-pixel shares (rarely >= 0.4); rescaled per word before tau
     { name: 'across-words normalisation, then per-word min-max', filter: {}, norm: 'across' },
   ]
+  // the exploration table; head counts are known once the first record arrives
+  const layerConfigs = (layers: readonly RecordLayer[]): Config[] =>
+    layers.flatMap((l) => [
+      { name: `${l.name} ${l.height}x${l.width}`, filter: { layers: [l.index] }, norm: 'word' as const, explore: true },
+      ...(perHead
+        ? Array.from({ length: l.heads ?? 1 }, (_, h) => ({
+            name: `${l.name} ${l.height}x${l.width} head ${h}`,
+            filter: { layers: [l.index], head: h },
+            norm: 'word' as const,
+            explore: true,
+          }))
+        : []),
+    ])
+  let explored = false
   const perConfig = configs.map(() => new Map<string, number[]>())
   let missingGt = 0
   const t0 = Date.now()
@@ -153,6 +194,13 @@ async function main(): Promise<void> {
     const g = await traceGeneration(traced, { prompt: c.prompt, seed: c.seed, steps, guidance, scheduler: 'ddim' })
     const record = g.record
     if (!record) throw new Error(`"${c.prompt}": no attention record`)
+    if (!explored) {
+      for (const cfg of layerConfigs(record.layers)) {
+        configs.push(cfg)
+        perConfig.push(new Map())
+      }
+      explored = true
+    }
     const hm = new Heatmaps(record, g.width, g.height)
     const { words, missing } = selectWordSpecs(
       g.encoding,
@@ -162,7 +210,11 @@ async function main(): Promise<void> {
     const gts = c.targets.map((t) => colourMask(g.rgb, t.colour))
     const finest = { resolutions: [Math.max(...record.layers.map((l) => l.height))] }
     configs.forEach((cfg, k) => {
-      const maps = hm.wordMaps(words, { filter: cfg.finest ? finest : cfg.filter, normalization: cfg.norm }).maps
+      const maps = hm.wordMaps(words, {
+        filter: cfg.finest ? finest : cfg.filter,
+        normalization: cfg.norm,
+        method: cfg.method,
+      }).maps
       if (cfg.norm === 'across') maps.forEach(minMax)
       c.targets.forEach((t, wi) => {
         if (!gts[wi].some((v) => v)) {
@@ -192,12 +244,25 @@ async function main(): Promise<void> {
   console.log(
     `${cases.length} ${split === 'heldout' ? 'held-out' : 'seen (training-combination)'} prompts, ${steps} DDIM steps, guidance ${guidance}, tau ${DEFAULT_TAU}; ${missingGt} targets skipped (colour absent from the image)`,
   )
-  for (const r of report) {
+  for (const r of report.filter((_, k) => !configs[k].explore)) {
     console.log(
       `\n${r.config}: overall mIoU ${r.overall.toFixed(3)} (n=${r.n}), mean over classes ${r.classMean.toFixed(3)}`,
     )
     for (const [w, v] of Object.entries(r.classes)) console.log(`  ${w.padEnd(9)} ${v.mIoU.toFixed(3)}  (n=${v.n})`)
   }
+  const explore = report
+    .map((r, k) => ({ ...r, res: configs[k].explore ? configs[k] : undefined }))
+    .filter((r) => r.res)
+    .sort((a, b) => b.overall - a.overall)
+  const classNames = Object.keys(report[0]?.classes ?? {})
+  console.log(
+    `\nWhich layers/heads segment best (DAAM map of one layer${perHead ? ' or one head' : ''} alone, tau ${DEFAULT_TAU}):`,
+  )
+  console.log(`  ${'layer'.padEnd(66)} overall  ${classNames.map((c) => c.padStart(8)).join(' ')}`)
+  for (const r of explore)
+    console.log(
+      `  ${r.config.padEnd(66)} ${r.overall.toFixed(3).padStart(7)}  ${classNames.map((c) => (r.classes[c]?.mIoU ?? NaN).toFixed(3).padStart(8)).join(' ')}`,
+    )
   const json = arg('json', '')
   if (json)
     fs.writeFileSync(

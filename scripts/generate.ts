@@ -3,11 +3,13 @@
  *
  *   npx tsx scripts/generate.ts --prompt "a red circle" [--negative TEXT] [--seed N] [--steps N]
  *     [--guidance X] [--scheduler NAME] [--width W --height H] [--model FOLDER] [--provider cpu]
- *     [--heatmaps all|word,word] --out DIR
+ *     [--heatmaps all|word,word] [--per-head | --method daam|refined] --out DIR
  *
  * Writes DIR/image.png (parameters in its text chunks) and DIR/meta.json (parameters, model,
  * provider, timings, prompt words). With --heatmaps the U-Net is patched by the attention hook
- * and the word heat maps are written too (src/main/saving/cli-heatmaps.ts). Exit code 2 for
+ * and the word heat maps are written too (src/main/saving/cli-heatmaps.ts); --per-head records every
+ * head's map (DAAM's exact per-head clamp, heads x the record size); --method refined exports the
+ * self-attention-refined maps instead of DAAM's (issue 16). Exit code 2 for
  * bad arguments (including heat-map words not in the prompt), 1 for failures.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -18,13 +20,15 @@ import { writeCliHeatmaps } from '../src/main/saving/cli-heatmaps'
 import { loadTracedModel, traceGeneration, type TracedModel } from '../src/main/attention/trace'
 import { ModelFolderError, resolveParams } from '../src/main/engine'
 import { heatmapWords } from '../src/shared/heatmap/prompt-words'
+import { recordBytes } from '../src/shared/attention-record'
+import { HEATMAP_METHODS, type HeatmapMethod } from '../src/shared/heatmap/methods'
 import { parseGenerationParams, type ExecutionProviderName, type GenerationParamsInput } from '../src/shared/generation'
 import { isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers'
 
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
                 [--model FOLDER] [--provider cpu|cuda|dml|coreml] [--threads N]
-                [--heatmaps all|word,word]`
+                [--heatmaps all|word,word] [--per-head | --method daam|refined]`
 
 class UsageError extends Error {}
 
@@ -61,6 +65,8 @@ function parse(argv: string[]) {
         provider: { type: 'string' },
         threads: { type: 'string' },
         heatmaps: { type: 'string' },
+        'per-head': { type: 'boolean' },
+        method: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -70,6 +76,12 @@ function parse(argv: string[]) {
   }
   if (values.help) return null
   if (values.prompt === undefined) throw new UsageError('--prompt is required')
+  if (values['per-head'] && values.heatmaps === undefined) throw new UsageError('--per-head needs --heatmaps')
+  if (values.method !== undefined && !(HEATMAP_METHODS as readonly string[]).includes(values.method))
+    throw new UsageError(`--method must be one of ${HEATMAP_METHODS.join(', ')}, got '${values.method}'`)
+  if (values.method === 'refined' && values['per-head'])
+    throw new UsageError('--method refined and --per-head exclude each other')
+  if (values.method !== undefined && values.heatmaps === undefined) throw new UsageError('--method needs --heatmaps')
   if (!values.out) throw new UsageError('--out DIR is required')
   if (values.scheduler !== undefined && !isSchedulerName(values.scheduler)) {
     throw new UsageError(`--scheduler must be one of ${SCHEDULER_NAMES.join(', ')}, got '${values.scheduler}'`)
@@ -102,6 +114,8 @@ function parse(argv: string[]) {
     provider: (values.provider ?? 'cpu') as ExecutionProviderName,
     threads: integer('threads', values.threads),
     heatmaps: values.heatmaps,
+    perHead: values['per-head'] === true,
+    method: (values.method ?? 'daam') as HeatmapMethod,
   }
 }
 
@@ -127,6 +141,8 @@ async function main(): Promise<number> {
     const heatmaps = args.heatmaps
     traced = await loadTracedModel(args.model, {
       attention: heatmaps !== undefined,
+      perHead: args.perHead,
+      refine: args.method === 'refined',
       provider: args.provider,
       threads: args.threads,
     })
@@ -185,6 +201,26 @@ async function main(): Promise<number> {
         droppedWords: r.encoding.droppedWords.map((w) => w.text),
       },
     }
+    if (r.record) {
+      // the record's size by the memory formula of src/shared/attention-record.ts (issue 16: shown)
+      const streams = [r.record.cond, r.record.uncond, r.record.refined].filter((s) => s !== undefined)
+      const bytes = recordBytes(
+        r.record.layers,
+        r.record.steps,
+        streams.map((s) => s.tokens),
+      )
+      Object.assign(meta, {
+        record: {
+          bytes,
+          perHead: args.perHead,
+          streams: streams.map((s) => s.name),
+          bucketSizes: r.record.layers.map((l) => l.bucketSize),
+        },
+      })
+      process.stderr.write(
+        `attention record: ${(bytes / 1e6).toFixed(2)} MB (${streams.map((s) => s.name).join(' + ')}${args.perHead ? ', per head' : ''})\n`,
+      )
+    }
     if (r.record && heatmaps !== undefined) {
       const tMaps = performance.now()
       const written = await writeCliHeatmaps({
@@ -196,6 +232,7 @@ async function main(): Promise<number> {
         width: r.width,
         height: r.height,
         meta: { ...r.params, model: r.model },
+        style: { method: args.method },
       })
       Object.assign(meta, { heatmaps: written })
       meta.timings.heatmapsMs = performance.now() - tMaps

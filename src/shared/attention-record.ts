@@ -5,11 +5,16 @@
  * Content. For each tapped cross-attention layer l (native resolution h_l x w_l), for each kept
  * token t (BOS, the prompt's tokens, the first EOS; padding is dropped), the map of attention
  * probabilities already averaged over heads in the graph, summed over the steps of a time bucket.
- * Layer l's data is a float16 array laid out [bucket][token][y][x] (spatial maps contiguous, so
- * a token map is one subarray). Bucket b of layer l covers steps [b*B_l, min((b+1)*B_l, S)).
- * B_l = 1 (the usual case) means one map per step.
+ * Layer l's data is a float16 array laid out [bucket][head][token][y][x] (spatial maps contiguous,
+ * so a token map is one subarray). Bucket b of layer l covers steps [b*B_l, min((b+1)*B_l, S)).
+ * B_l = 1 (the usual case) means one map per step. The head axis has H_l = 1 entry (the head mean,
+ * the default) unless the record was made per head (opt-in, RecordLayer.heads = the layer's head
+ * count): DAAM clamps each head's upsampled map at 0 before averaging heads, which only a
+ * per-head record reproduces exactly (the head-mean default differs by the figure in README.md).
  *
- * Memory. bytes = 2 * sum_streams sum_l ceil(S / B_l) * T_stream * h_l * w_l
+ * Memory. bytes = 2 * sum_streams sum_l ceil(S / B_l) * H_l * T_stream * h_l * w_l
+ *   (H_l = 1 for the default head-mean record; SD 1.5 has 8 heads per layer, so a per-head record
+ *   is 8x larger and the planner below trades that for coarser time buckets.)
  *   SD 1.5 at 512x512 (latent 64x64), 16 layers: 5 at 64^2, 5 at 32^2, 5 at 16^2, 1 at 8^2
  *   -> sum_l h_l*w_l = 5*4096 + 5*1024 + 5*256 + 64 = 26 944 pixels per token per step.
  *   50 steps, 10 single-token words (T = 12): per-step storage would be
@@ -18,7 +23,15 @@
  * the resolution group taking the most bytes gets larger buckets (planBuckets below). For the
  * SD 1.5 case the plan is: 16^2 and 8^2 per step, 32^2 summed over 2 steps, 64^2 over 9 steps:
  *   2 * 12 * (50*(5*256 + 64) + 25*5*1024 + 6*5*4096) = 7 633 920 bytes <= 8 MB
- * (checked in src/main/attention/recorder.test.ts). The DAAM default (sum over all steps) is
+ * (checked in src/main/attention/recorder.test.ts). With the refined stream (issue 16, the prompt's
+ * token maps propagated through self-attention inside the graph) the record holds two [HW, T]
+ * streams; the plan becomes 64^2 over 25 steps, 32^2 over 5, 16^2 over 2, 8^2 per step: 6 113 280
+ * bytes. The [HW, HW] self-attention itself is never stored: at 64^2 it is 16.7 M values per
+ * layer-step (33.5 MB in float16, over the budget even summed over all steps and layers); 32^2
+ * (2 MB) and 16^2 (128 KB) would fit, which is why the propagation happens in the graph and
+ * every resolution stays affordable. A per-head record (8 heads) fits 8 MB only as 64^2 and 32^2
+ * summed over all 50 steps, 16^2 over 7, 8^2 per step: 7 495 680 bytes (checked in
+ * src/shared/attention-record.test.ts). The DAAM default (sum over all steps) is
  * exact for any plan, and time filters use the buckets they overlap (approximate only where a
  * bucket is cut; the heat-map code reports when that happens). Small models fit per step.
  *
@@ -28,7 +41,8 @@
  *   12..12+n     UTF-8 JSON: RecordHeader (below)
  *   padding      zero bytes up to the next multiple of 8
  *   data         for each stream in header.streams order, for each layer in header.layers order:
- *                ceil(steps / bucketSize) * tokens * height * width float16 values
+ *                ceil(steps / bucketSize) * heads * tokens * height * width float16 values
+ *                (heads absent from a layer's JSON = 1, the head mean)
  */
 
 export type LayerBlock = 'down' | 'mid' | 'up' | 'unknown'
@@ -43,6 +57,8 @@ export interface RecordLayer {
   width: number
   /** Steps summed into one stored map (1 = per step). */
   bucketSize: number
+  /** Head maps stored per token; absent or 1 = the in-graph head mean (the default). */
+  heads?: number
 }
 
 /**
@@ -52,8 +68,16 @@ export interface RecordLayer {
 export const STREAM_NAMES = ['cond', 'uncond'] as const
 export type StreamName = (typeof STREAM_NAMES)[number]
 
+/**
+ * 'refined' (issue 16 §2): the prompt's token maps propagated through each layer's self-attention
+ * in the graph (src/main/attention/patch-unet.ts `refine`); same layout and layers as 'cond', head
+ * mean only. Stored as a third stream; heat maps select it with the overlay method, not the
+ * StreamName (it is the prompt's words, seen through a different method).
+ */
+export type RecordStreamName = StreamName | 'refined'
+
 export interface AttentionStream {
-  name: StreamName
+  name: RecordStreamName
   /** Number of kept tokens T (BOS + prompt tokens + first EOS). */
   tokens: number
   /** One float16 (Uint16 bits) array per layer, [bucket][token][y][x]. */
@@ -80,6 +104,8 @@ export interface AttentionRecord {
   layers: RecordLayer[]
   cond: AttentionStream
   uncond?: AttentionStream
+  /** The self-attention-refined prompt maps, when the U-Net was patched with `refine`. */
+  refined?: AttentionStream
 }
 
 export const RECORD_BUDGET_BYTES = 8_000_000
@@ -90,7 +116,7 @@ export function bucketCount(steps: number, bucketSize: number): number {
 
 /** Values stored for one layer of one stream. */
 export function layerValues(layer: RecordLayer, steps: number, tokens: number): number {
-  return bucketCount(steps, layer.bucketSize) * tokens * layer.height * layer.width
+  return bucketCount(steps, layer.bucketSize) * (layer.heads ?? 1) * tokens * layer.height * layer.width
 }
 
 /** The memory formula above, in bytes (data only; the header is a few KB of JSON). */
@@ -133,7 +159,7 @@ export function planBuckets(
 const MAGIC = 'DAAMREC1'
 
 export function serializeRecord(record: AttentionRecord): Uint8Array {
-  const streams = [record.cond, ...(record.uncond ? [record.uncond] : [])]
+  const streams = [record.cond, ...(record.uncond ? [record.uncond] : []), ...(record.refined ? [record.refined] : [])]
   const header: RecordHeader = {
     version: 1,
     steps: record.steps,
@@ -194,6 +220,7 @@ export function deserializeRecord(bytes: Uint8Array): AttentionRecord {
     layers: header.layers,
     cond: streams.find((s) => s.name === 'cond')!,
     uncond: streams.find((s) => s.name === 'uncond'),
+    refined: streams.find((s) => s.name === 'refined'),
   }
 }
 

@@ -10,10 +10,25 @@
  *   M    = ReduceMean(Cast<f32>(P4), axes [1], keepdims 0)      -> [B, HW, T], mean over heads
  *   out  = Gather(M, B-1, axis 0)          CFG batch is [uncond, cond]; with B = 1 this is 0
  * and optionally Gather(M, 0) for the unconditional/negative-prompt half.
+ * With `perHead` (opt-in, issue 16) the ReduceMean is skipped: out = Gather(Cast(P4), B-1) is
+ * [heads, HW, T], so the heat-map code can clamp each head's upsampled map at 0 before averaging
+ * heads, exactly as DAAM does. It moves `heads` times more values per step into JS.
+ *
+ * With `refine` (issue 16 §2, the "refined" overlay method), each cross-attention layer's own
+ * transformer block's self-attention (attn1: the softmax right before it in graph order, both
+ * operands on the image path) is tapped too and reduced in-graph to its conditional head mean
+ * A = mean_h S[cond, h] ([HW, HW]); the graph then propagates the layer's token maps through it,
+ *   refined = MatMul(A, out)               [HW, HW] x [HW, T] -> [HW, T]
+ * (each query position takes the attention-weighted mean of the token map over the positions it
+ * attends to: DiffSegmenter, Wang et al. 2023, arXiv:2309.02773; Dataset Diffusion, Nguyen et al.
+ * NeurIPS 2023; iSeg, Sun et al. 2024, arXiv:2409.03209). Only [HW, T] leaves the session, the
+ * same size as the cross map, so every resolution is affordable: the [HW, HW] matrix (16.7 M
+ * values per layer at 64x64) never crosses into JS. The Gather of the conditional half comes
+ * before the Cast so float16 models convert one half only. Not combined with `perHead`.
  */
 import { onnx } from 'onnx-proto'
 import { appendToGraph, scanModel, type ScannedModel } from './onnx-scan'
-import { findAttention, unetInputNames } from './find-attention'
+import { findAttention, unetInputNames, type AttentionSite } from './find-attention'
 import type { LayerBlock } from '../../shared/attention-record'
 
 export interface TapInfo {
@@ -26,10 +41,16 @@ export interface TapInfo {
   blockIndex: number
   /** Name of the Softmax node that is tapped. */
   softmax: string
-  /** Extra session output with the conditional map [HW, T]. */
+  /** Extra session output with the conditional map [HW, T] ([heads, HW, T] when per head). */
   output: string
   /** Extra session output with the unconditional (negative-prompt) map, when asked for. */
   uncondOutput?: string
+  /** The outputs keep every head ([heads, HW, T]) instead of their mean ([HW, T]). */
+  perHead?: boolean
+  /** Extra output with the token maps propagated through the block's self-attention, [HW, T]. */
+  refinedOutput?: string
+  /** Name of the self-attention Softmax that refinedOutput propagates through. */
+  selfSoftmax?: string
 }
 
 export interface UnetPatch {
@@ -46,6 +67,10 @@ export interface UnetPatch {
 export interface PatchOptions {
   /** Also export the unconditional half (needed for negative-prompt heat maps). */
   negative?: boolean
+  /** Keep every head's map instead of the in-graph head mean (exact DAAM clamp; heads x the record). */
+  perHead?: boolean
+  /** Also export the token maps propagated through each block's self-attention (see above). */
+  refine?: boolean
 }
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT
@@ -141,20 +166,37 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
     },
     { opType: 'Sub', input: [`${P}B`, `${P}c1`], output: [`${P}condIdx`], name: `${P}condIdx` },
   ]
-  if (axesAsInput) nodes.push(int64Const(`${P}axes1`, [1]))
+  if (axesAsInput) nodes.push(int64Const(`${P}axes1`, [1]), int64Const(`${P}axes0`, [0]))
   const outputs: onnx.IValueInfoProto[] = []
   const taps: TapInfo[] = []
 
-  const reduce = (input: string, out: string): onnx.INodeProto =>
+  const reduce = (input: string, out: string, axis = 1): onnx.INodeProto =>
     axesAsInput
-      ? { opType: 'ReduceMean', input: [input, `${P}axes1`], output: [out], name: out, attribute: [int('keepdims', 0)] }
+      ? {
+          opType: 'ReduceMean',
+          input: [input, `${P}axes${axis}`],
+          output: [out],
+          name: out,
+          attribute: [int('keepdims', 0)],
+        }
       : {
           opType: 'ReduceMean',
           input: [input],
           output: [out],
           name: out,
-          attribute: [ints('axes', [1]), int('keepdims', 0)],
+          attribute: [ints('axes', [axis]), int('keepdims', 0)],
         }
+  // each cross-attention's self-attention: the last self site before it with no cross site between
+  const selfOf = new Map<AttentionSite, AttentionSite>()
+  let lastSelf: AttentionSite | undefined
+  for (const site of sites) {
+    if (site.kind === 'self') lastSelf = site
+    else if (site.kind === 'cross') {
+      if (lastSelf) selfOf.set(site, lastSelf)
+      lastSelf = undefined
+    }
+  }
+  const refine = options.refine === true && options.perHead !== true
 
   cross.forEach((site, index) => {
     const t = `${P}attn${index}/`
@@ -175,7 +217,9 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
       },
       { opType: 'Reshape', input: [site.probs, `${t}shape4`], output: [`${t}p4`], name: `${t}p4` },
       { opType: 'Cast', input: [`${t}p4`], output: [`${t}p4f`], name: `${t}p4f`, attribute: [int('to', FLOAT)] },
-      reduce(`${t}p4f`, `${t}mean`),
+      ...(options.perHead
+        ? [{ opType: 'Identity', input: [`${t}p4f`], output: [`${t}mean`], name: `${t}mean` }]
+        : [reduce(`${t}p4f`, `${t}mean`)]),
       {
         opType: 'Gather',
         input: [`${t}mean`, `${P}condIdx`],
@@ -195,10 +239,58 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
       })
       outputs.push({ name: uncondOutput, type: { tensorType: { elemType: FLOAT } } })
     }
+    const selfSite = refine ? selfOf.get(site) : undefined
+    let refinedOutput: string | undefined
+    if (selfSite) {
+      refinedOutput = `daam.refined.${index}.cond`
+      nodes.push(
+        { opType: 'Shape', input: [selfSite.probs], output: [`${t}sshape`], name: `${t}sshape` },
+        {
+          opType: 'Slice',
+          input: [`${t}sshape`, `${P}tailStart`, `${P}tailEnd`],
+          output: [`${t}stail`],
+          name: `${t}stail`,
+        },
+        {
+          opType: 'Concat',
+          input: [`${P}B1d`, `${P}minus1`, `${t}stail`],
+          output: [`${t}sshape4`],
+          name: `${t}sshape4`,
+          attribute: [int('axis', 0)],
+        },
+        { opType: 'Reshape', input: [selfSite.probs, `${t}sshape4`], output: [`${t}s4`], name: `${t}s4` },
+        {
+          opType: 'Gather',
+          input: [`${t}s4`, `${P}condIdx`],
+          output: [`${t}scond`],
+          name: `${t}scond`,
+          attribute: [int('axis', 0)],
+        },
+        {
+          opType: 'Cast',
+          input: [`${t}scond`],
+          output: [`${t}scondf`],
+          name: `${t}scondf`,
+          attribute: [int('to', FLOAT)],
+        },
+        reduce(`${t}scondf`, `${t}smean`, 0),
+        { opType: 'MatMul', input: [`${t}smean`, output], output: [refinedOutput], name: refinedOutput },
+      )
+      outputs.push({ name: refinedOutput, type: { tensorType: { elemType: FLOAT } } })
+    }
     const described = describeLayer(site.name)
     // exporters that leave nodes unnamed still get a readable, stable layer name
     if (!described.name) described.name = `cross-attention ${index}`
-    taps.push({ index, ...described, softmax: site.name, output, uncondOutput })
+    taps.push({
+      index,
+      ...described,
+      softmax: site.name,
+      output,
+      uncondOutput,
+      perHead: options.perHead === true,
+      refinedOutput,
+      selfSoftmax: selfSite?.name,
+    })
   })
 
   return { model: appendToGraph(bytes, nodes, outputs), taps, selfAttention, unrecognised }

@@ -5,16 +5,17 @@
  * closes the record, cut to the steps that ran when the generation was cancelled. Created by
  * src/main/attention/trace.ts (one per traced generation); tests drive it on graphs directly.
  *
- * Each tap output is [HW, 77] float32, already the head mean of one guidance half; we keep the
- * first T tokens (BOS..first EOS), transpose to token-major [T][HW], and either store each step as
- * float16 or sum steps into the layer's current bucket (see planBuckets in
- * src/shared/attention-record.ts).
+ * Each tap output is [HW, 77] float32, already the head mean of one guidance half ([heads, HW, 77]
+ * when the U-Net was patched per head); we keep the first T tokens (BOS..first EOS), transpose to
+ * token-major [head][T][HW], and either store each step as float16 or sum steps into the layer's
+ * current bucket (see planBuckets in src/shared/attention-record.ts).
  */
 import type * as ort from 'onnxruntime-node'
 import type { GenerationEnd, GenerationPlan, PipelineObserver, UnetCall } from '../engine/pipeline'
 import {
   bucketCount,
   layerResolution,
+  layerValues,
   planBuckets,
   RECORD_BUDGET_BYTES,
   type AttentionRecord,
@@ -49,7 +50,12 @@ interface StreamState {
   stream: AttentionStream
   /** Float32 running sums of the current bucket per layer, [T][HW]. */
   acc: Float32Array[]
+  /** The guidance half the stream comes from. */
+  half: 'cond' | 'uncond'
+  /** The tap's output for this stream in a batch-2 call (both halves). */
   output: (tap: TapInfo) => string | undefined
+  /** The output in a batch-1 call of this stream's half. */
+  single: (tap: TapInfo) => string | undefined
 }
 
 export class AttentionRecorder implements PipelineObserver {
@@ -76,13 +82,31 @@ export class AttentionRecorder implements PipelineObserver {
     this.lastStep = -1
     this.result = null
     this.states = [
-      { stream: { name: 'cond', tokens: plan.encoding.length, data: [] }, acc: [], output: (t) => t.output },
+      {
+        stream: { name: 'cond', tokens: plan.encoding.length, data: [] },
+        acc: [],
+        half: 'cond',
+        output: (t) => t.output,
+        single: (t) => t.output,
+      },
     ]
     if (plan.negativeEncoding && this.options.taps.every((t) => t.uncondOutput)) {
       this.states.push({
         stream: { name: 'uncond', tokens: plan.negativeEncoding.length, data: [] },
         acc: [],
+        half: 'uncond',
         output: (t) => t.uncondOutput,
+        single: (t) => t.output,
+      })
+    }
+    // the refined maps are computed from the conditional half inside the graph (patch-unet.ts)
+    if (this.options.taps.every((t) => t.refinedOutput)) {
+      this.states.push({
+        stream: { name: 'refined', tokens: plan.encoding.length, data: [] },
+        acc: [],
+        half: 'cond',
+        output: (t) => t.refinedOutput,
+        single: (t) => t.refinedOutput,
       })
     }
   }
@@ -91,13 +115,20 @@ export class AttentionRecorder implements PipelineObserver {
   private init(outputs: Record<string, ort.Tensor>, plan: PlanSize): RecordLayer[] {
     const { taps } = this.options
     const { latentHeight, latentWidth, steps } = plan
+    const heads: number[] = []
     const pixels = taps.map((tap) => {
       const t = outputs[tap.output]
       if (!t) throw new Error(`U-Net outputs lack the attention tap '${tap.output}'`)
-      return t.dims[0]
+      heads.push(tap.perHead ? t.dims[0] : 1)
+      return t.dims[tap.perHead ? 1 : 0]
     })
     const tokensTotal = this.states.reduce((s, st) => s + st.stream.tokens, 0)
-    const sizes = planBuckets(pixels, steps, tokensTotal, this.options.budgetBytes ?? RECORD_BUDGET_BYTES)
+    const sizes = planBuckets(
+      pixels.map((p, i) => p * heads[i]),
+      steps,
+      tokensTotal,
+      this.options.budgetBytes ?? RECORD_BUDGET_BYTES,
+    )
     const layers = taps.map((tap, i): RecordLayer => ({
       index: tap.index,
       name: tap.name,
@@ -105,12 +136,13 @@ export class AttentionRecorder implements PipelineObserver {
       blockIndex: tap.blockIndex,
       ...layerResolution(pixels[i], latentHeight, latentWidth),
       bucketSize: sizes[i],
+      ...(taps[i].perHead ? { heads: heads[i] } : {}),
     }))
     for (const st of this.states) {
       st.stream.data = layers.map(
-        (l, i) => new Uint16Array(bucketCount(steps, l.bucketSize) * st.stream.tokens * pixels[i]),
+        (l, i) => new Uint16Array(bucketCount(steps, l.bucketSize) * heads[i] * st.stream.tokens * pixels[i]),
       )
-      st.acc = layers.map((l, i) => new Float32Array(l.bucketSize > 1 ? st.stream.tokens * pixels[i] : 0))
+      st.acc = layers.map((l, i) => new Float32Array(l.bucketSize > 1 ? heads[i] * st.stream.tokens * pixels[i] : 0))
     }
     return layers
   }
@@ -126,29 +158,34 @@ export class AttentionRecorder implements PipelineObserver {
     }
     for (const st of this.states) {
       // with separate calls per guidance half, each call is batch 1: its '.cond' tap is that half
-      if (part !== 'both' && part !== st.stream.name) continue
+      if (part !== 'both' && part !== st.half) continue
       const T = st.stream.tokens
       layers.forEach((layer, li) => {
         const tap = this.options.taps[li]
-        const tensor = outputs[part === 'both' ? st.output(tap)! : tap.output]
-        const src = tensor.data as Float32Array
-        const hw = tensor.dims[0]
-        const tAll = tensor.dims[1]
+        const tensor = outputs[(part === 'both' ? st.output(tap) : st.single(tap))!]
+        const all = tensor.data as Float32Array
+        const nh = layer.heads ?? 1
+        const hw = tensor.dims[tensor.dims.length - 2]
+        const tAll = tensor.dims[tensor.dims.length - 1]
         if (T > tAll) throw new Error(`record wants ${T} tokens, attention has ${tAll}`)
-        if (layer.bucketSize === 1) {
-          const dst = st.stream.data[li]
-          const base = stepIndex * T * hw
-          for (let t = 0; t < T; t++) {
-            const row = base + t * hw
-            for (let p = 0; p < hw; p++) dst[row + p] = toHalf(src[p * tAll + t])
+        for (let h = 0; h < nh; h++) {
+          const src = all.subarray(h * hw * tAll, (h + 1) * hw * tAll)
+          if (layer.bucketSize === 1) {
+            const dst = st.stream.data[li]
+            const base = (stepIndex * nh + h) * T * hw
+            for (let t = 0; t < T; t++) {
+              const row = base + t * hw
+              for (let p = 0; p < hw; p++) dst[row + p] = toHalf(src[p * tAll + t])
+            }
+            continue
           }
-          return
+          const acc = st.acc[li]
+          for (let t = 0; t < T; t++) {
+            const row = (h * T + t) * hw
+            for (let p = 0; p < hw; p++) acc[row + p] += src[p * tAll + t]
+          }
         }
-        const acc = st.acc[li]
-        for (let t = 0; t < T; t++) {
-          const row = t * hw
-          for (let p = 0; p < hw; p++) acc[row + p] += src[p * tAll + t]
-        }
+        if (layer.bucketSize === 1) return
         const inBucket = stepIndex % layer.bucketSize
         if (inBucket === layer.bucketSize - 1 || stepIndex === plan.steps - 1)
           this.flush(st, li, Math.floor(stepIndex / layer.bucketSize))
@@ -180,7 +217,7 @@ export class AttentionRecorder implements PipelineObserver {
         }
       })
       const data = st.stream.data.map((d, li) => {
-        const keep = bucketCount(steps, layers[li].bucketSize) * st.stream.tokens * layers[li].height * layers[li].width
+        const keep = layerValues(layers[li], steps, st.stream.tokens)
         return keep === d.length ? d : d.slice(0, keep)
       })
       return { ...st.stream, data }
@@ -191,8 +228,9 @@ export class AttentionRecorder implements PipelineObserver {
       latentHeight: plan.latentHeight,
       latentWidth: plan.latentWidth,
       layers,
-      cond: streams[0],
-      uncond: streams[1],
+      cond: streams.find((s) => s.name === 'cond')!,
+      uncond: streams.find((s) => s.name === 'uncond'),
+      refined: streams.find((s) => s.name === 'refined'),
     }
   }
 }

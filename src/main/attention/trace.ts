@@ -36,18 +36,25 @@ export interface TraceLoadOptions extends Omit<LoadOptions, 'unetModel'> {
   attention?: boolean
   /** Also tap the unconditional half of guidance, for the negative prompt's maps. */
   negative?: boolean
+  /**
+   * Record every head's map instead of the in-graph head mean (issue 16): DAAM's exact per-head
+   * clamp, at heads x the record's size (src/shared/attention-record.ts has the formula).
+   */
+  perHead?: boolean
+  /** Also record the self-attention-refined maps (the "refined" overlay method; not with perHead). */
+  refine?: boolean
   /** Hold the model in this engine (which releases the one it held); else the caller releases it. */
   engine?: Engine
 }
 
 /** Loads a model folder with its U-Net patched by the attention hook. */
 export async function loadTracedModel(dir: string, options: TraceLoadOptions = {}): Promise<TracedModel> {
-  const { attention = true, negative = false, engine, ...load } = options
+  const { attention = true, negative = false, perHead = false, refine = false, engine, ...load } = options
   let hook: TraceHook | null = null
   let unetModel: Uint8Array | undefined
   if (attention) {
     // Static checks first: a broken folder gets its precise message before any patching.
-    const patched = prepareAttentionHook(inspectModelFolder(dir).unetPath, { negative })
+    const patched = prepareAttentionHook(inspectModelFolder(dir).unetPath, { negative, perHead, refine })
     hook = { taps: patched.taps, warning: patched.warning }
     // Without taps the file itself is loaded: ORT then maps it instead of copying a buffer.
     if (patched.taps.length > 0) unetModel = patched.model

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { bucketCount, type AttentionRecord, type StreamName } from '../../shared/attention-record'
+import { bucketCount, serializeRecord, type AttentionRecord, type StreamName } from '../../shared/attention-record'
 import type { ImageBytes } from '../../shared/heatmap/compose'
 import { Heatmaps } from '../../shared/heatmap/heatmaps'
 import { specFilter, type OverlayScratch, type OverlaySettings } from '../../shared/heatmap/overlay'
@@ -90,14 +90,18 @@ export async function writeWordFiles(dir: string, o: WordFilesInput): Promise<Wo
   const scratch: OverlayScratch = {}
   const filter = specFilter(settings)
   // what the filter selected (layers, steps), for the index and the composite's metadata
-  const used = fitting(() => heatmaps.tokenMaps(filter, 'cond'))
+  const used = fitting(() => heatmaps.tokenMaps(filter, 'cond', settings.method))
   let approximate = false
 
   const groups: { stream: StreamName; words: readonly WordSpec[] }[] = [{ stream: 'cond', words: o.words }]
   if (o.negativeWords?.length) groups.push({ stream: 'uncond', words: o.negativeWords })
   for (const { stream, words } of groups) {
     if (words.length === 0) continue
-    const maps = fitting(() => heatmaps.wordMaps(words, { filter, normalization: settings.normalization, stream }))
+    // the refined method covers the prompt only: negative-prompt words are exported as DAAM maps
+    const method = stream === 'cond' ? settings.method : undefined
+    const maps = fitting(() =>
+      heatmaps.wordMaps(words, { filter, normalization: settings.normalization, stream, method }),
+    )
     approximate ||= maps.tokenMaps.approximate
     for (let i = 0; i < words.length; i++) {
       const word = words[i]!
@@ -105,7 +109,12 @@ export async function writeWordFiles(dir: string, o: WordFilesInput): Promise<Wo
       const entry: ExportedWord = { word: word.label, stream, tokenIndices: [...word.tokens], npy: `${stem}.npy` }
       await fs.writeFile(path.join(dir, entry.npy), writeNpy(maps.maps[i]!, [height, width], 'float32'))
       if (o.overlays) {
-        const spec: OverlaySpec = { ...settings, words: [{ label: word.label, tokens: [...word.tokens] }], stream }
+        const spec: OverlaySpec = {
+          ...settings,
+          method,
+          words: [{ label: word.label, tokens: [...word.tokens] }],
+          stream,
+        }
         const rgba = drawOverlay(heatmaps, image, spec, scratch)
         entry.overlay = `${stem}.overlay.png`
         const text = overlayText(o.generation, spec, maps.tokenMaps)
@@ -158,7 +167,9 @@ export async function writeWordFiles(dir: string, o: WordFilesInput): Promise<Wo
 
 /**
  * raw/layer_NN.npy: float16 [buckets, tokens, h, w] per layer and stream (buckets = steps when
- * bucket_size is 1), plus raw/index.json describing layers, tokens and time steps. Recompute the
+ * bucket_size is 1; [buckets, heads, tokens, h, w] in a per-head record), raw/record.bin (the
+ * binary record, read by scripts/daam-reference.py), plus raw/index.json describing layers,
+ * tokens and time steps. Recompute the
  * DAAM map of token t: for each layer sum axis 0, bicubic-upsample to the latent grid, clamp >= 0,
  * average the layers (leaving out the mid block). Returns the index's path.
  */
@@ -174,17 +185,20 @@ export async function writeRawRecord(
     const files: Record<string, string> = {}
     for (const s of streams) {
       const file = `layer_${String(li).padStart(2, '0')}${s.name === 'uncond' ? '_uncond' : ''}.npy`
-      const shape = [bucketCount(record.steps, layer.bucketSize), s.tokens, layer.height, layer.width]
+      const heads = layer.heads ? [layer.heads] : [] // per-head records: [bucket, head, token, y, x]
+      const shape = [bucketCount(record.steps, layer.bucketSize), ...heads, s.tokens, layer.height, layer.width]
       await fs.writeFile(path.join(dir, file), writeNpy(s.data[li]!, shape, 'float16'))
       files[s.name] = file
     }
     layers.push({ ...layer, files })
   }
+  // the same record in the binary layout of src/shared/attention-record.ts (what the history keeps)
+  await fs.writeFile(path.join(dir, 'record.bin'), serializeRecord(record))
   const index = path.join(dir, 'index.json')
   const json = {
     format: 'daam-attention-record/1',
     description:
-      'Cross-attention probabilities, mean over heads, per layer: [bucket, token, y, x]; a bucket sums bucketSize consecutive steps (1 = per step). Tokens: BOS, prompt tokens, first EOS.',
+      'Cross-attention probabilities, mean over heads, per layer: [bucket, token, y, x] ([bucket, head, token, y, x] for layers with "heads"); a bucket sums bucketSize consecutive steps (1 = per step). Tokens: BOS, prompt tokens, first EOS. record.bin: the same record, binary (DAAMREC1).',
     steps: record.steps,
     timesteps: record.timesteps,
     latentHeight: record.latentHeight,

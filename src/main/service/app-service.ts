@@ -50,7 +50,11 @@ export class AppService {
 
   constructor(options: Partial<ServiceOptions> = {}) {
     this.options = defaultServiceOptions(options)
-    this.engine = new EngineClient({ bundledDir: this.bundledModelDir, threads: this.options.threads })
+    this.engine = new EngineClient({
+      bundledDir: this.bundledModelDir,
+      threads: this.options.threads,
+      refinedMaps: this.options.refinedMaps,
+    })
     this.history = this.options.userDataDir ? new HistoryStore(path.join(this.options.userDataDir, 'history')) : null
     this.settings = Settings.inUserData(this.options.userDataDir)
     const userData = this.options.userDataDir

@@ -39,7 +39,7 @@ export class ModelManager {
   /** The last folder that loaded: reloaded when a failed load had to release it. */
   private lastGoodDir: string | null = null
 
-  constructor(private readonly options: { bundledDir: string; threads?: number }) {}
+  constructor(private readonly options: { bundledDir: string; threads?: number; refine?: boolean }) {}
 
   get current(): ActiveModel | null {
     return this.active
@@ -68,6 +68,7 @@ export class ModelManager {
     try {
       const { model, hook: traced } = await loadTracedModel(dir, {
         negative: true,
+        refine: this.options.refine === true, // the "Refined (self-attention)" overlay method (issue 16)
         threads: this.options.threads,
         engine: this.engine,
       })

@@ -16,6 +16,13 @@ export interface ServiceOptions {
   dialogAnswers?: DialogAnswers
   /** ONNX Runtime intra-op threads (default: ORT's choice). */
   threads?: number
+  /**
+   * Also record the self-attention-refined maps (the overlay's "Refined" method, issue 16). Off by
+   * default: the extra in-graph products cost 14 % per U-Net call on the bundled model
+   * (`npm run bench:capture -- --refine`: hooked/plain 1.14 against 1.02), and on this model the
+   * method does not beat DAAM (README).
+   */
+  refinedMaps?: boolean
   /** Models installed from the Hub (default `<userData>/models`; the library's setting overrides it). */
   libraryDir?: string
   /** Fixed Hub endpoint (HF_ENDPOINT, or a test's loopback Hub); default https://huggingface.co. */
@@ -82,6 +89,7 @@ const KEY_CHECKS: Partial<Record<keyof ServiceOptions, KeyCheck>> = {
   userDataDir: (v) => v === null || isString(v),
   dialogAnswers: isObject,
   threads: (v) => Number.isInteger(v) && (v as number) > 0,
+  refinedMaps: (v) => typeof v === 'boolean',
   libraryDir: isString,
   hubEndpoint: (v) => isString(v) && URL.canParse(v as string),
   secrets: () => false, // injected by Electron only

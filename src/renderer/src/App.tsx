@@ -15,6 +15,7 @@ import { ModelPicker } from './components/ModelPicker'
 import { ModelsPanel } from './components/ModelsPanel'
 import { OverlayControls } from './components/OverlayControls'
 import { OverlayLegend } from './components/OverlayLegend'
+import { LayerGrid } from './components/LayerGrid'
 import { LivePreview, ProgressPanel } from './components/ProgressPanel'
 import { PromptPanel } from './components/PromptPanel'
 import { StatusBar } from './components/StatusBar'
@@ -208,10 +209,19 @@ export function App(): React.JSX.Element {
               totalSteps={overlay.totalSteps}
               playing={overlay.playing}
               approximate={overlay.approximate}
+              refinedAvailable={!!view?.record?.refined}
               disabled={!view?.heatmaps}
               onChange={overlay.changeSettings}
               onPlay={() => overlay.togglePlay((text) => say('info', text))}
             />
+            {view?.record && spec?.words.length === 1 ? (
+              <LayerGrid
+                record={view.record}
+                spec={spec}
+                only={overlay.settings.only}
+                onPick={(only) => overlay.changeSettings({ only })}
+              />
+            ) : null}
             <div className="save-buttons">
               <button
                 type="button"

@@ -1,12 +1,15 @@
 /**
  * Step 1 of every heat map: collapse the record into one map per token on the latent grid,
- * following DAAM: sum over the selected steps, bicubic upsample every layer's map to the latent
- * grid, clamp the undershoot at 0, mean over the selected layers. (Heads were already averaged in
- * the graph; since bicubic is linear, upsample(mean) = mean(upsample), only the clamp happens
- * after the head mean instead of before, a negligible difference.) Done once per filter change;
- * word maps are cheap combinations of these token maps.
+ * following DAAM (castorini/daam trace.py compute_global_heat_map): sum over the selected steps,
+ * bicubic upsample every (layer, head) map to the latent grid, clamp the undershoot at 0, mean
+ * over the selected heads and layers. With a per-head record (RecordLayer.heads) this is DAAM
+ * exactly. The default record holds the in-graph head mean; bicubic is linear, so
+ * upsample(mean) = mean(upsample) and only the clamp then happens after the head mean instead of
+ * before each head: measured on the bundled model in README.md ("What DAAM means here").
+ * Done once per filter change; word maps are cheap combinations of these token maps. Callers:
+ * Heatmaps (heatmaps.ts), tests and benches.
  */
-import { bucketCount, type AttentionRecord, type RecordLayer, type StreamName } from '../attention-record'
+import { bucketCount, type AttentionRecord, type RecordLayer, type RecordStreamName } from '../attention-record'
 import { halfTable } from '../float16'
 import { resizeBicubic } from './resize'
 
@@ -19,6 +22,8 @@ export interface HeatmapFilter {
   steps?: { from: number; to: number }
   /** A single step (scrubbing); overrides `steps`. */
   step?: number
+  /** One head alone (per-head records only; the per-head grid). */
+  head?: number
 }
 
 export interface TokenMaps {
@@ -63,10 +68,15 @@ export function stepRange(steps: number, filter: HeatmapFilter): { from: number;
 export function aggregateTokens(
   record: AttentionRecord,
   filter: HeatmapFilter = {},
-  streamName: StreamName = 'cond',
+  streamName: RecordStreamName = 'cond',
 ): TokenMaps {
-  const stream = streamName === 'cond' ? record.cond : record.uncond
-  if (!stream) throw new Error('this record has no negative-prompt (unconditional) attention')
+  const stream = record[streamName]
+  if (!stream)
+    throw new Error(
+      streamName === 'refined'
+        ? 'this record has no refined maps (generate again with the refined method available)'
+        : 'this record has no negative-prompt (unconditional) attention',
+    )
   const selected = selectLayers(record.layers, filter)
   if (selected.length === 0) throw new Error('the layer filter selects no layer')
   const range = stepRange(record.steps, filter)
@@ -82,7 +92,14 @@ export function aggregateTokens(
     const li = record.layers.indexOf(layer)
     const data = stream.data[li]
     const hw = layer.height * layer.width
-    const sum = new Float32Array(T * hw)
+    const nh = layer.heads ?? 1
+    if (filter.head !== undefined && (nh === 1 || filter.head < 0 || filter.head >= nh))
+      throw new Error(
+        nh === 1
+          ? 'this record keeps the head mean only: record per head to look at one head'
+          : `head ${filter.head} outside 0..${nh - 1}`,
+      )
+    const sum = new Float32Array(nh * T * hw)
     const B = layer.bucketSize
     const nb = bucketCount(record.steps, B)
     for (let b = 0; b < nb; b++) {
@@ -92,15 +109,19 @@ export function aggregateTokens(
       if (overlap <= 0) continue
       const w = overlap / (last - first + 1)
       if (w < 1) approximate = true
-      const base = b * T * hw
-      for (let i = 0; i < T * hw; i++) sum[i] += w * half[data[base + i]]
+      const base = b * nh * T * hw
+      for (let i = 0; i < nh * T * hw; i++) sum[i] += w * half[data[base + i]]
     }
     const native = layer.height === H && layer.width === W // no resize, only the clamp
-    for (let t = 0; t < T; t++) {
-      const map = sum.subarray(t * hw, (t + 1) * hw)
-      const src = native ? map : resizeBicubic(map, layer.height, layer.width, up, H, W, 0)
-      const o = t * H * W
-      for (let i = 0; i < H * W; i++) out[o + i] += src[i] > 0 ? src[i] : 0
+    const heads = filter.head !== undefined ? [filter.head] : Array.from({ length: nh }, (_, h) => h)
+    const hk = 1 / heads.length
+    for (const h of heads) {
+      for (let t = 0; t < T; t++) {
+        const map = sum.subarray((h * T + t) * hw, (h * T + t + 1) * hw)
+        const src = native ? map : resizeBicubic(map, layer.height, layer.width, up, H, W)
+        const o = t * H * W
+        for (let i = 0; i < H * W; i++) out[o + i] += src[i] > 0 ? hk * src[i] : 0
+      }
     }
   }
   const inv = 1 / selected.length

@@ -47,7 +47,10 @@ export function overlayHeatmap(
 }
 
 /** Floats in [0, 1] -> colour-map indices, with the same rounding as Heatmaps.wordBytes. */
-export function toBytes(map: Float32Array, out = new Uint8ClampedArray(map.length)): Uint8ClampedArray {
+export function toBytes(
+  map: Float32Array,
+  out: Uint8ClampedArray = new Uint8ClampedArray(map.length),
+): Uint8ClampedArray {
   for (let i = 0; i < map.length; i++) out[i] = map[i] * 255
   return out
 }

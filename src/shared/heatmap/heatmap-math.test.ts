@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { bicubicWeights, resizeBicubic } from './resize'
 import { aggregateTokens } from './aggregate'
-import { normalizedLatentMaps, wordLatentMap } from './word-maps'
+import { latentWordMaps, toImageSize, wordLatentMap } from './word-maps'
 import { iou, rankWordsAt, thresholdMask } from './masks'
 import { Heatmaps } from './heatmaps'
 import { toBytes } from './compose'
@@ -143,22 +143,51 @@ describe('word maps', () => {
     { label: 'caterpillar', tokens: [3, 4] },
   ]
 
-  it('normalises per word to [0, 1]', () => {
-    for (const m of normalizedLatentMaps(tm, words, 'word')) {
-      expect(Math.min(...m)).toBeCloseTo(0, 6)
-      expect(Math.max(...m)).toBeCloseTo(1, 6)
+  it('normalises per word to [0, 1] after the upsample, as DAAM does (no clipping of the overshoot)', () => {
+    for (const m of latentWordMaps(tm, words, 'word')) {
+      const img = toImageSize(m, 4, 4, 32, 32)
+      expect(Math.min(...img)).toBeCloseTo(0, 6)
+      expect(Math.max(...img)).toBeCloseTo(1, 6)
+      // DAAM's order: raw upsample, then (m - min) / (max - min + 1e-8)
+      const raw = resizeBicubic(m, 4, 4, new Float32Array(32 * 32), 32, 32)
+      const lo = Math.min(...raw),
+        hi = Math.max(...raw)
+      for (let i = 0; i < raw.length; i++) expect(img[i]).toBeCloseTo((raw[i] - lo) / (hi - lo + 1e-8), 6)
     }
   })
 
+  it('differs from normalising on the latent grid and clipping (the order before issue 16)', () => {
+    // a one-cell peak: bicubic overshoots it and undershoots around it
+    const spike = Float32Array.from({ length: 16 }, (_, i) => (i === 5 ? 1 : 0.1))
+    const daam = toImageSize(spike, 4, 4, 32, 32)
+    const lo = Math.min(...spike),
+      hi = Math.max(...spike)
+    const latentFirst = resizeBicubic(
+      spike.map((v) => (v - lo) / (hi - lo)),
+      4,
+      4,
+      new Float32Array(32 * 32),
+      32,
+      32,
+      0,
+      1,
+    )
+    let maxDiff = 0
+    for (let i = 0; i < daam.length; i++) maxDiff = Math.max(maxDiff, Math.abs(daam[i] - latentFirst[i]))
+    expect(maxDiff).toBeGreaterThan(0.05)
+    // clipping flattens the undershoot ring into a plateau of 0s; DAAM's minimum is one point of it
+    expect(latentFirst.filter((v) => v === 0).length).toBeGreaterThan(4 * daam.filter((v) => v < 1e-6).length)
+  })
+
   it('absolute keeps weak words dim (BOS excluded from the scale)', () => {
-    const [a, cat] = normalizedLatentMaps(tm, words, 'absolute')
+    const [a, cat] = latentWordMaps(tm, words, 'absolute')
     expect(Math.max(...cat)).toBeCloseTo(0.25 / 0.45, 2) // token 2 peaks at 0.25, token 4 at 0.45
     expect(Math.max(...a)).toBeLessThan(Math.max(...cat))
   })
 
   it('across words gives each pixel a distribution over the prompt tokens', () => {
     const single = [1, 2, 3, 4].map((t) => ({ label: `t${t}`, tokens: [t] }))
-    const maps = normalizedLatentMaps(tm, single, 'across')
+    const maps = latentWordMaps(tm, single, 'across')
     for (let i = 0; i < 16; i++) expect(maps.reduce((s, m) => s + m[i], 0)).toBeCloseTo(1, 5)
   })
 

@@ -4,16 +4,21 @@
  * stream, so clicking words or switching normalisation only recombines cached token maps and runs
  * one resize per word.
  */
-import type { AttentionRecord, StreamName } from '../attention-record'
+import type { AttentionRecord, RecordStreamName, StreamName } from '../attention-record'
 import { aggregateTokens, type HeatmapFilter, type TokenMaps } from './aggregate'
-import { normalizedLatentMaps, toImageSize, type Normalization, type WordSpec } from './word-maps'
+import { latentWordMaps, toImageSize, type Normalization, type WordSpec } from './word-maps'
 import { resizeBicubicToBytes } from './resize'
+import { toBytes } from './compose'
+import type { HeatmapMethod } from './methods'
+
+export { HEATMAP_METHODS, type HeatmapMethod } from './methods'
 
 export interface WordMapOptions {
   filter?: HeatmapFilter
   normalization?: Normalization
   /** 'uncond' = words of the negative prompt. */
   stream?: StreamName
+  method?: HeatmapMethod
 }
 
 export interface WordMaps {
@@ -26,6 +31,7 @@ export interface WordMaps {
 
 export class Heatmaps {
   private readonly cache = new Map<string, TokenMaps>()
+  private scratch: Float32Array | undefined
 
   constructor(
     readonly record: AttentionRecord,
@@ -33,7 +39,13 @@ export class Heatmaps {
     readonly imageHeight: number,
   ) {}
 
-  tokenMaps(filter: HeatmapFilter = {}, stream: StreamName = 'cond'): TokenMaps {
+  tokenMaps(filter: HeatmapFilter = {}, stream: StreamName = 'cond', method: HeatmapMethod = 'daam'): TokenMaps {
+    if (method === 'refined' && stream !== 'cond')
+      throw new Error('refined maps cover the prompt, not the negative prompt')
+    return this.streamMaps(filter, method === 'refined' ? 'refined' : stream)
+  }
+
+  private streamMaps(filter: HeatmapFilter, stream: RecordStreamName): TokenMaps {
     const key = `${stream}|${JSON.stringify(filter)}`
     let tm = this.cache.get(key)
     if (!tm) {
@@ -50,32 +62,38 @@ export class Heatmaps {
    * 512x512 a fresh 1 MB array per word costs as much as computing it.
    */
   wordMaps(words: readonly WordSpec[], options: WordMapOptions = {}, out?: readonly Float32Array[]): WordMaps {
-    const tm = this.tokenMaps(options.filter, options.stream)
-    const latent = normalizedLatentMaps(tm, words, options.normalization ?? 'word')
+    const tm = this.tokenMaps(options.filter, options.stream, options.method)
+    const mode = options.normalization ?? 'word'
+    const latent = latentWordMaps(tm, words, mode)
     const size = this.imageHeight * this.imageWidth
     const maps = latent.map((m, i) => {
       const buf = out?.[i]?.length === size ? out[i] : undefined
-      return toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, buf)
+      return toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, mode, buf)
     })
     return { width: this.imageWidth, height: this.imageHeight, maps, tokenMaps: tm }
   }
 
   /**
    * Word maps at image size as bytes (round(255 * value)), i.e. colour-map indices: the same maths
-   * as wordMaps with a quarter of the memory traffic (measured in bench/heatmaps.ts). The overlay
-   * composer draws from wordMaps, which the colour map rounds to these same bytes.
+   * as wordMaps. For 'absolute' and 'across' the resize writes bytes directly (a quarter of the
+   * memory traffic, measured in bench/heatmaps.ts); DAAM's 'word' mode needs the float upsample's
+   * min and max first, so it goes through one float scratch map. The overlay composer draws from
+   * wordMaps, which the colour map rounds to these same bytes.
    */
   wordBytes(
     words: readonly WordSpec[],
     options: WordMapOptions = {},
     out?: readonly Uint8ClampedArray[],
   ): Uint8ClampedArray[] {
-    const tm = this.tokenMaps(options.filter, options.stream)
-    const latent = normalizedLatentMaps(tm, words, options.normalization ?? 'word')
+    const tm = this.tokenMaps(options.filter, options.stream, options.method)
+    const mode = options.normalization ?? 'word'
+    const latent = latentWordMaps(tm, words, mode)
     const size = this.imageHeight * this.imageWidth
+    if (mode === 'word' && this.scratch?.length !== size) this.scratch = new Float32Array(size)
     return latent.map((m, i) => {
       const buf = out?.[i]?.length === size ? out[i] : new Uint8ClampedArray(size)
-      return resizeBicubicToBytes(m, tm.height, tm.width, buf, this.imageHeight, this.imageWidth)
+      if (mode !== 'word') return resizeBicubicToBytes(m, tm.height, tm.width, buf, this.imageHeight, this.imageWidth)
+      return toBytes(toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, mode, this.scratch), buf)
     })
   }
 }

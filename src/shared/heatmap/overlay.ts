@@ -34,6 +34,8 @@ export function wordColors(n: number): [number, number, number][] {
 
 export function specFilter(spec: Pick<OverlaySpec, 'filter'>): HeatmapFilter {
   const f: HeatmapFilter = {}
+  if (spec.filter.layers) f.layers = [...spec.filter.layers]
+  if (spec.filter.head !== undefined) f.head = spec.filter.head
   if (spec.filter.resolutions) f.resolutions = [...spec.filter.resolutions]
   if (spec.filter.steps) f.steps = { ...spec.filter.steps }
   if (spec.filter.step !== undefined) f.step = spec.filter.step
@@ -64,7 +66,7 @@ export function renderOverlay(
   const words: WordSpec[] = spec.words
   const result = heatmaps.wordMaps(
     words,
-    { filter: specFilter(spec), normalization: spec.normalization, stream: spec.stream },
+    { filter: specFilter(spec), normalization: spec.normalization, stream: spec.stream, method: spec.method },
     scratch.maps,
   )
   scratch.maps = result.maps

@@ -238,7 +238,13 @@ describe('request schemas of the app channels', () => {
     expect(ok('overlay:save', { id, spec: { ...spec, words: [] } })).toBe(false)
     expect(ok('overlay:save', { id, spec: { ...spec, opacity: 2 } })).toBe(false)
     expect(ok('overlay:save', { id, spec: { ...spec, colormap: 'rainbow' } })).toBe(false)
-    expect(ok('overlay:save', { id, spec: { ...spec, filter: { layers: [1] } } })).toBe(false)
+    expect(ok('overlay:save', { id, spec: { ...spec, filter: { bogus: [1] } } })).toBe(false)
+    // issue 16: one layer (head) alone and the method are part of the spec, bounded
+    expect(ok('overlay:save', { id, spec: { ...spec, method: 'refined', filter: { layers: [1], head: 0 } } })).toBe(
+      true,
+    )
+    expect(ok('overlay:save', { id, spec: { ...spec, method: 'magic' } })).toBe(false)
+    expect(ok('overlay:save', { id, spec: { ...spec, filter: { layers: [-1] } } })).toBe(false)
     expect(ok('overlay:save', { id: '../../etc/passwd', spec })).toBe(false)
   })
 

@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { STREAM_NAMES } from '../attention-record'
 import { COLORMAPS } from '../colormaps'
+import { HEATMAP_METHODS } from '../heatmap/methods'
 
 const tokenIndex = z.number().int().min(0).max(1023)
 
@@ -21,8 +22,14 @@ export const overlaySpecSchema = z
     opacity: z.number().min(0).max(1),
     tau: z.number().min(0).max(1),
     normalization: z.enum(['word', 'absolute', 'across']),
+    /** 'daam' (default) or 'refined' (self-attention propagation, issue 16). */
+    method: z.enum(HEATMAP_METHODS).optional(),
     filter: z
       .object({
+        /** Explicit layer indices (the per-layer grid's cells); takes precedence over resolutions. */
+        layers: z.array(z.number().int().min(0).max(1023)).max(256).optional(),
+        /** One head alone (per-head records). */
+        head: z.number().int().min(0).max(255).optional(),
         resolutions: z.array(z.number().int().min(1).max(4096)).max(32).optional(),
         steps: z
           .object({ from: z.number().int().min(0), to: z.number().int().min(0) })

@@ -40,6 +40,8 @@ export interface EngineClientOptions {
   bundledDir: string
   /** ONNX Runtime intra-op threads (default: ONNX Runtime's choice). */
   threads?: number
+  /** Record the self-attention-refined maps too (ServiceOptions.refinedMaps). */
+  refinedMaps?: boolean
   /** V8 heap limits of the worker; going over them is reported as 'engine-crashed' (out of memory). */
   resourceLimits?: ResourceLimits
   /** The worker's code; default: `resolveEngineWorker()`. */
@@ -160,6 +162,7 @@ export class EngineClient {
     const workerData: EngineWorkerData = {
       bundledDir: this.options.bundledDir,
       threads: this.options.threads,
+      refinedMaps: this.options.refinedMaps,
       cancel: this.cancelFlag.buffer,
     }
     const worker = new Worker(spec.filename, {

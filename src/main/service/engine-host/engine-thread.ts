@@ -21,7 +21,7 @@ import {
 const port = parentPort
 if (!port) throw new Error('engine-thread.ts runs only in the engine worker (started by client.ts)')
 const data = workerDataSchema.parse(workerData)
-const models = new ModelManager({ bundledDir: data.bundledDir, threads: data.threads })
+const models = new ModelManager({ bundledDir: data.bundledDir, threads: data.threads, refine: data.refinedMaps })
 const cancel = new CancelFlag(data.cancel)
 
 function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {

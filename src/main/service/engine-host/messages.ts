@@ -80,6 +80,7 @@ export const workerDataSchema = z
   .object({
     bundledDir: z.string().min(1),
     threads: z.number().int().positive().optional(),
+    refinedMaps: z.boolean().optional(),
     /** The cancel flag's memory (cancel-flag.ts). */
     cancel: z.instanceof(SharedArrayBuffer),
   })

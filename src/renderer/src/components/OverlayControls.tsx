@@ -1,6 +1,7 @@
 import { useId } from 'react'
 import { COLORMAPS, type ColormapName } from '../../../shared/colormaps'
 import type { Normalization } from '../../../shared/heatmap/word-maps'
+import { HEATMAP_METHODS, METHOD_LABELS, type HeatmapMethod } from '../../../shared/heatmap/methods'
 import type { OverlaySettings } from '../state/overlay-spec'
 
 interface Props {
@@ -10,6 +11,8 @@ interface Props {
   playing: boolean
   /** The step filter cuts through time buckets of a large model's record. */
   approximate: boolean
+  /** The record has the self-attention-refined maps: offer the method choice. */
+  refinedAvailable?: boolean
   disabled: boolean
   onChange: (patch: Partial<OverlaySettings>) => void
   onPlay: () => void
@@ -28,6 +31,7 @@ export function OverlayControls({
   totalSteps,
   playing,
   approximate,
+  refinedAvailable = false,
   disabled,
   onChange,
   onPlay,
@@ -107,6 +111,26 @@ export function OverlayControls({
           <output>{settings.tau.toFixed(2)}</output>
         </div>
       )}
+
+      {refinedAvailable ? (
+        <div className="control-row">
+          <label className="control-label" htmlFor={`${id}-method`}>
+            Method
+          </label>
+          <select
+            id={`${id}-method`}
+            data-testid="method"
+            value={settings.method}
+            onChange={(e) => onChange({ method: e.target.value as HeatmapMethod })}
+          >
+            {HEATMAP_METHODS.map((m) => (
+              <option key={m} value={m}>
+                {METHOD_LABELS[m]}
+              </option>
+            ))}
+          </select>
+        </div>
+      ) : null}
 
       <div className="control-row">
         <label className="control-label" htmlFor={`${id}-norm`}>

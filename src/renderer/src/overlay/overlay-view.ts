@@ -15,7 +15,10 @@ import type { GenerationPayload } from '../../../shared/ipc/payloads'
 
 export interface HoverWord {
   label: string
-  /** Share of the pixel's attention over the prompt's words, 0..1. */
+  /**
+   * The word's map at the pixel, 0..1: the same normalised map the overlay draws and thresholds
+   * (issue 16: ranking, mask and colour agree).
+   */
   share: number
 }
 
@@ -78,21 +81,22 @@ export class OverlayView {
     ctx.putImageData(this.imageData, 0, 0)
   }
 
-  /** Top words at a pixel with their share of its attention (across-words normalisation). */
+  /** Top words at a pixel, ranked on the overlay's own normalised maps (normalisation, method). */
   hover(
     x: number,
     y: number,
     words: readonly WordSpec[],
-    spec: Pick<OverlaySpec, 'filter' | 'stream'>,
+    spec: Pick<OverlaySpec, 'filter' | 'stream' | 'normalization' | 'method'>,
     top = 3,
   ): HoverWord[] {
     if (!this.heatmaps || words.length === 0) return []
-    const key = `${spec.stream}|${JSON.stringify(spec.filter)}|${words.map((w) => w.tokens.join('.')).join(',')}`
+    const key = `${spec.stream}|${spec.normalization}|${spec.method ?? 'daam'}|${JSON.stringify(spec.filter)}|${words.map((w) => w.tokens.join('.')).join(',')}`
     if (this.hoverCache?.key !== key) {
       const res = this.heatmaps.wordMaps(words, {
         filter: specFilter(spec),
-        normalization: 'across',
+        normalization: spec.normalization,
         stream: spec.stream,
+        method: spec.method,
       })
       this.hoverCache = { key, maps: res.maps, labels: words.map((w) => w.label) }
     }

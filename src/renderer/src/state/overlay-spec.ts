@@ -6,6 +6,7 @@
 import type { StreamName } from '../../../shared/attention-record'
 import type { ColormapName } from '../../../shared/colormaps'
 import type { Normalization } from '../../../shared/heatmap/word-maps'
+import type { HeatmapMethod } from '../../../shared/heatmap/methods'
 import { DEFAULT_OVERLAY } from '../../../shared/heatmap/overlay'
 import type { OverlaySpec } from '../../../shared/ipc/overlay'
 import type { WordChip } from '../../../shared/ipc/payloads'
@@ -24,6 +25,10 @@ export interface OverlaySettings {
   opacity: number
   tau: number
   normalization: Normalization
+  /** 'daam' or 'refined' (offered when the record has refined maps). */
+  method: HeatmapMethod
+  /** One layer (and head) alone, picked in the per-layer grid; null = the resolutions below. */
+  only: { layer: number; head?: number } | null
   /** Selected layer resolutions (native heights). */
   resolutions: number[]
   /** Inclusive step range. */
@@ -37,7 +42,7 @@ export interface OverlaySettings {
  * parts (resolutions, step range) start full for the new record.
  */
 export function settingsFor(
-  record: { steps: number; defaultResolutions: number[] } | null,
+  record: { steps: number; defaultResolutions: number[]; hasRefined?: boolean } | null,
   previous?: OverlaySettings,
 ): OverlaySettings {
   const steps = record?.steps ?? 1
@@ -47,6 +52,8 @@ export function settingsFor(
     opacity: previous?.opacity ?? DEFAULT_OVERLAY.opacity,
     tau: previous?.tau ?? DEFAULT_OVERLAY.tau,
     normalization: previous?.normalization ?? DEFAULT_OVERLAY.normalization,
+    method: record?.hasRefined ? (previous?.method ?? 'daam') : 'daam',
+    only: null,
     resolutions: record?.defaultResolutions ?? [],
     steps: { from: 0, to: steps - 1 },
     step: null,
@@ -94,9 +101,13 @@ export function toSpec(
     opacity: settings.opacity,
     tau: settings.tau,
     normalization: settings.normalization,
+    // the refined maps cover the prompt only; negative-prompt words stay DAAM
+    ...(settings.method === 'daam' || selection.stream !== 'cond' ? {} : { method: settings.method }),
     filter: {
-      // sorted: the same set gives the same filter key, so Heatmaps' aggregation cache hits
-      resolutions: [...settings.resolutions].sort((a, b) => b - a),
+      ...(settings.only
+        ? { layers: [settings.only.layer], ...(settings.only.head === undefined ? {} : { head: settings.only.head }) }
+        : // sorted: the same set gives the same filter key, so Heatmaps' aggregation cache hits
+          { resolutions: [...settings.resolutions].sort((a, b) => b - a) }),
       ...(fullRange ? {} : { steps: { ...settings.steps } }),
       ...(settings.step === null ? {} : { step: settings.step }),
     },

@@ -72,7 +72,16 @@ export function useOverlay(current: GenerationPayload | null): OverlayState {
     setShownView(view)
     setSelection(EMPTY_SELECTION)
     setSettings((s) =>
-      settingsFor(view?.record ? { steps: view.record.steps, defaultResolutions: view.defaultResolutions() } : null, s),
+      settingsFor(
+        view?.record
+          ? {
+              steps: view.record.steps,
+              defaultResolutions: view.defaultResolutions(),
+              hasRefined: !!view.record.refined,
+            }
+          : null,
+        s,
+      ),
     )
     setPlaying(false)
   }
@@ -87,7 +96,7 @@ export function useOverlay(current: GenerationPayload | null): OverlayState {
   const approximate = useMemo(() => {
     if (!spec || !view?.heatmaps) return false
     try {
-      return view.heatmaps.tokenMaps(specFilter(spec), spec.stream).approximate
+      return view.heatmaps.tokenMaps(specFilter(spec), spec.stream, spec.method).approximate
     } catch {
       return false // an impossible filter is reported by the canvas
     }
