@@ -9,13 +9,22 @@
 import { Reader } from 'protobufjs/minimal'
 import { onnx } from 'onnx-proto'
 
-/** Protobuf field numbers from onnx.proto (stable since IR v3). */
-const MODEL_GRAPH = 7
-const MODEL_OPSET_IMPORT = 8
-const GRAPH_NODE = 1
-const GRAPH_INPUT = 11
-const GRAPH_OUTPUT = 12
-const WIRE_LEN = 2
+/**
+ * Protobuf field numbers from onnx.proto (stable since IR v3) and the wire types used: the one
+ * list for the graph code that walks models without decoding them (this scan, engine/float32-io.ts,
+ * engine/external-data.ts).
+ */
+export const MODEL_GRAPH = 7
+export const MODEL_OPSET_IMPORT = 8
+export const GRAPH_NODE = 1
+export const GRAPH_INITIALIZER = 5
+export const GRAPH_INPUT = 11
+export const GRAPH_OUTPUT = 12
+export const GRAPH_VALUE_INFO = 13
+export const TENSOR_NAME = 8
+export const TENSOR_EXTERNAL_DATA = 13
+export const WIRE_VARINT = 0
+export const WIRE_LEN = 2
 
 export interface ScannedModel {
   /** Nodes of the main graph in file order (ONNX requires topological order). */

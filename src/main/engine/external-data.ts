@@ -21,12 +21,8 @@ import { constants, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } 
 import { tmpdir } from 'node:os'
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { onnx } from 'onnx-proto'
-import { lengthDelimited } from '../attention/onnx-scan'
+import { GRAPH_INITIALIZER, lengthDelimited, MODEL_GRAPH, TENSOR_EXTERNAL_DATA } from '../attention/onnx-scan'
 import { checkRegularFile, readRegularBytes } from './model-folder'
-
-const MODEL_GRAPH = 7
-const GRAPH_INITIALIZER = 5
-const TENSOR_EXTERNAL_DATA = 13
 
 /** Largest external-data file we use (an SDXL-sized U-Net in fp32 is about 10 GB). */
 const MAX_EXTERNAL_BYTES = 64 * 1024 ** 3

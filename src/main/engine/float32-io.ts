@@ -23,22 +23,22 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { Reader, Writer } from 'protobufjs/minimal'
-import { protoFields } from '../attention/onnx-scan'
+import {
+  GRAPH_INITIALIZER,
+  GRAPH_INPUT,
+  GRAPH_NODE,
+  GRAPH_OUTPUT,
+  GRAPH_VALUE_INFO,
+  MODEL_GRAPH,
+  protoFields,
+  TENSOR_NAME,
+  WIRE_LEN,
+  WIRE_VARINT,
+} from '../attention/onnx-scan'
 import { onnx } from 'onnx-proto'
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT
 const FLOAT16 = onnx.TensorProto.DataType.FLOAT16
-
-/** Protobuf field numbers from onnx.proto (stable since IR v3). */
-const MODEL_GRAPH = 7
-const GRAPH_NODE = 1
-const GRAPH_INITIALIZER = 5
-const GRAPH_INPUT = 11
-const GRAPH_OUTPUT = 12
-const GRAPH_VALUE_INFO = 13
-const TENSOR_NAME = 8
-const WIRE_VARINT = 0
-const WIRE_LEN = 2
 
 /** Suffix of the float16 tensors behind the float32 boundary; unlikely to clash with exporter names. */
 export const FLOAT16_SUFFIX = '/daam_float16'
