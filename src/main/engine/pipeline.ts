@@ -460,6 +460,21 @@ export function describeParams(p: ResolvedParams, model: string): string {
   return [
     p.prompt,
     `Negative prompt: ${p.negativePrompt}`,
-    `Steps: ${p.steps}, Sampler: ${p.scheduler}, CFG scale: ${p.guidance}, Seed: ${p.seed}, Size: ${p.width}x${p.height}, Model: ${model}`,
+    `Steps: ${p.steps}, Sampler: ${p.scheduler}, CFG scale: ${p.guidance}, Seed: ${p.seed}, Size: ${p.width}x${p.height}, Model: ${model}` +
+      weightText(p),
   ].join('\n')
+}
+
+/** ", Weights: hat=1.5 scarf=0" (and the negative prompt's, and the step window) when set. */
+function weightText(p: ResolvedParams): string {
+  const list = (w: Record<string, number> | undefined) =>
+    Object.entries(w ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')
+  const parts = [
+    list(p.weights) && `Weights: ${list(p.weights)}`,
+    list(p.negativeWeights) && `Negative weights: ${list(p.negativeWeights)}`,
+    p.weightSteps && `Weight steps: ${p.weightSteps.from}-${p.weightSteps.to}`,
+  ].filter(Boolean)
+  return parts.length ? `, ${parts.join(', ')}` : ''
 }

@@ -54,6 +54,7 @@ function generationInfo(p: GenerationPayload): GenerationInfo {
     guidance: p.params.guidance,
     scheduler: p.params.scheduler,
     model: p.model.name,
+    ...(p.params.weights ? { weights: p.params.weights } : {}),
   }
 }
 

@@ -76,6 +76,10 @@ export interface GenerationParamsView {
   scheduler: string
   width: number
   height: number
+  /** Word weights (issue 17), present only when some were set. */
+  weights?: Record<string, number>
+  negativeWeights?: Record<string, number>
+  weightSteps?: { from: number; to: number }
 }
 
 /** A finished generation: image, attention record and everything to show or restore it. */
@@ -152,6 +156,9 @@ const paramsViewSchema = z.object({
   scheduler: generationParamsSchema.shape.scheduler.unwrap(),
   width: side,
   height: side,
+  weights: generationParamsSchema.shape.weights,
+  negativeWeights: generationParamsSchema.shape.negativeWeights,
+  weightSteps: generationParamsSchema.shape.weightSteps,
 }) satisfies z.ZodType<GenerationParamsView>
 
 /**
