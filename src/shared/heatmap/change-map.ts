@@ -26,7 +26,7 @@ export function changeMap(a: Uint8Array, b: Uint8Array, width: number, height: n
     )
   }
   const r = radius ?? Math.max(1, Math.round(Math.min(width, height) / 64))
-  let map = new Float32Array(n)
+  const map = new Float32Array(n)
   for (let i = 0; i < n; i++) {
     const o = i * 3
     map[i] = (Math.abs(a[o] - b[o]) + Math.abs(a[o + 1] - b[o + 1]) + Math.abs(a[o + 2] - b[o + 2])) / (3 * 255)
