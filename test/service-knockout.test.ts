@@ -14,7 +14,9 @@ import { AppService, bindService } from '../src/main/service'
 import { DEMO_PROMPT, DEMO_SEED } from '../src/shared/generation'
 import { colourMask } from '../scripts/colour-key'
 import { iou, thresholdMask } from '../src/shared/heatmap/masks'
-import type { GenerationPayload, KnockoutProgress } from '../src/shared/ipc/payloads'
+import type { GenerationPayload, KnockoutEntry, KnockoutProgress } from '../src/shared/ipc/payloads'
+import { DEFAULT_OVERLAY } from '../src/shared/heatmap/overlay'
+import { readNpy } from '../src/shared/npy'
 
 const MODELS = path.resolve(__dirname, '..', 'models')
 
@@ -25,7 +27,12 @@ describe('knock-outs through the service', () => {
 
   beforeAll(async () => {
     userData = fs.mkdtempSync(path.join(os.tmpdir(), 'daam-ko-'))
-    service = new AppService({ modelsDir: MODELS, userDataDir: userData, threads: 1 })
+    service = new AppService({
+      modelsDir: MODELS,
+      userDataDir: userData,
+      threads: 1,
+      dialogAnswers: { chooseFolder: path.join(userData, 'export') },
+    })
     g = await service.generate({ prompt: DEMO_PROMPT, seed: DEMO_SEED })
   }, 120_000)
   afterAll(async () => {
@@ -44,8 +51,9 @@ describe('knock-outs through the service', () => {
     )
     off()
     if (!r.ok) throw new Error(r.error.message)
-    expect(r.value.map((e) => e.word)).toEqual(['hat'])
-    const hat = r.value[0]
+    const entries = r.value as KnockoutEntry[]
+    expect(entries.map((e) => e.word)).toEqual(['hat'])
+    const hat = entries[0]
     expect(progress).toEqual([expect.objectContaining({ id: g.id, done: 1, total: 1, word: 'hat' })])
     expect(hat.change.length).toBe(g.width * g.height)
     const changed = thresholdMask(
@@ -75,6 +83,19 @@ describe('knock-outs through the service', () => {
     } finally {
       await other.dispose()
     }
+
+    // Save all words exports them: knocked-out image, change map (PNG over the image, and .npy), figures
+    fs.mkdirSync(path.join(userData, 'export'))
+    const saved = await service.saveAllWords(g.id, { ...DEFAULT_OVERLAY, words: [], stream: 'cond' })
+    const exported = JSON.parse(fs.readFileSync(path.join(saved.path!, 'meta.json'), 'utf8'))
+    expect(exported.knockouts.map((k: { word: string }) => k.word)).toEqual(['scarf', 'hat'])
+    expect(exported.knockouts[1]).toMatchObject({ agreement: again[1].agreement, changeSize: again[1].changeSize })
+    const npy = readNpy(fs.readFileSync(path.join(saved.path!, exported.knockouts[1].changeNpy)))
+    expect(npy.shape).toEqual([g.height, g.width])
+    expect(Math.max(...(npy.data as Float32Array))).toBe(1)
+    const png = await sharp(path.join(saved.path!, exported.knockouts[1].changePng)).metadata()
+    expect([png.width, png.height]).toEqual([g.width, g.height])
+    expect(fs.existsSync(path.join(saved.path!, 'knockouts/hat.knockout.png'))).toBe(true)
   }, 120_000)
 
   it('refuses words not in the prompt and a knock-out during a generation; cancel stops it', async () => {

@@ -3,7 +3,7 @@
  * settings, with that word's tokens' cross-attention scaled to 0 (the `weights` parameter, applied
  * by the U-Net's attention control, see patch-unet.ts), and measure what changed: the change map
  * |image - knocked-out image| and its agreement with the word's attention. Callers: the app's
- * knock-out service (src/main/service/knockout-service.ts), scripts/knockout-table.ts and tests.
+ * knock-outs on the engine worker (src/main/service/knockouts.ts), scripts/knockout-table.ts and tests.
  */
 import type { AttentionRecord } from '../../shared/attention-record'
 import { agreement, attentionShare, changeMap, changeSize, DISAGREE_BELOW } from '../../shared/heatmap/change-map'
