@@ -19,6 +19,7 @@ import { LivePreview, ProgressPanel } from './components/ProgressPanel'
 import { PromptPanel } from './components/PromptPanel'
 import { StatusBar } from './components/StatusBar'
 import { WordsPanel } from './components/WordsPanel'
+import { KnockoutPanel } from './components/KnockoutPanel'
 import {
   formFrom,
   generateBlockedReason,
@@ -197,6 +198,17 @@ export function App(): React.JSX.Element {
               previewPrompt={form.prompt.trim() || model.model?.demoPrompt || DEMO_PROMPT}
             />
           </ErrorBoundary>
+          {current && view && !gen.running && (
+            <ErrorBoundary name="The knock-outs" resetKey={current}>
+              <KnockoutPanel
+                current={current}
+                overlay={overlay}
+                busy={gen.running}
+                onKnockouts={(knockouts) => setCurrent((c) => (c && c.id === current.id ? { ...c, knockouts } : c))}
+                onError={sayError}
+              />
+            </ErrorBoundary>
+          )}
         </section>
 
         <aside className="panel right" aria-label="Overlay and history">
