@@ -201,10 +201,10 @@ export function App(): React.JSX.Element {
           {current && view && !gen.running && (
             <ErrorBoundary name="The knock-outs" resetKey={current}>
               <KnockoutPanel
+                key={current.id}
                 current={current}
                 overlay={overlay}
                 busy={gen.running}
-                onKnockouts={(knockouts) => setCurrent((c) => (c && c.id === current.id ? { ...c, knockouts } : c))}
                 onError={sayError}
               />
             </ErrorBoundary>

@@ -20,21 +20,21 @@ export function KnockoutPanel({
   current,
   overlay,
   busy,
-  onKnockouts,
   onError,
 }: {
   current: GenerationPayload
   overlay: OverlayState
   /** A generation runs: knock-outs wait. */
   busy: boolean
-  onKnockouts: (entries: KnockoutEntry[]) => void
   onError: (e: IpcError) => void
 }): React.JSX.Element | null {
   const [running, setRunning] = useState(false)
   const [progress, setProgress] = useState<KnockoutProgress | null>(null)
   const [shown, setShown] = useState<string | null>(null)
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'agreement', desc: true })
-  const entries = useMemo(() => current.knockouts ?? [], [current])
+  // Kept here, not in App's generation: replacing that would reset the overlay's word selection.
+  // App mounts one panel per generation (key = id); the history brings earlier knock-outs back.
+  const [entries, setEntries] = useState<KnockoutEntry[]>(() => current.knockouts ?? [])
   const { selection, chips, settings } = overlay
   const picked = selection.stream === 'cond' && selection.indices.length === 1 ? chips[selection.indices[0]!] : null
 
@@ -58,7 +58,7 @@ export function KnockoutPanel({
     setProgress(null)
     if (!r.ok) return onError(r.error)
     setShown(words[words.length - 1] ?? null)
-    onKnockouts(r.value)
+    setEntries(r.value)
   }
   const allWords = useMemo(() => {
     const seen = new Set<string>()
