@@ -20,6 +20,7 @@ import { PromptPanel } from './components/PromptPanel'
 import { StatusBar } from './components/StatusBar'
 import { WordsPanel } from './components/WordsPanel'
 import { KnockoutPanel } from './components/KnockoutPanel'
+import { WordWeight } from './components/WordWeight'
 import {
   formFrom,
   generateBlockedReason,
@@ -198,6 +199,15 @@ export function App(): React.JSX.Element {
               previewPrompt={form.prompt.trim() || model.model?.demoPrompt || DEMO_PROMPT}
             />
           </ErrorBoundary>
+          <WordWeight
+            word={
+              overlay.selection.stream === 'cond' && overlay.selection.indices.length === 1
+                ? (overlay.chips[overlay.selection.indices[0]!]?.text ?? null)
+                : null
+            }
+            weights={form.weights ?? {}}
+            onChange={(weights) => setForm((f) => ({ ...f, weights }))}
+          />
           {current && view && !gen.running && (
             <ErrorBoundary name="The knock-outs" resetKey={current}>
               <KnockoutPanel
