@@ -60,6 +60,20 @@ test('knock out a word, all words, and restore them from the history', async () 
     await expect(page.getByTestId('knockout-panels')).toContainText('Without “scarf”')
     await page.getByTestId('knockout-panels').scrollIntoViewIfNeeded()
     await saveScreenshot(page, `knockout-restored-${app.mode}`)
+
+    // a weight for the picked word: the slider, then Generate sends it and the history keeps it
+    await chips.getByRole('button', { name: 'red', exact: true }).click()
+    await page.getByTestId('word-weight').getByRole('slider').fill('0')
+    await expect(page.getByTestId('word-weight')).toContainText('0.0')
+    await page.getByTestId('prompt').press('Control+Enter')
+    await expect(page.getByTestId('history-item')).toHaveCount(3, { timeout: 60_000 })
+    const weights = await page.evaluate(async () => {
+      const list = await window.api.history.list()
+      if (!list.ok) return null
+      const r = await window.api.history.get({ id: list.value.items[0]!.id })
+      return r.ok ? (r.value.params.weights ?? null) : null
+    })
+    expect(weights).toEqual({ red: 0 })
   } finally {
     await app.close()
     fs.rmSync(userDataDir, { recursive: true, force: true })
