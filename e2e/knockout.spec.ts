@@ -67,13 +67,22 @@ test('knock out a word, all words, and restore them from the history', async () 
     await expect(page.getByTestId('word-weight')).toContainText('0.0')
     await page.getByTestId('prompt').press('Control+Enter')
     await expect(page.getByTestId('history-item')).toHaveCount(3, { timeout: 60_000 })
-    const weights = await page.evaluate(async () => {
-      const list = await window.api.history.list()
-      if (!list.ok) return null
-      const r = await window.api.history.get({ id: list.value.items[0]!.id })
-      return r.ok ? (r.value.params.weights ?? null) : null
-    })
-    expect(weights).toEqual({ red: 0 })
+    // another entry (no weights), then the weighted one again: the form brings its weight back
+    await page.getByTestId('history-item').nth(1).getByRole('button').first().click()
+    await expect(chips.getByRole('button', { name: 'circle', exact: true })).toBeVisible()
+    await chips.getByRole('button', { name: 'red', exact: true }).click()
+    await expect(page.getByTestId('word-weight')).toContainText('1.0')
+    await page.getByTestId('history-item').nth(0).getByRole('button').first().click()
+    await expect(chips.getByRole('button')).toHaveText(DEMO_PROMPT.split(' '))
+    await chips.getByRole('button', { name: 'red', exact: true }).click()
+    await expect(page.getByTestId('word-weight')).toContainText('0.0')
+
+    // compare with the previous run: both images with the picked word's map, the difference, the table
+    await page.getByTestId('compare').click()
+    await expect(page.getByTestId('compare-images').locator('figure')).toHaveCount(3)
+    await expect(page.getByTestId('compare-table')).toContainText('hat')
+    await page.getByTestId('compare-panel').scrollIntoViewIfNeeded()
+    await saveScreenshot(page, `compare-${app.mode}`)
   } finally {
     await app.close()
     fs.rmSync(userDataDir, { recursive: true, force: true })

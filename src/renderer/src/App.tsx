@@ -21,6 +21,7 @@ import { StatusBar } from './components/StatusBar'
 import { WordsPanel } from './components/WordsPanel'
 import { KnockoutPanel } from './components/KnockoutPanel'
 import { WordWeight } from './components/WordWeight'
+import { ComparePanel } from './components/ComparePanel'
 import {
   formFrom,
   generateBlockedReason,
@@ -215,6 +216,17 @@ export function App(): React.JSX.Element {
                 current={current}
                 overlay={overlay}
                 busy={gen.running}
+                onError={sayError}
+              />
+            </ErrorBoundary>
+          )}
+          {current && view && !gen.running && (
+            <ErrorBoundary name="The comparison" resetKey={current}>
+              <ComparePanel
+                key={current.id}
+                current={current}
+                overlay={overlay}
+                history={history.list.items}
                 onError={sayError}
               />
             </ErrorBoundary>
