@@ -17,6 +17,7 @@ import { iou, thresholdMask } from '../src/shared/heatmap/masks'
 import type { GenerationPayload, KnockoutEntry, KnockoutProgress } from '../src/shared/ipc/payloads'
 import { DEFAULT_OVERLAY } from '../src/shared/heatmap/overlay'
 import { readNpy } from '../src/shared/npy'
+import { writeTinyModel } from './engine/tiny-model'
 
 const MODELS = path.resolve(__dirname, '..', 'models')
 
@@ -107,5 +108,8 @@ describe('knock-outs through the service', () => {
     const off = service.events.on('knockout:progress', () => service.cancelGeneration())
     await expect(all).rejects.toMatchObject({ code: 'cancelled' })
     off()
+    // another model loaded: the knock-out would compare two models, so it is refused with the way out
+    await service.loadModel(writeTinyModel())
+    await expect(service.knockOut(g.id, ['hat'])).rejects.toThrow(/load that model to knock out its words/)
   }, 120_000)
 })
