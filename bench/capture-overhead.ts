@@ -1,19 +1,19 @@
 /**
  * Cost of the attention hook on a real U-Net, in one run:
- *   - plain vs hooked U-Net call (batch 2, classifier-free guidance shape), alternated so load
+ *   - plain vs hooked U-Net call (taps and attention control, the scale fed as ones) (batch 2, classifier-free guidance shape), alternated so load
  *     changes on the machine hit both equally; ratio goal <= 1.03. Two sessions of each kind,
  *     and the same statistic between the two identical sessions as an A/A control: it shows how
  *     far apart two sessions can be without any hook (the noise floor of the ratio);
  *   - the same with the recorder's JS-side capture (float16 transposition) included;
  *   - heat-map time per word and for all words of the record just captured, at image size.
- * Run: npx tsx bench/capture-overhead.ts [--model models/daam-shapes] [--latent 16] [--iters 20]
+ * Run: npx tsx bench/capture-overhead.ts [--model models/daam-shapes] [--latent 16] [--iters 20] [--control 0]
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 // First: ONNX Runtime telemetry off before the binding loads.
 import '../src/main/engine/telemetry'
 import * as ort from 'onnxruntime-node'
-import { patchUnet } from '../src/main/attention/patch-unet'
+import { patchUnet, TOKEN_SCALE_INPUT } from '../src/main/attention/patch-unet'
 import { sessionOptions } from '../src/main/engine/session-options'
 import { AttentionRecorder } from '../src/main/attention/recorder'
 import { Heatmaps } from '../src/shared/heatmap/heatmaps'
@@ -32,8 +32,11 @@ async function main(): Promise<void> {
   if (!fs.existsSync(unetPath)) throw new Error(`no U-Net at ${unetPath}`)
   const bytes = fs.readFileSync(unetPath)
   const t0 = performance.now()
-  // --refine: the taps the app loads by default (issue 16's self-attention-refined stream too)
-  const patch = patchUnet(bytes, { refine: process.argv.includes('--refine') })
+  // The app's patch: taps plus attention control (a per-token scale the pipeline feeds as ones);
+  // --control 0: taps only, as before attention control; --refine: also the self-attention-refined
+  // stream (issue 16, recorded with the refinedMaps service option)
+  const withControl = arg('control', '1') !== '0'
+  const patch = patchUnet(bytes, { control: withControl, refine: process.argv.includes('--refine') })
   const patchMs = performance.now() - t0
   if (patch.warning) throw new Error(patch.warning)
   // The app's session options (threads not spinning: with four sessions on two cores the spinning
@@ -66,7 +69,13 @@ async function main(): Promise<void> {
     encoder_hidden_states: new ort.Tensor('float32', rnd(B * T * dim), [B, T, dim]),
   })
 
-  for (let i = 0; i < 3; i++) for (const s of [...plains, ...hookeds]) await s.run(feeds(i))
+  const ones = new ort.Tensor('float32', new Float32Array(B * T).fill(1), [B, T])
+  const withScale = (f: Record<string, ort.Tensor>): Record<string, ort.Tensor> =>
+    withControl ? { ...f, [TOKEN_SCALE_INPUT]: ones } : f
+  for (let i = 0; i < 3; i++) {
+    for (const s of plains) await s.run(feeds(i))
+    for (const s of hookeds) await s.run(withScale(feeds(i)))
+  }
   // Driven like the pipeline drives it: a plan of `iters` steps, a 12-token prompt, no negative maps.
   const recorder = new AttentionRecorder({ taps: patch.taps })
   recorder.start({
@@ -99,7 +108,7 @@ async function main(): Promise<void> {
         plainPair[i][k] = performance.now() - s
         continue
       }
-      const out = await hookeds[k].run(f)
+      const out = await hookeds[k].run(withScale(f))
       hookedPair[i][k] = performance.now() - s
       if (k !== 0) continue
       const c = performance.now()
@@ -113,7 +122,7 @@ async function main(): Promise<void> {
   const record = recorder.record
   if (!record) throw new Error('no record')
   console.log(
-    `model ${unetPath}: ${patch.taps.length} cross-attention layers tapped (${patch.selfAttention} self-attention left alone); patching took ${patchMs.toFixed(1)} ms`,
+    `model ${unetPath}: ${patch.taps.length} cross-attention layers tapped${withControl ? ' and scaled (control)' : ''} (${patch.selfAttention} self-attention left alone); patching took ${patchMs.toFixed(1)} ms`,
   )
   console.log(`latent ${latent}x${latent}, batch ${B}, ${iters} rounds of 4 calls (2 plain, 2 hooked sessions)`)
   // Medians: on a shared machine single calls get descheduled; a median per call and the median

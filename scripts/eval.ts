@@ -32,7 +32,7 @@ const HELD_OUT_SHAPES = world.heldOut.shapes as [string, string][]
 const HELD_OUT_ACCESSORIES = world.heldOut.accessories as [string, string][]
 const art = (w: string): string => (/^[aeiou]/.test(w) ? 'an' : 'a')
 
-interface Case {
+export interface Case {
   prompt: string
   seed: number
   targets: { word: string; colour: string }[]
@@ -42,7 +42,7 @@ interface Case {
  * 'heldout' (the issue's evaluation): every prompt names a combination never drawn in training.
  * 'seen': only combinations from training, to tell heat-map quality from generalisation.
  */
-function buildCases(n: number, split: 'heldout' | 'seen'): Case[] {
+export function buildCases(n: number, split: 'heldout' | 'seen'): Case[] {
   const heldShape = (c: string, s: string): boolean => HELD_OUT_SHAPES.some(([hc, hs]) => hc === c && hs === s)
   const heldAcc = (h: string, s: string): boolean => HELD_OUT_ACCESSORIES.some(([hh, hs]) => hh === h && hs === s)
   const shapePairs: [string, string][] =
@@ -272,7 +272,10 @@ async function main(): Promise<void> {
   await traced.model.release()
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack : e)
-  process.exit(1)
-})
+// run as a script, not when scripts/knockout-table.ts imports buildCases
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.stack : e)
+    process.exit(1)
+  })
+}

@@ -146,3 +146,39 @@ describe('scripts/generate.ts --heatmaps', () => {
     expect(r.stderr).toMatch(/error: No cross-attention softmax found in the U-Net/)
   }, 60_000)
 })
+
+describe('scripts/generate.ts --weights and emphasis', () => {
+  const bundled = join(root, 'models/daam-shapes')
+  const base = ['--model', bundled, '--seed', '3', '--steps', '8', '--guidance', '5', '--scheduler', 'ddim']
+  it('takes --weights or emphasis in the prompt alike, records them, and names bad weights', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-w-'))
+    const a = cli([...base, '--prompt', 'a snowman wearing a red hat', '--weights', 'hat=0', '--out', join(dir, 'a')])
+    expect(a.code, a.stderr).toBe(0)
+    const b = cli([...base, '--prompt', 'a snowman wearing a red (hat:0)', '--out', join(dir, 'b')])
+    expect(b.code, b.stderr).toBe(0)
+    const c = cli([...base, '--prompt', 'a snowman wearing a red hat', '--out', join(dir, 'c')])
+    expect(c.code, c.stderr).toBe(0)
+    const raw = async (d: string) =>
+      (
+        await sharp(join(dir, d, 'image.png'))
+          .raw()
+          .toBuffer()
+      ).toString('hex')
+    expect(await raw('a')).toBe(await raw('b'))
+    expect(await raw('a')).not.toBe(await raw('c'))
+    const meta = JSON.parse(readFileSync(join(dir, 'a', 'meta.json'), 'utf8'))
+    expect(JSON.stringify(meta)).toContain('"weights":{"hat":0}')
+    const png = await sharp(join(dir, 'a', 'image.png')).metadata()
+    expect(JSON.stringify(png.comments ?? [])).toContain('Weights: hat=0')
+
+    const bad = cli([...base, '--prompt', 'a red hat', '--weights', 'hat=5', '--out', join(dir, 'x')])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/--weights: weight 5 for 'hat' is outside 0\.\.3/)
+    const unknown = cli([...base, '--prompt', 'a red hat', '--weights', 'scarf=0', '--out', join(dir, 'y')])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/not in the prompt: scarf \(prompt words: a, red, hat\)/)
+    const emph = cli([...base, '--prompt', 'a (red:7) hat', '--out', join(dir, 'z')])
+    expect(emph.code).toBe(2)
+    expect(emph.stderr).toMatch(/emphasis weight 7/)
+  }, 120_000)
+})

@@ -3,7 +3,11 @@
  *
  *   npx tsx scripts/generate.ts --prompt "a red circle" [--negative TEXT] [--seed N] [--steps N]
  *     [--guidance X] [--scheduler NAME] [--width W --height H] [--model FOLDER] [--provider cpu]
- *     [--heatmaps all|word,word] [--per-head | --method daam|refined] --out DIR
+ *     [--heatmaps all|word,word] [--per-head | --method daam|refined]
+ *     [--weights word=w,word=w] [--weight-steps A-B] --out DIR
+ *
+ * Word weights (0-3) come from --weights or from emphasis in the prompt, `(word:1.3)`, `(word)`,
+ * `[word]` (src/shared/emphasis.ts); either loads the U-Net with attention control.
  *
  * Writes DIR/image.png (parameters in its text chunks) and DIR/meta.json (parameters, model,
  * provider, timings, prompt words). With --heatmaps the U-Net is patched by the attention hook
@@ -24,11 +28,14 @@ import { recordBytes } from '../src/shared/attention-record'
 import { HEATMAP_METHODS, type HeatmapMethod } from '../src/shared/heatmap/methods'
 import { parseGenerationParams, type ExecutionProviderName, type GenerationParamsInput } from '../src/shared/generation'
 import { isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers'
+import { parseEmphasis, parseWeightList } from '../src/shared/emphasis'
+import { findWord } from '../src/shared/tokenizer'
 
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
                 [--model FOLDER] [--provider cpu|cuda|dml|coreml] [--threads N]
-                [--heatmaps all|word,word] [--per-head | --method daam|refined]`
+                [--heatmaps all|word,word] [--per-head | --method daam|refined]
+                [--weights word=w,word=w] [--weight-steps A-B]`
 
 class UsageError extends Error {}
 
@@ -67,6 +74,8 @@ function parse(argv: string[]) {
         heatmaps: { type: 'string' },
         'per-head': { type: 'boolean' },
         method: { type: 'string' },
+        weights: { type: 'string' },
+        'weight-steps': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -99,11 +108,15 @@ function parse(argv: string[]) {
     scheduler: values.scheduler as GenerationParamsInput['scheduler'],
     width: integer('width', values.width),
     height: integer('height', values.height),
+    weights: values.weights !== undefined ? weightList(values.weights) : undefined,
+    weightSteps: values['weight-steps'] !== undefined ? stepWindow(values['weight-steps']) : undefined,
   }
   // Drop unset keys so schema defaults apply.
   for (const k of Object.keys(input) as (keyof GenerationParamsInput)[]) if (input[k] === undefined) delete input[k]
+  let emphasised = false
   try {
     parseGenerationParams(input)
+    emphasised = [input.prompt, input.negativePrompt ?? ''].some((p) => parseEmphasis(p).spans.length > 0)
   } catch (e) {
     throw new UsageError((e as Error).message)
   }
@@ -116,7 +129,23 @@ function parse(argv: string[]) {
     heatmaps: values.heatmaps,
     perHead: values['per-head'] === true,
     method: (values.method ?? 'daam') as HeatmapMethod,
+    /** Weights or emphasis: the U-Net needs attention control. */
+    weighted: emphasised || Object.keys(input.weights ?? {}).length > 0,
   }
+}
+
+function weightList(v: string): Record<string, number> {
+  try {
+    return parseWeightList(v)
+  } catch (e) {
+    throw new UsageError(`--weights: ${(e as Error).message}`)
+  }
+}
+
+function stepWindow(v: string): { from: number; to: number } {
+  const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(v)
+  if (!m) throw new UsageError(`--weight-steps must be A-B (denoising rounds, 0-based), got '${v}'`)
+  return { from: Number(m[1]), to: Number(m[2]) }
 }
 
 async function main(): Promise<number> {
@@ -140,7 +169,7 @@ async function main(): Promise<number> {
     // Heat maps need the U-Net patched with attention taps before the session is created.
     const heatmaps = args.heatmaps
     traced = await loadTracedModel(args.model, {
-      attention: heatmaps !== undefined,
+      attention: heatmaps !== undefined || args.weighted,
       perHead: args.perHead,
       refine: args.method === 'refined',
       provider: args.provider,
@@ -152,9 +181,17 @@ async function main(): Promise<number> {
     const loadMs = performance.now() - tLoad
     if (model.provider.fallbackReason) process.stderr.write(`note: using cpu (${model.provider.fallbackReason})\n`)
 
+    // Words not in the prompt are a usage error: found before spending the generation on them.
+    const encoding = model.tokenizer.encode(parseEmphasis(resolveParams(model, args.input).prompt).text)
+    const unknownWeights = Object.keys(args.input.weights ?? {}).filter((w) => findWord(encoding, w).length === 0)
+    if (unknownWeights.length > 0) {
+      const known = encoding.words.filter((w) => w.kind === 'word').map((w) => w.text)
+      process.stderr.write(
+        `error: --weights: not in the prompt: ${unknownWeights.join(', ')} (prompt words: ${known.join(', ')})\n`,
+      )
+      return 2
+    }
     if (heatmaps !== undefined) {
-      // Words not in the prompt are a usage error: found before spending the generation on them.
-      const encoding = model.tokenizer.encode(resolveParams(model, args.input).prompt)
       let missing: string[]
       try {
         missing = heatmapWords(encoding, heatmaps).missing

@@ -5,6 +5,7 @@
  * engine; the size rule that needs the model is `checkImageSize` (image-size.ts).
  */
 import { z } from 'zod'
+import { MAX_WEIGHT, MIN_WEIGHT } from './emphasis'
 import { MAX_SIDE, MIN_SIDE } from './image-size'
 import { SCHEDULER_NAMES } from './schedulers/types'
 
@@ -27,6 +28,10 @@ export const MAX_STEPS = 200
 export const MAX_PROMPT_CHARS = 4000
 export const MAX_GUIDANCE = 50
 
+const wordWeightsSchema = z
+  .record(z.string().min(1).max(200), z.number().min(MIN_WEIGHT).max(MAX_WEIGHT))
+  .refine((r) => Object.keys(r).length <= 77, { message: 'at most 77 word weights' })
+
 export const generationParamsSchema = z.object({
   prompt: z.string().max(MAX_PROMPT_CHARS),
   negativePrompt: z.string().max(MAX_PROMPT_CHARS).default(GENERATION_DEFAULTS.negativePrompt),
@@ -41,6 +46,20 @@ export const generationParamsSchema = z.object({
   height: z.number().int().min(MIN_SIDE).max(MAX_SIDE).optional(),
   /** DDIM eta (0 = deterministic). */
   eta: z.number().min(0).max(1).default(GENERATION_DEFAULTS.eta),
+  /**
+   * Word weights (0-3, 1 = unchanged) on the prompt's words, keyed by the word as the tokenizer
+   * folds it; they multiply any emphasis written in the prompt (`(word:1.3)`, see emphasis.ts) and
+   * apply through the cross-attention scale of the conditional half.
+   */
+  weights: wordWeightsSchema.optional(),
+  /** The same for the negative prompt's words (the unconditional half). */
+  negativeWeights: wordWeightsSchema.optional(),
+  /** Apply the weights only in denoising rounds from..to (0-based, inclusive); outside, weight 1. */
+  weightSteps: z
+    .object({ from: z.number().int().min(0).max(MAX_STEPS), to: z.number().int().min(0).max(MAX_STEPS) })
+    .strict()
+    .refine((w) => w.from <= w.to, { message: 'weightSteps.from must not exceed weightSteps.to' })
+    .optional(),
 })
 
 /** Parameters as a caller may give them (defaults optional). */

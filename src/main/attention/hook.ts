@@ -4,7 +4,7 @@
  * (src/main/attention/patch-unet.ts), with the taps that name those outputs. Called by
  * src/main/attention/trace.ts when it loads a model:
  *
- *   const hook = prepareAttentionHook(folder.unetPath, { negative })
+ *   const hook = prepareAttentionHook(folder.unetPath, { negative, control })
  *   if (hook.warning) report(hook.warning)     // fused attention: images still work, no maps
  *   model = await LoadedModel.load(dir, { unetModel: hook.taps.length ? hook.model : undefined })
  *

@@ -27,7 +27,17 @@
  * before the Cast so float16 models convert one half only. Not combined with `perHead`.
  */
 import { onnx } from 'onnx-proto'
-import { appendToGraph, scanModel, type ScannedModel } from './onnx-scan'
+import { Writer } from 'protobufjs/minimal'
+import {
+  appendToGraph,
+  GRAPH_INPUT,
+  GRAPH_NODE,
+  GRAPH_OUTPUT,
+  MODEL_GRAPH,
+  protoFields,
+  scanModel,
+  type ScannedModel,
+} from './onnx-scan'
 import { findAttention, unetInputNames, type AttentionSite } from './find-attention'
 import type { LayerBlock } from '../../shared/attention-record'
 
@@ -62,6 +72,8 @@ export interface UnetPatch {
   unrecognised: number
   /** Set when no cross-attention could be tapped (e.g. fused attention): show it to the user. */
   warning?: string
+  /** The model takes TOKEN_SCALE_INPUT (a `control` patch with at least one tap). */
+  control: boolean
 }
 
 export interface PatchOptions {
@@ -71,7 +83,16 @@ export interface PatchOptions {
   perHead?: boolean
   /** Also export the token maps propagated through each block's self-attention (see above). */
   refine?: boolean
+  /**
+   * Attention control: add the graph input TOKEN_SCALE_INPUT, a per-token scale [batch, tokens]
+   * (float32) multiplied into every tapped cross-attention's probabilities after the softmax and
+   * before the product with the values. The caller must then feed it (all ones = the plain U-Net).
+   */
+  control?: boolean
 }
+
+/** Name of the attention-control input a `control` patch adds: [batch, tokens] float32. */
+export const TOKEN_SCALE_INPUT = 'daam_token_scale'
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT
 const INT64 = onnx.TensorProto.DataType.INT64
@@ -134,7 +155,7 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
         ? FUSED_ATTENTION_MESSAGE
         : `No cross-attention softmax found in the U-Net (${sites.length} softmax nodes, none with keys from ` +
           `'${inputs.encoderHiddenStates}'): images are generated, but no heat maps.`
-    return { model: original, taps: [], selfAttention, unrecognised, warning }
+    return { model: original, taps: [], selfAttention, unrecognised, warning, control: false }
   }
 
   const opset = scanned.opsets.get('') ?? 0
@@ -198,8 +219,43 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
   }
   const refine = options.refine === true && options.perHead !== true
 
+  // Attention control: per site, Ps = Reshape(P4 * CastLike(Reshape(scale, [B, 1, 1, T]), P4), Shape(P));
+  // the site's consumers (the product with V) read Ps, the taps keep reading the softmax itself.
+  const siteTails = new Map<string, onnx.INodeProto[]>()
+  const scaled = new Map<string, string>()
+  if (options.control) {
+    nodes.push(int64Const(`${P}scaleShape`, [0, 1, 1, -1]), {
+      opType: 'Reshape',
+      input: [TOKEN_SCALE_INPUT, `${P}scaleShape`],
+      output: [`${P}scale4`],
+      name: `${P}scale4`,
+    })
+  }
+
   cross.forEach((site, index) => {
     const t = `${P}attn${index}/`
+    const first = nodes.length
+    let scaleTail: onnx.INodeProto[] = []
+    if (options.control) {
+      const out = `${t}scaled`
+      // CastLike keeps float16 exports working (the scale is fed as float32); before opset 15
+      // there is no CastLike and the probabilities are float32 in the exports that old.
+      const scale =
+        opset >= 15
+          ? [{ opType: 'CastLike', input: [`${P}scale4`, `${t}p4`], output: [`${t}scaleT`], name: `${t}scaleT` }]
+          : []
+      scaleTail = [
+        ...scale,
+        {
+          opType: 'Mul',
+          input: [`${t}p4`, opset >= 15 ? `${t}scaleT` : `${P}scale4`],
+          output: [`${t}p4s`],
+          name: `${t}p4s`,
+        },
+        { opType: 'Reshape', input: [`${t}p4s`, `${t}shape`], output: [out], name: out },
+      ]
+      scaled.set(site.probs, out)
+    }
     const output = `daam.attn.${index}.cond`
     const uncondOutput = options.negative ? `daam.attn.${index}.uncond` : undefined
     // Heads are averaged before the batch row is picked, so the Gather moves 1/(2*heads) of the
@@ -291,7 +347,80 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
       refinedOutput,
       selfSoftmax: selfSite?.name,
     })
+    // with control the site's nodes go right after its softmax (see rewireToScaled)
+    if (options.control) siteTails.set(site.probs, [...nodes.splice(first), ...scaleTail])
   })
 
-  return { model: appendToGraph(bytes, nodes, outputs), taps, selfAttention, unrecognised }
+  if (!options.control) {
+    return { model: appendToGraph(bytes, nodes, outputs), taps, selfAttention, unrecognised, control: false }
+  }
+  const input: onnx.IValueInfoProto = {
+    name: TOKEN_SCALE_INPUT,
+    type: {
+      tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimParam: 'tokens' }] } },
+    },
+  }
+  const model = rewireToScaled(bytes, nodes, outputs, input, scaled, siteTails)
+  return { model, taps, selfAttention, unrecognised, control: true }
+}
+
+function field(no: number, body: Uint8Array): Buffer {
+  const head = Writer.create()
+    .uint32((no << 3) | 2)
+    .uint32(body.length)
+    .finish()
+  return Buffer.concat([head, body])
+}
+
+/**
+ * The control patch cannot be appended: the existing products with V must read the scaled
+ * probabilities. So the graph is rewritten field by field (weights copied as bytes, never
+ * decoded, as engine/float32-io.ts does): the hook's shared nodes go first (they read only the
+ * graph input `sample`), each tapped softmax is followed by its tap and scale nodes, and only the
+ * nodes that read a tapped softmax are decoded and re-encoded, with Ps in place of P. Several
+ * `graph` fields (an already patched model) are merged as protobuf merges them.
+ */
+function rewireToScaled(
+  bytes: Uint8Array,
+  shared: onnx.INodeProto[],
+  outputs: onnx.IValueInfoProto[],
+  input: onnx.IValueInfoProto,
+  scaled: ReadonlyMap<string, string>,
+  byProbs: ReadonlyMap<string, onnx.INodeProto[]>,
+): Buffer {
+  const needles = [...scaled.keys()].map((n) => Buffer.from(n, 'utf8'))
+  const encodeNode = (n: onnx.INodeProto) => field(GRAPH_NODE, onnx.NodeProto.encode(n).finish())
+  const parts: Uint8Array[] = shared.map(encodeNode)
+  const before: Uint8Array[] = []
+  const after: Uint8Array[] = []
+  let sawGraph = false
+  for (const f of protoFields(bytes)) {
+    if (f.field !== MODEL_GRAPH) {
+      ;(sawGraph ? after : before).push(f.raw)
+      continue
+    }
+    sawGraph = true
+    for (const g of protoFields(f.body)) {
+      const body = Buffer.from(g.body.buffer, g.body.byteOffset, g.body.byteLength)
+      if (g.field !== GRAPH_NODE || !needles.some((n) => body.includes(n))) {
+        parts.push(g.raw)
+        continue
+      }
+      const node = onnx.NodeProto.decode(g.body)
+      const produced = node.output.find((o) => byProbs.has(o))
+      if (produced !== undefined) {
+        parts.push(g.raw, ...byProbs.get(produced)!.map(encodeNode))
+        continue
+      }
+      if (!node.input.some((i) => scaled.has(i))) {
+        parts.push(g.raw) // the name only occurred as part of a longer one
+        continue
+      }
+      node.input = node.input.map((i) => scaled.get(i) ?? i)
+      parts.push(encodeNode(node))
+    }
+  }
+  parts.push(field(GRAPH_INPUT, onnx.ValueInfoProto.encode(input).finish()))
+  for (const o of outputs) parts.push(field(GRAPH_OUTPUT, onnx.ValueInfoProto.encode(o).finish()))
+  return Buffer.concat([...before, field(MODEL_GRAPH, Buffer.concat(parts)), ...after])
 }

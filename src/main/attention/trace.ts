@@ -43,18 +43,32 @@ export interface TraceLoadOptions extends Omit<LoadOptions, 'unetModel'> {
   perHead?: boolean
   /** Also record the self-attention-refined maps (the "refined" overlay method; not with perHead). */
   refine?: boolean
+  /**
+   * Attention control (default on with `attention`): the U-Net takes a per-token scale of its
+   * cross-attention, which word weights, emphasis and knock-outs use; the pipeline feeds ones
+   * when no weight is set, which leaves the output as the plain U-Net's.
+   */
+  control?: boolean
   /** Hold the model in this engine (which releases the one it held); else the caller releases it. */
   engine?: Engine
 }
 
 /** Loads a model folder with its U-Net patched by the attention hook. */
 export async function loadTracedModel(dir: string, options: TraceLoadOptions = {}): Promise<TracedModel> {
-  const { attention = true, negative = false, perHead = false, refine = false, engine, ...load } = options
+  const {
+    attention = true,
+    negative = false,
+    perHead = false,
+    refine = false,
+    control = true,
+    engine,
+    ...load
+  } = options
   let hook: TraceHook | null = null
   let unetModel: Uint8Array | undefined
   if (attention) {
     // Static checks first: a broken folder gets its precise message before any patching.
-    const patched = prepareAttentionHook(inspectModelFolder(dir).unetPath, { negative, perHead, refine })
+    const patched = prepareAttentionHook(inspectModelFolder(dir).unetPath, { negative, perHead, refine, control })
     hook = { taps: patched.taps, warning: patched.warning }
     // Without taps the file itself is loaded: ORT then maps it instead of copying a buffer.
     if (patched.taps.length > 0) unetModel = patched.model

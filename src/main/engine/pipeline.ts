@@ -29,10 +29,12 @@ import { checkImageSize } from '../../shared/image-size'
 import { gaussianNoise } from '../../shared/noise'
 import { createScheduler, defaultSchedulerName, type SchedulerName } from '../../shared/schedulers'
 import type { PromptEncoding } from '../../shared/tokenizer'
+import { EmphasisError, parseEmphasis, tokenScale, type ParsedEmphasis } from '../../shared/emphasis'
+import { TOKEN_SCALE_INPUT } from '../attention/patch-unet'
 import { fitPreviewMap, previewRgb, vaeOutputToRgb, type PreviewMap } from './image'
 import { encodeTextPng } from '../saving/png'
 import type { LoadedModel, ProviderChoice } from './model'
-import { floatTensor, idsTensor, readFloat, staticDim, timestepTensor } from './tensors'
+import { floatTensor, idsTensor, readFloat, staticDim, timestepTensor, type TensorMeta } from './tensors'
 
 export type UnetCallPart = 'both' | 'cond' | 'uncond'
 
@@ -229,9 +231,23 @@ export async function runPipeline(
   const { io, folder } = model
   const signal = opts.signal
 
-  const encoding = model.tokenizer.encode(params.prompt)
+  // Emphasis syntax is not text: the cleaned prompts are encoded, so words and chips map to them.
+  const emphasis = parsePromptEmphasis(params.prompt, 'prompt')
   const guided = params.guidance > 1
-  const negativeEncoding = guided ? model.tokenizer.encode(params.negativePrompt) : null
+  const negativeEmphasis = guided ? parsePromptEmphasis(params.negativePrompt, 'negativePrompt') : null
+  const encoding = model.tokenizer.encode(emphasis.text)
+  const negativeEncoding = negativeEmphasis ? model.tokenizer.encode(negativeEmphasis.text) : null
+  const condScale = tokenScale(encoding, emphasis.spans, params.weights)
+  const uncondScale = negativeEncoding
+    ? tokenScale(negativeEncoding, negativeEmphasis!.spans, params.negativeWeights)
+    : null
+  const controlled = model.unet.inputNames.includes(TOKEN_SCALE_INPUT)
+  if ((condScale || uncondScale) && !controlled) {
+    throw new InvalidParamsError(
+      'this U-Net was loaded without attention control (fused attention, or heat maps off), so word weights and ' +
+        'emphasis cannot apply: set every weight to 1 and remove the (word:w) syntax, or load the model with heat maps',
+    )
+  }
   const scheduler = createScheduler(params.scheduler, folder.scheduler, params.steps, { eta: params.eta })
   const total = scheduler.timesteps.length
   checkAbort(signal, 0, total)
@@ -265,11 +281,18 @@ export async function runPipeline(
   // Without a step observer, fetch only the noise prediction (see the header).
   const stepObserved = observers.some((o) => o.step)
   const fetches = stepObserved ? model.unet.outputNames : [io.outSampleName]
-  const callUnet = async (x: Float32Array, batch: number, ehs: ort.Tensor, t: number) => {
-    const feeds = {
+  // Attention control: one scale row per guidance half, ones outside the weights' step window.
+  const scales = controlled ? scaleTensors(L, condScale, uncondScale) : null
+  const window = params.weightSteps
+  const callUnet = async (x: Float32Array, batch: number, ehs: ort.Tensor, t: number, part?: UnetCallPart) => {
+    const feeds: Record<string, ort.Tensor> = {
       sample: floatTensor(io.sample, x, [batch, C, h, w]),
       timestep: timestepTensor(io.timestep, t, batch),
       encoder_hidden_states: ehs,
+    }
+    if (scales) {
+      const on = !window || (currentStep >= window.from && currentStep <= window.to)
+      feeds[TOKEN_SCALE_INPUT] = (on ? scales.on : scales.off)[part ?? (batch === 2 ? 'both' : 'cond')]
     }
     const out = await model.unet.run(feeds, fetches)
     return { pred: readFloat(out[io.outSampleName] as ort.Tensor, 'U-Net output'), out }
@@ -284,6 +307,7 @@ export async function runPipeline(
   const stepMs: number[] = []
   let unetCalls = 0
   let completed = 0
+  let currentStep = 0
   const plan: GenerationPlan = {
     params,
     timesteps: Array.from(scheduler.timesteps),
@@ -301,6 +325,7 @@ export async function runPipeline(
   try {
     for (let i = 0; i < total; i++) {
       checkAbort(signal, i, total)
+      currentStep = i
       const tStep = performance.now()
       const t = scheduler.timesteps[i]
       const x = scheduler.scaleModelInput(latents, i)
@@ -323,10 +348,10 @@ export async function runPipeline(
           u = r.pred.subarray(0, n)
           c = r.pred.subarray(n, 2 * n)
         } else {
-          const ru = await callUnet(x, 1, ehsUncond!, t)
+          const ru = await callUnet(x, 1, ehsUncond!, t, 'uncond')
           announce(i, t, ru.out, 'uncond')
           checkAbort(signal, i, total) // before every U-Net call: Cancel lands within one call
-          const rc = await callUnet(x, 1, ehsCond!, t)
+          const rc = await callUnet(x, 1, ehsCond!, t, 'cond')
           announce(i, t, rc.out, 'cond')
           unetCalls += 2
           u = ru.pred
@@ -398,11 +423,58 @@ export async function runPipeline(
   }
 }
 
+function parsePromptEmphasis(text: string, field: string): ParsedEmphasis {
+  try {
+    return parseEmphasis(text)
+  } catch (e) {
+    if (e instanceof EmphasisError)
+      throw new InvalidParamsError(`invalid generation parameter '${field}': ${e.message}`)
+    throw e
+  }
+}
+
+const FLOAT32_META: TensorMeta = { name: TOKEN_SCALE_INPUT, type: 'float32', shape: ['batch', 'tokens'] }
+
+/** Scale tensors per call part, with the weights ('on') and all ones ('off'). */
+function scaleTensors(
+  L: number,
+  cond: Float32Array | null,
+  uncond: Float32Array | null,
+): Record<'on' | 'off', Record<UnetCallPart, ort.Tensor>> {
+  const ones = new Float32Array(L).fill(1)
+  const make = (c: Float32Array, u: Float32Array): Record<UnetCallPart, ort.Tensor> => {
+    const both = new Float32Array(2 * L)
+    both.set(u, 0)
+    both.set(c, L)
+    return {
+      both: floatTensor(FLOAT32_META, both, [2, L]),
+      cond: floatTensor(FLOAT32_META, c, [1, L]),
+      uncond: floatTensor(FLOAT32_META, u, [1, L]),
+    }
+  }
+  return { on: make(cond ?? ones, uncond ?? ones), off: make(ones, ones) }
+}
+
 /** One-line summary in the widespread "parameters" text-chunk style. */
 export function describeParams(p: ResolvedParams, model: string): string {
   return [
     p.prompt,
     `Negative prompt: ${p.negativePrompt}`,
-    `Steps: ${p.steps}, Sampler: ${p.scheduler}, CFG scale: ${p.guidance}, Seed: ${p.seed}, Size: ${p.width}x${p.height}, Model: ${model}`,
+    `Steps: ${p.steps}, Sampler: ${p.scheduler}, CFG scale: ${p.guidance}, Seed: ${p.seed}, Size: ${p.width}x${p.height}, Model: ${model}` +
+      weightText(p),
   ].join('\n')
+}
+
+/** ", Weights: hat=1.5 scarf=0" (and the negative prompt's, and the step window) when set. */
+function weightText(p: ResolvedParams): string {
+  const list = (w: Record<string, number> | undefined) =>
+    Object.entries(w ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')
+  const parts = [
+    list(p.weights) && `Weights: ${list(p.weights)}`,
+    list(p.negativeWeights) && `Negative weights: ${list(p.negativeWeights)}`,
+    p.weightSteps && `Weight steps: ${p.weightSteps.from}-${p.weightSteps.to}`,
+  ].filter(Boolean)
+  return parts.length ? `, ${parts.join(', ')}` : ''
 }

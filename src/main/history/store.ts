@@ -29,6 +29,7 @@ import {
   type HistoryItem,
   type HistoryList,
   type HistoryPage,
+  type KnockoutEntry,
 } from '../../shared/ipc/payloads'
 import { describeFsError, writeDirAtomic, writeFileAtomic } from './atomic'
 
@@ -39,6 +40,28 @@ const storedMetaSchema = generationMetaSchema.extend({
 })
 export type StoredMeta = Omit<GenerationPayload, 'png' | 'rgb' | 'record' | 'layers'> &
   Partial<Pick<GenerationPayload, 'layers'>> & { format: 'daam-history/1'; hasRecord: boolean }
+
+/** knockouts.json: the figures of an entry's knock-outs (their images are files next to it). */
+const KNOCKOUTS = 'knockouts.json'
+const unit = z.number().min(0).max(1)
+const knockoutsFileSchema = z.object({
+  format: z.literal('daam-knockouts/1'),
+  entries: z.array(
+    z.object({
+      word: z.string().min(1).max(200),
+      tokens: z.array(z.number().int().min(0)),
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+      changeSize: unit,
+      agreement: unit,
+      attentionShare: unit,
+      disagree: z.boolean(),
+      tau: unit,
+      fromStep: z.number().int().min(0),
+      ms: z.number().min(0),
+    }),
+  ),
+})
 
 /** A history item without its thumbnail: what index.json keeps per entry. */
 const indexItemSchema = z.object({
@@ -259,7 +282,8 @@ export class HistoryStore {
       const layers =
         rest.layers ??
         (record ? deserializeRecord(record).layers.map(({ index, name, block }) => ({ index, name, block })) : [])
-      return { ...rest, layers, png, rgb: new Uint8Array(data), record }
+      const knockouts = await this.readKnockouts(dir, meta.width, meta.height)
+      return { ...rest, layers, png, rgb: new Uint8Array(data), record, ...(knockouts ? { knockouts } : {}) }
     } catch (error) {
       if (error instanceof AppError) throw error
       const fsError = error as NodeJS.ErrnoException
@@ -275,6 +299,53 @@ export class HistoryStore {
         `History entry ${id} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
       )
     }
+  }
+
+  /**
+   * Keeps a generation's knock-outs (issue 17) in its entry: knockout-<i>.png (the knocked-out
+   * image), knockout-<i>.change.bin (the change map's bytes) and knockouts.json (the figures),
+   * written last and atomically, so a reader sees the old set or the new one, never half.
+   */
+  async saveKnockouts(id: string, entries: readonly KnockoutEntry[]): Promise<void> {
+    const dir = this.entryDir(id)
+    try {
+      await fs.access(path.join(dir, 'meta.json'))
+    } catch {
+      throw new AppError('not-found', `History entry ${id} is missing or incomplete.`)
+    }
+    try {
+      const figures = []
+      for (const [i, e] of entries.entries()) {
+        await writeFileAtomic(path.join(dir, `knockout-${i}.png`), e.png)
+        await writeFileAtomic(path.join(dir, `knockout-${i}.change.bin`), e.change)
+        const { png: _p, change: _c, ...rest } = e
+        figures.push(rest)
+      }
+      await writeFileAtomic(path.join(dir, KNOCKOUTS), JSON.stringify({ format: 'daam-knockouts/1', entries: figures }))
+    } catch (error) {
+      throw new AppError('history-write', describeFsError(error, 'save the knock-outs to the history'))
+    }
+  }
+
+  /** The knock-outs kept with an entry; none when it has none, or when they cannot be read (said in `skipped`). */
+  private async readKnockouts(dir: string, width: number, height: number): Promise<KnockoutEntry[] | undefined> {
+    let text: string
+    try {
+      text = await fs.readFile(path.join(dir, KNOCKOUTS), 'utf8')
+    } catch {
+      return undefined
+    }
+    const parsed = knockoutsFileSchema.parse(JSON.parse(text))
+    const out: KnockoutEntry[] = []
+    for (const [i, f] of parsed.entries.entries()) {
+      const png = new Uint8Array(await fs.readFile(path.join(dir, `knockout-${i}.png`)))
+      const change = new Uint8Array(await fs.readFile(path.join(dir, `knockout-${i}.change.bin`)))
+      if (f.width !== width || f.height !== height || change.length !== width * height) {
+        throw new Error(`knock-out ${i} does not match the image size`)
+      }
+      out.push({ ...f, png, change })
+    }
+    return out
   }
 
   async delete(id: string): Promise<boolean> {

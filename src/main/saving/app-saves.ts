@@ -6,6 +6,7 @@
  * 'invalid-request' (the spec does not fit this generation), 'save-failed' (the disk refused,
  * with the path and the reason).
  */
+import { writeKnockoutFiles } from './knockout-files'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { deserializeRecord, type AttentionRecord } from '../../shared/attention-record'
@@ -54,6 +55,7 @@ function generationInfo(p: GenerationPayload): GenerationInfo {
     guidance: p.params.guidance,
     scheduler: p.params.scheduler,
     model: p.model.name,
+    ...(p.params.weights ? { weights: p.params.weights } : {}),
   }
 }
 
@@ -99,6 +101,7 @@ export async function writeAllWords(dir: string, d: Drawable, spec: OverlaySpec)
       overlays: true,
     })
     await fs.writeFile(path.join(out, 'image.png'), p.png)
+    const knockouts = await writeKnockoutFiles(out, p.knockouts ?? [], d.image, settings, generationInfo(p))
     const meta = {
       format: 'daam-studio-export/1',
       id: p.id,
@@ -113,6 +116,7 @@ export async function writeAllWords(dir: string, d: Drawable, spec: OverlaySpec)
       heatmaps: result.index,
       raw: result.raw,
       approximate: result.approximate,
+      ...(knockouts.length ? { knockouts } : {}),
     }
     await fs.writeFile(path.join(out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`)
   })

@@ -32,6 +32,7 @@ export function generationText(g: GenerationInfo): Record<string, string> {
     steps: String(g.steps),
     ...(g.guidance !== undefined ? { guidance: String(g.guidance) } : {}),
     ...(g.scheduler !== undefined ? { scheduler: g.scheduler } : {}),
+    ...(g.weights && typeof g.weights === 'object' ? { weights: JSON.stringify(g.weights) } : {}),
     model: g.model,
     Software: SOFTWARE,
   }

@@ -8,12 +8,15 @@ import type {
   GenerationPayload,
   HistoryList,
   HistoryPage,
+  KnockoutEntry,
   ModelSummary,
   OverlaySpec,
   RecentModel,
   SavedFile,
 } from '../../shared/ipc/contract'
 import { AppError } from '../../shared/ipc/result'
+import { mergedWordSpecs } from '../../shared/heatmap/prompt-words'
+import { foldWord } from '../../shared/tokenizer/word-spans'
 import { HistoryStore, newGenerationId } from '../history/store'
 import { scriptedDialogs, type DialogAdapter } from './dialogs'
 import { ServiceEvents } from './events'
@@ -149,6 +152,51 @@ export class AppService {
     }
     if (payload.record) this.remember(drawable(payload))
     return payload
+  }
+
+  /**
+   * Knocks words out of a generation (issue 17) on the model that made it; the results join the
+   * generation's earlier knock-outs (a word run again replaces its entry) and its history entry.
+   */
+  async knockOut(id: string, words: readonly string[]): Promise<KnockoutEntry[]> {
+    const payload = await this.getHistory(id)
+    if (!payload.record) {
+      throw new AppError(
+        'invalid-params',
+        'This generation has no attention record, so its words cannot be knocked out.',
+      )
+    }
+    const specs = mergedWordSpecs(payload.words)
+    const wanted = words.map((w) => {
+      const spec = specs.find((s) => foldWord(s.label) === foldWord(w))
+      if (!spec) {
+        throw new AppError(
+          'invalid-params',
+          `"${w}" is not a word of this prompt (its words: ${specs.map((s) => s.label).join(', ')}).`,
+        )
+      }
+      return { label: spec.label, tokens: [...spec.tokens] }
+    })
+    const entries = await this.engine.knockout(
+      {
+        // the engine checks the stored parameters with the generation schema again
+        params: { ...payload.params, scheduler: payload.params.scheduler as GenerationParamsInput['scheduler'] },
+        words: wanted,
+        rgb: new Uint8Array(payload.rgb),
+        record: new Uint8Array(payload.record),
+        width: payload.width,
+        height: payload.height,
+        modelDir: payload.model.dir,
+      },
+      (p) =>
+        this.events.emit('knockout:progress', { id, done: p.step, total: p.total, word: p.word ?? '', etaMs: p.etaMs }),
+    )
+    const merged = [...(payload.knockouts ?? []).filter((k) => !entries.some((e) => e.word === k.word)), ...entries]
+    payload.knockouts = merged
+    if (this.history && !this.unsaved.has(id)) await this.history.saveKnockouts(id, merged)
+    const cached = this.drawables.get(id)
+    if (cached) cached.payload.knockouts = merged
+    return merged
   }
 
   cancelGeneration(): { cancelled: boolean } {

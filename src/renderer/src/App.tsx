@@ -20,6 +20,9 @@ import { LivePreview, ProgressPanel } from './components/ProgressPanel'
 import { PromptPanel } from './components/PromptPanel'
 import { StatusBar } from './components/StatusBar'
 import { WordsPanel } from './components/WordsPanel'
+import { KnockoutPanel } from './components/KnockoutPanel'
+import { WordWeight } from './components/WordWeight'
+import { ComparePanel } from './components/ComparePanel'
 import {
   formFrom,
   generateBlockedReason,
@@ -198,6 +201,37 @@ export function App(): React.JSX.Element {
               previewPrompt={form.prompt.trim() || model.model?.demoPrompt || DEMO_PROMPT}
             />
           </ErrorBoundary>
+          <WordWeight
+            word={
+              overlay.selection.stream === 'cond' && overlay.selection.indices.length === 1
+                ? (overlay.chips[overlay.selection.indices[0]!]?.text ?? null)
+                : null
+            }
+            weights={form.weights ?? {}}
+            onChange={(weights) => setForm((f) => ({ ...f, weights }))}
+          />
+          {current && view && !gen.running && (
+            <ErrorBoundary name="The knock-outs" resetKey={current}>
+              <KnockoutPanel
+                key={current.id}
+                current={current}
+                overlay={overlay}
+                busy={gen.running}
+                onError={sayError}
+              />
+            </ErrorBoundary>
+          )}
+          {current && view && !gen.running && (
+            <ErrorBoundary name="The comparison" resetKey={current}>
+              <ComparePanel
+                key={current.id}
+                current={current}
+                overlay={overlay}
+                history={history.list.items}
+                onError={sayError}
+              />
+            </ErrorBoundary>
+          )}
         </section>
 
         <aside className="panel right" aria-label="Overlay and history">

@@ -39,6 +39,8 @@ import {
   historyPageSchema,
   type GenerationPayload,
   type HistoryList,
+  type KnockoutEntry,
+  type KnockoutProgress,
   type MenuCommand,
   type ModelSummary,
   type ProgressEvent,
@@ -103,6 +105,16 @@ export const channels = {
   /** Stops the running generation between steps; its start call resolves with code 'cancelled'. */
   'generate:cancel': { request: z.undefined(), response: returns<{ cancelled: boolean }>() },
 
+  /**
+   * Knocks words out of a generation (issue 17): one re-run per word with the same parameters and
+   * that word's attention at 0, on the model that made it. Returns every knock-out the generation
+   * now has (kept with its history entry). 'busy' while a generation runs; generate:cancel stops it.
+   */
+  'knockout:run': {
+    request: z.object({ id: generationId, words: z.array(z.string().min(1).max(200)).min(1).max(77) }).strict(),
+    response: returns<KnockoutEntry[]>(),
+  },
+
   /** Saves the overlay the spec describes as a PNG, through the native save dialog. */
   'overlay:save': {
     request: z.object({ id: generationId, spec: overlaySpecSchema }).strict(),
@@ -163,6 +175,8 @@ export const channels = {
 export const events = {
   /** Per denoising step of the running generation, with a live preview every few steps. */
   'generate:progress': returns<ProgressEvent>(),
+  /** After each word of a `knockout:run`. */
+  'knockout:progress': returns<KnockoutProgress>(),
   /** A menu item was chosen (Electron menu); the renderer acts on its own state. */
   'app:menu': returns<MenuCommand>(),
   /** Download progress (at most 5 a second) and changes to the installed models. */

@@ -76,6 +76,10 @@ export interface GenerationParamsView {
   scheduler: string
   width: number
   height: number
+  /** Word weights (issue 17), present only when some were set. */
+  weights?: Record<string, number>
+  negativeWeights?: Record<string, number>
+  weightSteps?: { from: number; to: number }
 }
 
 /** A finished generation: image, attention record and everything to show or restore it. */
@@ -105,6 +109,45 @@ export interface GenerationPayload {
   timings: { totalMs: number; denoiseMs: number; stepMs: number }
   /** Where it was stored; `saveError` says why it is not (e.g. read-only disk). */
   history: { saved: boolean; saveError?: string }
+  /** Knock-outs run on this generation (issue 17), one per word, kept with its history entry. */
+  knockouts?: KnockoutEntry[]
+}
+
+/**
+ * One word knocked out of a generation: the re-run with the word's attention scaled to 0 from
+ * round `fromStep` on, the change map and the figures (src/main/attention/knockout.ts).
+ */
+export interface KnockoutEntry {
+  /** The word as its chip shows it (all occurrences are knocked out together). */
+  word: string
+  tokens: number[]
+  /** The knocked-out image as PNG (its parameters, the 0 weight included, in its text chunks). */
+  png: Uint8Array
+  /** |image - knocked-out|, smoothed, min-max normalised, as bytes (0-255), width * height. */
+  change: Uint8Array
+  width: number
+  height: number
+  /** Fraction of the image in the change map's tau mask. */
+  changeSize: number
+  /** IoU of the word's tau mask and the change map's tau mask. */
+  agreement: number
+  /** The word's share of the prompt tokens' attention. */
+  attentionShare: number
+  /** Attention and effect disagree (agreement below DISAGREE_BELOW). */
+  disagree: boolean
+  tau: number
+  /** First denoising round with the word knocked out. */
+  fromStep: number
+  ms: number
+}
+
+/** `knockout:progress` event: one per finished word. */
+export interface KnockoutProgress {
+  id: string
+  done: number
+  total: number
+  word: string
+  etaMs: number
 }
 
 /** `generate:progress` event. */
@@ -152,6 +195,9 @@ const paramsViewSchema = z.object({
   scheduler: generationParamsSchema.shape.scheduler.unwrap(),
   width: side,
   height: side,
+  weights: generationParamsSchema.shape.weights,
+  negativeWeights: generationParamsSchema.shape.negativeWeights,
+  weightSteps: generationParamsSchema.shape.weightSteps,
 }) satisfies z.ZodType<GenerationParamsView>
 
 /**

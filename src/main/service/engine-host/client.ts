@@ -20,7 +20,7 @@
 import path from 'node:path'
 import { Worker, type ResourceLimits } from 'node:worker_threads'
 import type { GenerationParamsInput } from '../../../shared/generation'
-import type { GenerationPayload, ModelSummary, ProgressEvent } from '../../../shared/ipc/contract'
+import type { GenerationPayload, KnockoutEntry, ModelSummary, ProgressEvent } from '../../../shared/ipc/contract'
 import { AppError } from '../../../shared/ipc/result'
 import { CancelFlag } from './cancel-flag'
 import {
@@ -103,6 +103,25 @@ export class EngineClient {
     const id = this.nextId // the id call() gives this request
     this.generation = id
     return this.call('generate', { params, generationId }, onProgress).finally(() => {
+      if (this.generation === id) this.generation = null
+    })
+  }
+
+  /**
+   * Knock-outs of a generation's words (issue 17) on the current model: they hold the same slot as
+   * a generation ('busy' while one runs, `cancel` stops them).
+   */
+  knockout(
+    fields: Omit<Extract<EngineRequest, { op: 'knockout' }>, 'op' | 'id'>,
+    onProgress: (p: ProgressEvent & { word?: string }) => void,
+  ): Promise<KnockoutEntry[]> {
+    if (this.generation !== null) {
+      return Promise.reject(new AppError('busy', 'A generation is already running. Wait for it or cancel it first.'))
+    }
+    this.cancelFlag.clear()
+    const id = this.nextId
+    this.generation = id
+    return this.call('knockout', fields, onProgress).finally(() => {
       if (this.generation === id) this.generation = null
     })
   }

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { fail, ok } from '../../../shared/ipc/result'
 import { runGeneration } from '../generator'
+import { runKnockouts } from '../knockouts'
 import { ModelManager } from '../models'
 import { CancelFlag } from './cancel-flag'
 import {
@@ -44,6 +45,13 @@ async function perform(request: ParsedEngineRequest): Promise<{ value: unknown; 
           post({ type: 'progress', id: request.id, progress }, transferables(progress.preview?.rgb)),
       })
       return { value: payload, transfer: transferables(payload.png, payload.rgb, payload.record) }
+    }
+    case 'knockout': {
+      const active = await models.ensure()
+      const entries = await runKnockouts(active, request, cancel.signal(), (p) =>
+        post({ type: 'progress', id: request.id, progress: p }),
+      )
+      return { value: entries, transfer: transferables(...entries.flatMap((e) => [e.png, e.change])) }
     }
     case 'release':
       await models.release()

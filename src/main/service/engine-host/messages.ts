@@ -11,6 +11,7 @@ import {
   isResult,
   type GenerationPayload,
   type IpcError,
+  type KnockoutEntry,
   type ModelSummary,
   type ProgressEvent,
   type Result,
@@ -25,6 +26,24 @@ export const engineRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('ensure'), id: requestId }).strict(),
   channels['model:load'].request.extend({ op: z.literal('load'), id: requestId }),
   channels['generate:start'].request.extend({ op: z.literal('generate'), id: requestId, generationId }),
+  /** Knock-outs of a generation's words (the service sends the original's image and record). */
+  z
+    .object({
+      op: z.literal('knockout'),
+      id: requestId,
+      params: channels['generate:start'].request.shape.params,
+      words: z
+        .array(z.object({ label: z.string().min(1).max(200), tokens: z.array(z.number().int().min(0).max(1024)) }))
+        .min(1)
+        .max(77),
+      rgb: z.instanceof(Uint8Array),
+      record: z.instanceof(Uint8Array),
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+      /** The model the original came from: a knock-out on another model would compare nothing. */
+      modelDir: z.string().min(1),
+    })
+    .strict(),
   /** Frees the model's sessions; the worker stays up. */
   z.object({ op: z.literal('release'), id: requestId }).strict(),
 ])
@@ -37,6 +56,7 @@ export interface EngineResults {
   ensure: ModelSummary
   load: ModelSummary
   generate: GenerationPayload
+  knockout: KnockoutEntry[]
   release: null
 }
 
@@ -56,6 +76,7 @@ export const resultSchemas = {
   ensure: summarySchema,
   load: summarySchema,
   generate: payloadSchema,
+  knockout: z.array(z.looseObject({ word: z.string(), png: bytes, change: bytes })),
   release: z.null(),
 } as const satisfies Record<EngineOp, z.ZodType>
 

@@ -31,6 +31,8 @@ export interface FormState {
   scheduler: string
   width: string
   height: string
+  /** Word weights 0-3 (issue 17), keyed by the word folded; 1 = unchanged (not sent). */
+  weights?: Record<string, number>
 }
 
 export function initialForm(): FormState {
@@ -59,6 +61,7 @@ export function formFrom(p: GenerationPayload['params']): FormState {
     scheduler: p.scheduler,
     width: String(p.width),
     height: String(p.height),
+    ...(p.weights ? { weights: { ...p.weights } } : {}),
   }
 }
 
@@ -125,5 +128,7 @@ export function toParams(form: FormState, seed: number): GenerationParamsInput {
   if (form.scheduler) params.scheduler = form.scheduler as GenerationParamsInput['scheduler']
   if (form.width) params.width = Number(form.width)
   if (form.height) params.height = Number(form.height)
+  const weights = Object.entries(form.weights ?? {}).filter(([, w]) => w !== 1)
+  if (weights.length > 0) params.weights = Object.fromEntries(weights)
   return params
 }

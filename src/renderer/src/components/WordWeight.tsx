@@ -1,0 +1,55 @@
+/**
+ * The picked word's weight (issue 17), under the word chips (App's stage): a 0-3 slider that the
+ * next Generate uses (the `weights` parameter: the word's cross-attention scaled by it). Weights
+ * also come from emphasis typed in the prompt, `(word:1.3)`, and multiply with these.
+ */
+import { MAX_WEIGHT, MIN_WEIGHT } from '../../../shared/emphasis'
+
+export function WordWeight({
+  word,
+  weights,
+  onChange,
+}: {
+  /** The picked prompt word; nothing is shown without one. */
+  word: string | null
+  weights: Record<string, number>
+  onChange: (weights: Record<string, number>) => void
+}): React.JSX.Element | null {
+  if (!word) return null
+  const key = word.normalize('NFC').toLowerCase().trim()
+  const value = weights[key] ?? 1
+  const set = (w: number): void => {
+    const next = { ...weights }
+    if (w === 1) delete next[key]
+    else next[key] = w
+    onChange(next)
+  }
+  const others = Object.entries(weights).filter(([k]) => k !== key)
+  return (
+    <div className="word-weight" data-testid="word-weight">
+      <label>
+        Weight of “{word}”{' '}
+        <input
+          type="range"
+          min={MIN_WEIGHT}
+          max={MAX_WEIGHT}
+          step={0.1}
+          value={value}
+          aria-label={`Weight of ${word}`}
+          onChange={(e) => set(Number(e.target.value))}
+        />{' '}
+        <output>{value.toFixed(1)}</output>
+      </label>
+      {value !== 1 && (
+        <button type="button" className="link" onClick={() => set(1)}>
+          reset
+        </button>
+      )}
+      <span className="muted small">
+        {' '}
+        · applies at the next Generate
+        {others.length > 0 && ` · also ${others.map(([k, w]) => `${k} ${w}`).join(', ')}`}
+      </span>
+    </div>
+  )
+}
