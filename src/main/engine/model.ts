@@ -83,12 +83,34 @@ async function createSession(
     }
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]
+    const gpuOp = gpuOnlyKernel(msg)
+    if (gpuOp && provider === 'cpu') {
+      throw new ModelFolderError(
+        'onnx-unreadable',
+        path,
+        `${path} is optimised for GPU: needs the CUDA/DirectML provider. ONNX Runtime's optimizer wrote ` +
+          `${gpuOp} nodes, which the CPU provider cannot run. Pick CUDA or DirectML, or use an export ` +
+          `optimised for CPU (or not optimised) on this machine. (${msg})`,
+      )
+    }
     throw new ModelFolderError(
       'onnx-unreadable',
       path,
       `cannot load ONNX model ${path} (corrupt, truncated or unsupported): ${msg}`,
     )
   }
+}
+
+/**
+ * Ops that ONNX Runtime's transformer optimizer writes for CUDA/DirectML only (its defaults for
+ * Stable Diffusion U-Nets and VAEs); the CPU provider has no kernel for them.
+ */
+const GPU_ONLY_OPS = new Set(['NhwcConv', 'GroupNorm', 'SkipGroupNorm', 'BiasSplitGelu', 'BiasAdd'])
+
+/** The GPU-only op named by a session-creation error ("Could not find an implementation for X(1)"). */
+export function gpuOnlyKernel(message: string): string | undefined {
+  const op = /(?:implementation for|Kernel not found.*?for) (\w+)\(/.exec(message)?.[1]
+  return op && GPU_ONLY_OPS.has(op) ? op : undefined
 }
 
 /** Available ORT backends in this build (cuda/dml/coreml may be absent). */
