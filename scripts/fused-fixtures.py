@@ -10,6 +10,8 @@ For each SRC_DIR/<name>.onnx (the bundled U-Net, the synthetic ones) it writes:
   <name>.cpu.onnx  GPU-only fusions off (NhwcConv, GroupNorm, SkipGroupNorm, BiasSplitGelu, BiasAdd,
                    packed QKV/KV): self-attention becomes `Attention`, cross-attention
                    `MultiHeadAttention` with separate Q/K/V. Runs on the CPU provider.
+  <name>.packed.onnx  CPU options but packed QKV (self) and packed KV (cross) MultiHeadAttention,
+                   the attention layout of the GPU recipe without its GPU-only ops.
   <name>.gpu.onnx  the optimizer's defaults for unet: MultiHeadAttention with packed QKV (self) and
                    packed KV (cross), plus NhwcConv/GroupNorm that only CUDA/DirectML can run.
 """
@@ -21,16 +23,16 @@ from onnxruntime.transformers.fusion_options import FusionOptions
 from onnxruntime.transformers.optimizer import optimize_model
 
 
-def options(gpu: bool) -> FusionOptions:
+def options(kind: str) -> FusionOptions:
     o = FusionOptions("unet")
-    if not gpu:
+    if kind != "gpu":
         o.enable_nhwc_conv = False
         o.enable_group_norm = False
         o.enable_skip_group_norm = False
         o.enable_bias_splitgelu = False
         o.enable_bias_add = False
         o.enable_packed_qkv = False
-        o.enable_packed_kv = False
+        o.enable_packed_kv = kind == "packed"
     return o
 
 
@@ -38,14 +40,14 @@ def main(src: str, out: str) -> None:
     os.makedirs(out, exist_ok=True)
     for name in sorted(f for f in os.listdir(src) if f.endswith(".onnx")):
         base = name[: -len(".onnx")]
-        for kind in ("cpu", "gpu"):
+        for kind in ("cpu", "packed", "gpu"):
             model = optimize_model(
                 os.path.join(src, name),
                 model_type="unet",
                 num_heads=0,  # read from the graph
                 hidden_size=0,
                 opt_level=0,  # only the Python fusions: no provider-specific graph rewrites baked in
-                optimization_options=options(kind == "gpu"),
+                optimization_options=options(kind),
                 use_gpu=kind == "gpu",
             )
             path = os.path.join(out, f"{base}.{kind}.onnx")

@@ -257,12 +257,7 @@ function recomputeProbs(site: FusedCrossSite, t: string, nodes: onnx.INodeProto[
     return `${t}${name}`
   }
   const cast = (x: string, name: string) => node('Cast', [x], name, [int('to', FLOAT)])
-  nodes.push(
-    int64Const(`${t}splitHeads`, [0, 0, site.numHeads, -1]),
-    int64Const(`${t}i0`, [0], true),
-    int64Const(`${t}i1`, [1], true),
-    int64Const(`${t}i3`, [3]),
-  )
+  nodes.push(int64Const(`${t}splitHeads`, [0, 0, site.numHeads, -1]), int64Const(`${t}i0`, [0], true))
   // [B, S, N*H] -> [B, S, N, H]
   let q = node('Reshape', [cast(site.query, 'qf'), `${t}splitHeads`], 'q4')
   // Separate: [B, L, N*H] -> [B, L, N, H]; packed: [B, L, N, 2, H] -> K part [B, L, N, H].
@@ -272,7 +267,7 @@ function recomputeProbs(site: FusedCrossSite, t: string, nodes: onnx.INodeProto[
       : node('Gather', [cast(site.key, 'kvf'), `${t}i0`], 'k4', [int('axis', 3)])
   if (site.bias) {
     // bias is [Q | K | V], each N*H wide: as [3, N, H] its rows 0 and 1 broadcast onto Q and K.
-    nodes.push(int64Const(`${t}bias3`, [3, site.numHeads, -1]))
+    nodes.push(int64Const(`${t}bias3`, [3, site.numHeads, -1]), int64Const(`${t}i1`, [1], true))
     const b3 = node('Reshape', [cast(site.bias, 'bf'), `${t}bias3`], 'b3')
     q = node('Add', [q, node('Gather', [b3, `${t}i0`], 'bq', [int('axis', 0)])], 'qb')
     k = node('Add', [k, node('Gather', [b3, `${t}i1`], 'bk', [int('axis', 0)])], 'kb')
@@ -286,6 +281,7 @@ function recomputeProbs(site: FusedCrossSite, t: string, nodes: onnx.INodeProto[
     scale = `${t}scale`
   } else {
     // The kernel's default: 1/sqrt(head_dim), head_dim read from the split query.
+    nodes.push(int64Const(`${t}i3`, [3]))
     const hd = node('Gather', [node('Shape', [q], 'qShape'), `${t}i3`], 'headDim', [int('axis', 0)])
     scale = node('Reciprocal', [node('Sqrt', [cast(hd, 'headDimF')], 'sqrtHeadDim')], 'scale')
   }
