@@ -56,7 +56,7 @@ describe('fused attention (ORT optimizer, CPU options) on the bundled U-Net', ()
 
   it('recomputed maps equal the unfused taps to 1e-4, and the side branch leaves the output alone', async () => {
     const B = 2
-    const feeds = {
+    const feeds: Record<string, ort.Tensor> = {
       sample: new ort.Tensor('float32', randn(B * 4 * 16 * 16, 7), [B, 4, 16, 16]),
       timestep: new ort.Tensor('float32', Float32Array.of(500, 500), [B]),
       encoder_hidden_states: new ort.Tensor('float32', randn(B * 77 * 64, 8), [B, 77, 64]),

@@ -120,7 +120,7 @@ function withoutFusedNode(original: Uint8Array, patched: Uint8Array): Uint8Array
   const m = onnx.ModelProto.decode(original)
   const fragment = onnx.ModelProto.decode(patched.subarray(original.length)).graph!
   const g = m.graph!
-  g.node = [...g.node.filter((n) => n.opType !== 'MultiHeadAttention'), ...fragment.node]
+  g.node = [...(g.node ?? []).filter((n) => n.opType !== 'MultiHeadAttention'), ...(fragment.node ?? [])]
   g.output = fragment.output
   return onnx.ModelProto.encode(m).finish()
 }
@@ -198,7 +198,7 @@ describe('fused self-attention', () => {
   it('is not tapped: packed QKV or a query and key from the image', () => {
     const { bytes } = buildGraph({ layout: 'separate', bias: false })
     const m = onnx.ModelProto.decode(bytes)
-    const mha = m.graph!.node.find((n) => n.opType === 'MultiHeadAttention')!
+    const mha = m.graph!.node!.find((n) => n.opType === 'MultiHeadAttention')!
     mha.input = ['q', 'q', 'q'] // key from the image: self-attention
     const patch = patchUnet(onnx.ModelProto.encode(m).finish())
     expect(patch.taps).toEqual([])

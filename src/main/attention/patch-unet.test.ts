@@ -150,7 +150,8 @@ describe('graph surgery on special models', () => {
     // No MultiHeadAttention takes its key from the text: here the key input is dropped (K = Q).
     const bytes = buildSyntheticUnet({ layout: '3d', fused: true })
     const m = onnx.ModelProto.decode(bytes)
-    for (const n of m.graph!.node) if (n.opType === 'MultiHeadAttention') n.input = [n.input[0], n.input[0], n.input[0]]
+    for (const n of m.graph!.node!)
+      if (n.opType === 'MultiHeadAttention') n.input = [n.input![0], n.input![0], n.input![0]]
     const patch = patchUnet(onnx.ModelProto.encode(m).finish())
     expect(patch.taps).toEqual([])
     expect(patch.warning).toBe(FUSED_ATTENTION_MESSAGE)
