@@ -18,6 +18,7 @@ import { sessionOptions } from '../../src/main/engine/session-options'
 import { fromHalf } from '../../src/shared/float16'
 import { randn } from './synthetic-unet'
 import { BUNDLED } from './bundled-model'
+import { ModelManager } from '../../src/main/service/models'
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/fused')
 const fixture = (kind: 'cpu' | 'gpu') => fs.readFileSync(path.join(FIXTURES, `daam-shapes-unet.${kind}.onnx`))
@@ -106,6 +107,20 @@ describe('fused attention (ORT optimizer, CPU options) on the bundled U-Net', ()
     )
     expect(worst).toBeLessThan(2e-3)
     await Promise.all([traced, bare, unfused].map((m) => m.model.release()))
+  })
+})
+
+describe('model summary of a fused model', () => {
+  it('says the heat maps are recomputed from fused attention', async () => {
+    const manager = new ModelManager({ bundledDir: BUNDLED, threads: 2 })
+    const { summary } = await manager.load(folderWith(fixture('cpu')))
+    expect(summary.attentionWarning).toBeUndefined()
+    expect(summary.layers).toHaveLength(7)
+    expect(summary.recomputedAttention).toBe(true)
+    // the manager's engine releases the fused model when it loads the next one
+    const bundled = await manager.load(BUNDLED)
+    expect(bundled.summary.recomputedAttention).toBeUndefined()
+    await bundled.model.release()
   })
 })
 
