@@ -21,7 +21,8 @@ import { BUNDLED } from './bundled-model'
 import { ModelManager } from '../../src/main/service/models'
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/fused')
-const fixture = (kind: 'cpu' | 'gpu') => fs.readFileSync(path.join(FIXTURES, `daam-shapes-unet.${kind}.onnx`))
+const fixture = (kind: 'cpu' | 'packed' | 'gpu') =>
+  fs.readFileSync(path.join(FIXTURES, `daam-shapes-unet.${kind}.onnx`))
 const tmp: string[] = []
 afterAll(() => tmp.forEach((d) => fs.rmSync(d, { recursive: true, force: true })))
 
@@ -107,6 +108,17 @@ describe('fused attention (ORT optimizer, CPU options) on the bundled U-Net', ()
     )
     expect(worst).toBeLessThan(2e-3)
     await Promise.all([traced, bare, unfused].map((m) => m.model.release()))
+  })
+})
+
+describe('packed-KV U-Net (GPU attention layout without the GPU-only ops)', () => {
+  it('is tapped, loads on CPU, and its first U-Net call fails with the plain message', async () => {
+    expect(patchUnet(fixture('packed')).taps).toHaveLength(7)
+    const traced = await loadTracedModel(folderWith(fixture('packed')), { threads: 2 })
+    await expect(traceGeneration(traced, { prompt: 'a red circle', steps: 2, seed: 1 })).rejects.toThrow(
+      /optimised for GPU: needs the CUDA\/DirectML provider.*MultiHeadAttention with packed Q\/K\/V/,
+    )
+    await traced.model.release()
   })
 })
 

@@ -83,15 +83,9 @@ async function createSession(
     }
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]
-    const gpuOp = gpuOnlyKernel(msg)
-    if (gpuOp && provider === 'cpu') {
-      throw new ModelFolderError(
-        'onnx-unreadable',
-        path,
-        `${path} is optimised for GPU: needs the CUDA/DirectML provider. ONNX Runtime's optimizer wrote ` +
-          `${gpuOp} nodes, which the CPU provider cannot run. Pick CUDA or DirectML, or use an export ` +
-          `optimised for CPU (or not optimised) on this machine. (${msg})`,
-      )
+    if (provider === 'cpu') {
+      const gpu = gpuOnlyError(e, path)
+      if (gpu) throw gpu
     }
     throw new ModelFolderError(
       'onnx-unreadable',
@@ -107,10 +101,30 @@ async function createSession(
  */
 const GPU_ONLY_OPS = new Set(['NhwcConv', 'GroupNorm', 'SkipGroupNorm', 'BiasSplitGelu', 'BiasAdd'])
 
-/** The GPU-only op named by a session-creation error ("Could not find an implementation for X(1)"). */
-export function gpuOnlyKernel(message: string): string | undefined {
-  const op = /(?:implementation for|Kernel not found.*?for) (\w+)\(/.exec(message)?.[1]
-  return op && GPU_ONLY_OPS.has(op) ? op : undefined
+/**
+ * What the CPU provider says when a graph was optimised for GPU: no kernel for a GPU-only op at
+ * session creation ("Could not find an implementation for NhwcConv(1) node ..."), or, at the first
+ * run, MultiHeadAttention with packed Q/K/V ("Packed KV not implemented for CPU"). Returns the
+ * plain error to show instead, or undefined for any other error. Callers: createSession here, the
+ * U-Net call in pipeline.ts.
+ */
+export function gpuOnlyError(error: unknown, path: string): ModelFolderError | undefined {
+  const msg = (error instanceof Error ? error.message : String(error)).split('\n')[0]
+  const op = /implementation for (\w+)\(/.exec(msg)?.[1]
+  const what =
+    op && GPU_ONLY_OPS.has(op)
+      ? `${op} nodes`
+      : /Packed (QKV|KV)\b.*not implemented for CPU/i.test(msg)
+        ? 'MultiHeadAttention with packed Q/K/V'
+        : undefined
+  if (!what) return undefined
+  return new ModelFolderError(
+    'onnx-unreadable',
+    path,
+    `${path} is optimised for GPU: needs the CUDA/DirectML provider. ONNX Runtime's optimizer wrote ` +
+      `${what}, which the CPU provider cannot run. Pick CUDA or DirectML, or use an export optimised ` +
+      `for CPU (or not optimised) on this machine. (${msg})`,
+  )
 }
 
 /** Available ORT backends in this build (cuda/dml/coreml may be absent). */

@@ -31,7 +31,7 @@ import { createScheduler, defaultSchedulerName, type SchedulerName } from '../..
 import type { PromptEncoding } from '../../shared/tokenizer'
 import { fitPreviewMap, previewRgb, vaeOutputToRgb, type PreviewMap } from './image'
 import { encodeTextPng } from '../saving/png'
-import type { LoadedModel, ProviderChoice } from './model'
+import { gpuOnlyError, type LoadedModel, type ProviderChoice } from './model'
 import { floatTensor, idsTensor, readFloat, staticDim, timestepTensor } from './tensors'
 
 export type UnetCallPart = 'both' | 'cond' | 'uncond'
@@ -271,7 +271,10 @@ export async function runPipeline(
       timestep: timestepTensor(io.timestep, t, batch),
       encoder_hidden_states: ehs,
     }
-    const out = await model.unet.run(feeds, fetches)
+    // A U-Net optimised for GPU (packed attention) loads on the CPU provider and fails here: say so plainly.
+    const out = await model.unet.run(feeds, fetches).catch((e: unknown) => {
+      throw (model.provider.used === 'cpu' && gpuOnlyError(e, model.folder.unetPath)) || e
+    })
     return { pred: readFloat(out[io.outSampleName] as ort.Tensor, 'U-Net output'), out }
   }
   const announce = (stepIndex: number, timestep: number, out: ort.InferenceSession.ReturnType, part: UnetCallPart) => {
