@@ -8,8 +8,9 @@
  *   npx tsx bench/warm-up.ts [--model DIR] [--latent 16,64] [--procs 5] [--calls 8] [--threads 2]
  *
  * Prints, per variant and latent size, the median over processes of: session creation, the
- * warm-up call (when the variant makes one), calls 1 and 2 of the session, and the median of the
- * later calls; and the ratio call 1 / later.
+ * warm-up call (when the variant makes one), calls 1 and 2 of the session, the median of the
+ * later calls, and calls 1 and 2 over the later ones (per process, which a shared machine's
+ * changing load disturbs least). Rounds alternate the variants.
  */
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -90,27 +91,34 @@ async function child(variant: Variant, latent: number): Promise<ChildResult> {
 
 function main(): void {
   const latents = values.latent.split(',').map(Number)
-  const fmt = (ms: number | null) => (ms === null ? '     -' : ms.toFixed(1).padStart(7))
-  console.log(`U-Net ${values.model}, ${values.threads} threads, ${values.procs} fresh processes per row (medians, ms)`)
-  console.log('latent  variant                 create  warm-up   call 1   call 2   later  call1/later')
+  const variants = Object.keys(VARIANTS) as Variant[]
+  const fmt = (ms: number | null) => (ms === null ? '      -' : ms.toFixed(1).padStart(7))
+  const ratio = (x: number) => x.toFixed(2).padStart(6)
+  console.log(`U-Net ${values.model}, ${values.threads} threads, ${values.procs} fresh processes per row`)
+  console.log('(medians over processes, ms; ratios are per process, call / median of calls 3.., then the median)')
+  console.log('latent  variant                  create  warm-up   call 1   call 2    later  c1/later  c2/later')
   for (const latent of latents) {
-    for (const variant of Object.keys(VARIANTS) as Variant[]) {
-      const runs: ChildResult[] = []
-      for (let p = 0; p < Number(values.procs); p++) {
+    const runs = new Map<Variant, ChildResult[]>(variants.map((v) => [v, []]))
+    // Rounds alternate the variants, so that background load on a shared machine hits all alike.
+    for (let p = 0; p < Number(values.procs); p++) {
+      for (const variant of variants) {
         const r = spawnSync(
           process.execPath,
           [...process.execArgv, __filename, ...process.argv.slice(2), '--child', `${variant}|${latent}`],
           { encoding: 'utf8', maxBuffer: 1 << 24 },
         )
         if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`)
-        runs.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult)
+        runs.get(variant)!.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult)
       }
-      const later = median(runs.map((r) => median(r.callMs.slice(2))))
-      const c1 = median(runs.map((r) => r.callMs[0]))
-      const warm = runs[0].warmUpMs === null ? null : median(runs.map((r) => r.warmUpMs!))
+    }
+    for (const variant of variants) {
+      const rs = runs.get(variant)!
+      const later = rs.map((r) => median(r.callMs.slice(2)))
+      const warm = rs[0].warmUpMs === null ? null : median(rs.map((r) => r.warmUpMs!))
       console.log(
-        `${String(latent).padStart(6)}  ${variant.padEnd(22)}${fmt(median(runs.map((r) => r.createMs)))}  ${fmt(warm)}` +
-          `  ${fmt(c1)}  ${fmt(median(runs.map((r) => r.callMs[1])))}  ${fmt(later)}  ${(c1 / later).toFixed(2).padStart(10)}`,
+        `${String(latent).padStart(6)}  ${variant.padEnd(22)}${fmt(median(rs.map((r) => r.createMs)))}  ${fmt(warm)}` +
+          `  ${fmt(median(rs.map((r) => r.callMs[0])))}  ${fmt(median(rs.map((r) => r.callMs[1])))}  ${fmt(median(later))}` +
+          `    ${ratio(median(rs.map((r, i) => r.callMs[0] / later[i])))}    ${ratio(median(rs.map((r, i) => r.callMs[1] / later[i])))}`,
       )
     }
   }

@@ -31,6 +31,8 @@ export interface TinyOptions {
   textBatch1?: boolean
   /** Store the U-Net's weights in an external file `weights.pb`. */
   externalData?: boolean
+  /** SDXL's extra U-Net inputs (text_embeds [B, 1280], time_ids [B, 6]), unused by the graph. */
+  sdxlInputs?: boolean
   /** Pixels per latent cell of the VAE decoder (default 8). */
   vaeScale?: number
   /** Write no vae_decoder/config.json (diffusers' own conversion script writes none). */
@@ -182,6 +184,7 @@ export function unetModel(C: number, o: TinyOptions = {}, externalDir?: string):
       valueInfo(nSample, FLOAT, [B, o.unetChannels ?? 'channels', 'height', 'width']),
       tIn,
       valueInfo(nEhs, FLOAT, [B, 77, o.unetTextDim ?? 'text_dim']),
+      ...(o.sdxlInputs ? [valueInfo('text_embeds', FLOAT, [B, 1280]), valueInfo('time_ids', FLOAT, [B, 6])] : []),
     ],
     output: [valueInfo('out_sample', FLOAT, [B, C, 'height', 'width'])],
   })

@@ -292,6 +292,16 @@ export function validateSessions(
       `VAE decoder ${vp} has no 'latent_sample' input (it has ${vae.inputNames.join(', ')})`,
     )
   }
+  // SDXL: its second text encoder is not read, so the widths below would only say "mismatch".
+  const sdxl = ['text_embeds', 'time_ids'].filter((n) => unet.inputNames.includes(n))
+  if (sdxl.length > 0) {
+    throw new ModelFolderError(
+      'unet-inputs',
+      up,
+      `U-Net ${up} is an SDXL U-Net (extra inputs ${sdxl.join(', ')}), which also needs the second text ` +
+        `encoder (text_encoder_2) and its pooled output: SDXL is not supported yet. Use an SD 1.x, 2.x or Turbo export.`,
+    )
+  }
   const sample = tensorMeta(unet.inputMetadata, 'sample', up)
   const timestep = tensorMeta(unet.inputMetadata, 'timestep', up)
   const ehs = tensorMeta(unet.inputMetadata, 'encoder_hidden_states', up)

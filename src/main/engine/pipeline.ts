@@ -24,6 +24,7 @@ import {
   type GenerationParams,
   type GenerationParamsInput,
   type GenerationProgress,
+  WARM_UP_STEPS,
 } from '../../shared/generation'
 import { checkImageSize } from '../../shared/image-size'
 import { gaussianNoise } from '../../shared/noise'
@@ -346,11 +347,16 @@ export async function runPipeline(
       stepMs.push(now - tStep)
       if (opts.onProgress) {
         const elapsed = now - tLoop
+        // The first steps run slower (warm-up, bench/warm-up.ts): they never enter the mean once
+        // later steps exist, and while they are all there is, the latest one stands for the rest.
+        const settled = stepMs.slice(WARM_UP_STEPS)
+        const perStep = settled.length ? settled.reduce((a, b) => a + b, 0) / settled.length : stepMs[i]
         const progress: GenerationProgress = {
           step: i + 1,
           total,
           elapsedMs: elapsed,
-          etaMs: (elapsed / (i + 1)) * (total - i - 1),
+          etaMs: perStep * (total - i - 1),
+          ...(i < WARM_UP_STEPS && i + 1 < total ? { warmingUp: true } : {}),
         }
         if (preview && ((i + 1) % opts.previewEvery! === 0 || i + 1 === total)) {
           progress.preview = { width: w, height: h, rgb: previewRgb(preview, latents, h, w) }
