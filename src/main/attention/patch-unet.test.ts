@@ -146,6 +146,22 @@ describe('graph surgery on special models', () => {
     expect(maxAbsDiff(f.out_sample.data as Float32Array, raw.out_sample.data as Float32Array)).toBe(0)
   })
 
+  it('recomputes float16 fused maps in float32, equal to the unfused float16 softmax to its precision', async () => {
+    const fused = patchUnet(buildSyntheticUnet({ layout: '3d', fused: true, float16: true, heads: HEADS }))
+    const plain = patchUnet(buildSyntheticUnet({ layout: '3d', float16: true, heads: HEADS }))
+    const [f, p] = await Promise.all(
+      [fused.model, plain.model].map(async (m) =>
+        (await ort.InferenceSession.create(toFloat32IO(m), sessionOptions())).run(feeds(2)),
+      ),
+    )
+    expect(fused.taps).toHaveLength(3)
+    fused.taps.forEach((tap, i) => {
+      // the unfused graph's softmax runs in float16 (about 3 decimal digits), the branch in float32
+      const diff = maxAbsDiff(f[tap.output].data as Float32Array, p[plain.taps[i].output].data as Float32Array)
+      expect(diff).toBeLessThan(1e-3)
+    })
+  })
+
   it('explains a fused model whose cross-attention cannot be recomputed and leaves it generating', async () => {
     // No MultiHeadAttention takes its key from the text: here the key input is dropped (K = Q).
     const bytes = buildSyntheticUnet({ layout: '3d', fused: true })
