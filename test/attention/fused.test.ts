@@ -7,6 +7,7 @@
  * but its session cannot load on the CPU provider and says so plainly.
  */
 import { afterAll, describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -148,5 +149,29 @@ describe('GPU-optimised U-Net (ORT optimizer defaults)', () => {
     await expect(LoadedModel.load(dir, { threads: 2 })).rejects.toThrow(
       /optimised for GPU: needs the CUDA\/DirectML provider/,
     )
+  })
+})
+
+describe('CLI on fused models', () => {
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../scripts/generate.ts'), ...args], {
+      cwd: path.resolve(__dirname, '../..'),
+      encoding: 'utf8',
+      timeout: 120_000,
+    })
+
+  it('--heatmaps works on the CPU-optimised export; the GPU-optimised one gets the plain message', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'daam-fused-cli-')), 'out')
+    tmp.push(path.dirname(out))
+    const args = ['--prompt', 'a red circle', '--steps', '3', '--seed', '5', '--out', out, '--model']
+    const ok = cli([...args, folderWith(fixture('cpu')), '--heatmaps', 'red,circle'])
+    expect(ok.stderr).not.toMatch(/error|note/)
+    expect(ok.status).toBe(0)
+    const meta = JSON.parse(fs.readFileSync(path.join(out, 'meta.json'), 'utf8'))
+    expect(meta.heatmaps.words.map((w: { word: string }) => w.word)).toEqual(['red', 'circle'])
+    expect(fs.existsSync(path.join(out, 'red.overlay.png'))).toBe(true)
+    const gpu = cli([...args, folderWith(fixture('gpu')), '--heatmaps', 'red'])
+    expect(gpu.status).not.toBe(0)
+    expect(gpu.stderr).toMatch(/optimised for GPU: needs the CUDA\/DirectML provider/)
   })
 })
