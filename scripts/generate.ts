@@ -210,7 +210,8 @@ async function main(): Promise<number> {
     const r = await traceGeneration(traced, args.input, {
       onProgress: (p) =>
         process.stderr.write(
-          `\rstep ${p.step}/${p.total}  ${(p.elapsedMs / 1000).toFixed(1)} s  eta ${(p.etaMs / 1000).toFixed(1)} s   `,
+          `\rstep ${p.step}/${p.total}  ${(p.elapsedMs / 1000).toFixed(1)} s  ` +
+            (p.warmingUp ? 'warming up      ' : `eta ${(p.etaMs / 1000).toFixed(1)} s   `),
         ),
     })
     process.stderr.write('\n')

@@ -77,14 +77,25 @@ export function parseGenerationParams(input: unknown): GenerationParams {
   return r.data
 }
 
+/** Steps whose time says little about the rest: the session's first U-Net calls are slower. */
+export const WARM_UP_STEPS = 2
+
 /** Per-step progress reported by the engine. */
 export interface GenerationProgress {
   /** 1-based number of the finished denoising step. */
   step: number
   total: number
   elapsedMs: number
-  /** Estimated remaining time from the mean step time so far (decode not included). */
+  /**
+   * Estimated remaining time (decode not included): from the steps after the warm-up when there
+   * are some, else from the latest step (an over-estimate while warming up).
+   */
   etaMs: number
+  /**
+   * True for the first WARM_UP_STEPS steps: a fresh session's first U-Net calls run up to 2-3x
+   * slower than later ones (measured, bench/warm-up.ts), so the ETA is not yet reliable.
+   */
+  warmingUp?: boolean
   /** Optional cheap preview (linear latent -> RGB), width x height x 3 bytes. */
   preview?: { width: number; height: number; rgb: Uint8Array }
 }

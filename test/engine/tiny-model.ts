@@ -31,6 +31,12 @@ export interface TinyOptions {
   textBatch1?: boolean
   /** Store the U-Net's weights in an external file `weights.pb`. */
   externalData?: boolean
+  /** SDXL's extra U-Net inputs (text_embeds [B, 1280], time_ids [B, 6]), unused by the graph. */
+  sdxlInputs?: boolean
+  /** Pixels per latent cell of the VAE decoder (default 8). */
+  vaeScale?: number
+  /** Write no vae_decoder/config.json (diffusers' own conversion script writes none). */
+  noVaeConfig?: boolean
 }
 
 function rng(seed: number): () => number {
@@ -178,12 +184,13 @@ export function unetModel(C: number, o: TinyOptions = {}, externalDir?: string):
       valueInfo(nSample, FLOAT, [B, o.unetChannels ?? 'channels', 'height', 'width']),
       tIn,
       valueInfo(nEhs, FLOAT, [B, 77, o.unetTextDim ?? 'text_dim']),
+      ...(o.sdxlInputs ? [valueInfo('text_embeds', FLOAT, [B, 1280]), valueInfo('time_ids', FLOAT, [B, 6])] : []),
     ],
     output: [valueInfo('out_sample', FLOAT, [B, C, 'height', 'width'])],
   })
 }
 
-export function vaeDecoderModel(C: number): Uint8Array {
+export function vaeDecoderModel(C: number, scale = 8): Uint8Array {
   const ATTR = onnx.AttributeProto.AttributeType
   return model({
     name: 'vae_decoder',
@@ -199,7 +206,7 @@ export function vaeDecoderModel(C: number): Uint8Array {
     ],
     initializer: [
       floatInit('w', [3, C, 1, 1], randomWeights(3 * C, 5, 1.2)),
-      floatInit('scales', [4], Float32Array.of(1, 1, 8, 8)),
+      floatInit('scales', [4], Float32Array.of(1, 1, scale, scale)),
     ],
     input: [valueInfo('latent_sample', FLOAT, ['batch', C, 'height', 'width'])],
     output: [valueInfo('sample', FLOAT, ['batch', 3, 'h8', 'w8'])],
@@ -287,11 +294,14 @@ export function writeTinyModel(o: TinyOptions = {}, dir = mkdtempSync(join(tmpdi
       block_out_channels: [8, 16],
     }),
   )
-  writeFileSync(join(dir, 'vae_decoder', 'model.onnx'), vaeDecoderModel(C))
-  writeFileSync(
-    join(dir, 'vae_decoder', 'config.json'),
-    JSON.stringify({ scaling_factor: 0.5, latent_channels: C, block_out_channels: [8, 8, 8, 8] }),
-  )
+  writeFileSync(join(dir, 'vae_decoder', 'model.onnx'), vaeDecoderModel(C, o.vaeScale))
+  if (!o.noVaeConfig) {
+    const blocks = Array<number>(Math.log2(o.vaeScale ?? 8) + 1).fill(8)
+    writeFileSync(
+      join(dir, 'vae_decoder', 'config.json'),
+      JSON.stringify({ scaling_factor: 0.5, latent_channels: C, block_out_channels: blocks }),
+    )
+  }
   writeFileSync(join(dir, 'scheduler', 'scheduler_config.json'), JSON.stringify(SD15_SCHEDULER))
   return dir
 }

@@ -4,6 +4,12 @@
  * scale Mul/Div, a mask Add or a Cast); for cross-attention one MatMul operand (the keys) derives from the text embeddings
  * (`encoder_hidden_states`) alone, the other (the queries) from the image path (`sample`).
  * Self-attention has both operands on the image path and is never tapped.
+ *
+ * Exports run through ONNX Runtime's transformer optimizer have no softmax: attention is fused into
+ * com.microsoft.MultiHeadAttention. Those whose key comes from the text alone (separate Q/K/V, or
+ * K and V packed as [B, L, heads, 2, head_dim]) are returned as fused cross-attention sites, from
+ * whose inputs patch-unet.ts recomputes the probabilities. Callers: patch-unet.ts (the hook) and
+ * the memory profile's scan.
  */
 import type { onnx } from 'onnx-proto'
 import type { ScannedModel } from './onnx-scan'
@@ -31,10 +37,31 @@ export interface AttentionSite {
   kind: 'cross' | 'self' | 'unknown'
 }
 
+/** A fused cross-attention node whose probabilities can be recomputed from its inputs. */
+export interface FusedCrossSite {
+  /** Index of the fused node in the graph's node list. */
+  nodeIndex: number
+  /** Fused node name (ORT's optimizer names them MultiHeadAttention_N). */
+  name: string
+  /** A nearby node name that carries the diffusers module path, for naming the layer. */
+  pathName: string
+  /** 'separate': key [B, L, heads*head_dim]; 'packed-kv': key [B, L, heads, 2, head_dim]. */
+  layout: 'separate' | 'packed-kv'
+  query: string
+  key: string
+  /** Optional bias [3 * heads*head_dim] (Q, K, V) added to the projections inside the kernel. */
+  bias?: string
+  numHeads: number
+  /** The node's `scale` attribute; undefined means 1/sqrt(head_dim). */
+  scale?: number
+}
+
 export interface AttentionScan {
   sites: AttentionSite[]
   /** Names of fused attention nodes found (com.microsoft domain). */
   fused: string[]
+  /** Fused cross-attention nodes the hook can recompute probabilities for, in graph order. */
+  fusedCross: FusedCrossSite[]
 }
 
 export interface GraphInputNames {
@@ -108,8 +135,13 @@ export function findAttention(model: ScannedModel, inputs: GraphInputNames): Att
 
   const sites: AttentionSite[] = []
   const fused: string[] = []
+  const fusedCross: FusedCrossSite[] = []
   nodes.forEach((node, nodeIndex) => {
-    if (FUSED_ATTENTION.has(node.opType) && node.domain === 'com.microsoft') fused.push(node.name || node.opType)
+    if (FUSED_ATTENTION.has(node.opType) && node.domain === 'com.microsoft') {
+      fused.push(node.name || node.opType)
+      const site = fusedCrossSite(node, nodeIndex, nodes, producer, dependsOn, SAMPLE, TEXT)
+      if (site) fusedCross.push(site)
+    }
     if (node.opType !== 'Softmax' || (node.domain ?? '') !== '') return
     const matmul = scoreMatMul(node.input[0], nodes, producer, dependsOn)
     let kind: AttentionSite['kind'] = 'unknown'
@@ -121,7 +153,53 @@ export function findAttention(model: ScannedModel, inputs: GraphInputNames): Att
     }
     sites.push({ nodeIndex, name: node.name ?? '', probs: node.output[0], kind })
   })
-  return { sites, fused }
+  return { sites, fused, fusedCross }
+}
+
+/** Name pieces of a diffusers attention module path (".../transformer_blocks.0/attn2"). */
+const MODULE_PATH = /(down_blocks|up_blocks|mid_block)[^]*?attn\d+/
+
+/**
+ * A com.microsoft.MultiHeadAttention node is cross-attention when its query derives from the image
+ * and its key from the text alone. Inputs (ORT contrib op): query, key, value, bias,
+ * key_padding_mask, attention_bias, past_key, past_value. Nodes with a mask, an attention bias or
+ * past state are not SD cross-attention and are left alone, as are `Attention` nodes (one input:
+ * always self-attention in U-Nets).
+ */
+function fusedCrossSite(
+  node: onnx.NodeProto,
+  nodeIndex: number,
+  nodes: onnx.NodeProto[],
+  producer: Map<string, number>,
+  dependsOn: (t: string) => number,
+  SAMPLE: number,
+  TEXT: number,
+): FusedCrossSite | undefined {
+  if (node.opType !== 'MultiHeadAttention') return undefined
+  const input = (i: number): string => node.input[i] ?? ''
+  const query = input(0)
+  const key = input(1)
+  if (!query || !key || !(dependsOn(query) & SAMPLE) || dependsOn(key) !== TEXT) return undefined
+  if ([4, 5, 6, 7].some((i) => input(i) !== '')) return undefined
+  const attr = (name: string) => node.attribute.find((a) => a.name === name)
+  const numHeads = Number(attr('num_heads')?.i ?? 0)
+  if (!(numHeads > 0)) return undefined
+  const scaleAttr = attr('scale')?.f
+  // Exporters name the projections after the module ("/up_blocks.1/.../attn2/to_q/MatMul"); ORT's
+  // optimizer names the fused node itself "MultiHeadAttention_N", so look at its neighbours.
+  const near = [node.name, query, key, ...[query, key].map((t) => nodes[producer.get(t) ?? -1]?.name ?? '')]
+  const pathName = near.map((n) => MODULE_PATH.exec(n ?? '')?.[0]).find((n) => n !== undefined) ?? ''
+  return {
+    nodeIndex,
+    name: node.name ?? '',
+    pathName,
+    layout: input(2) === '' ? 'packed-kv' : 'separate',
+    query,
+    key,
+    bias: input(3) || undefined,
+    numHeads,
+    scale: scaleAttr ? scaleAttr : undefined,
+  }
 }
 
 /** Walks up from the softmax input through scale/mask/cast ops to the Q·K^T MatMul. */

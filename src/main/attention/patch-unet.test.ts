@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as ort from 'onnxruntime-node'
+import { onnx } from 'onnx-proto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -122,12 +123,55 @@ describe('graph surgery on special models', () => {
     fs.rmSync(dir, { recursive: true })
   })
 
-  it('explains a fused-attention model and leaves it generating', async () => {
+  it('recomputes the maps of a fused-attention model, equal to the unfused taps, output unchanged', async () => {
+    // Same weights as the unfused graph: only the attention blocks are MultiHeadAttention nodes.
+    const fusedBytes = buildSyntheticUnet({ layout: '3d', fused: true, heads: HEADS })
+    const fused = patchUnet(fusedBytes, { negative: true })
+    const plain = patchUnet(buildSyntheticUnet({ layout: '3d', heads: HEADS }), { negative: true })
+    expect(fused.warning).toBeUndefined()
+    expect(fused.taps.map((t) => [t.name, t.recomputed])).toEqual(plain.taps.map((t) => [t.name, true]))
+    const [f, p, raw] = await Promise.all(
+      [fused.model, plain.model, fusedBytes].map(async (m) =>
+        (await ort.InferenceSession.create(m, sessionOptions())).run(feeds(2)),
+      ),
+    )
+    fused.taps.forEach((tap, i) => {
+      expect(f[tap.output].dims).toEqual([[H * W, (H / 2) * (W / 2), H * W][i], T])
+      expect(maxAbsDiff(f[tap.output].data as Float32Array, p[plain.taps[i].output].data as Float32Array)).toBeLessThan(
+        1e-6,
+      )
+      const uncond = f[tap.uncondOutput!].data as Float32Array
+      expect(maxAbsDiff(uncond, p[plain.taps[i].uncondOutput!].data as Float32Array)).toBeLessThan(1e-6)
+    })
+    expect(maxAbsDiff(f.out_sample.data as Float32Array, raw.out_sample.data as Float32Array)).toBe(0)
+  })
+
+  it('recomputes float16 fused maps in float32, equal to the unfused float16 softmax to its precision', async () => {
+    const fused = patchUnet(buildSyntheticUnet({ layout: '3d', fused: true, float16: true, heads: HEADS }))
+    const plain = patchUnet(buildSyntheticUnet({ layout: '3d', float16: true, heads: HEADS }))
+    const [f, p] = await Promise.all(
+      [fused.model, plain.model].map(async (m) =>
+        (await ort.InferenceSession.create(toFloat32IO(m), sessionOptions())).run(feeds(2)),
+      ),
+    )
+    expect(fused.taps).toHaveLength(3)
+    fused.taps.forEach((tap, i) => {
+      // the unfused graph's softmax runs in float16 (about 3 decimal digits), the branch in float32
+      const diff = maxAbsDiff(f[tap.output].data as Float32Array, p[plain.taps[i].output].data as Float32Array)
+      expect(diff).toBeLessThan(1e-3)
+    })
+  })
+
+  it('explains a fused model whose cross-attention cannot be recomputed and leaves it generating', async () => {
+    // No MultiHeadAttention takes its key from the text: here the key input is dropped (K = Q).
     const bytes = buildSyntheticUnet({ layout: '3d', fused: true })
-    const patch = patchUnet(bytes)
+    const m = onnx.ModelProto.decode(bytes)
+    for (const n of m.graph!.node!)
+      if (n.opType === 'MultiHeadAttention') n.input = [n.input![0], n.input![0], n.input![0]]
+    const patch = patchUnet(onnx.ModelProto.encode(m).finish())
     expect(patch.taps).toEqual([])
     expect(patch.warning).toBe(FUSED_ATTENTION_MESSAGE)
-    expect(patch.warning).toMatch(/MultiHeadAttention.*no softmax.*no heat maps/s)
+    expect(patch.warning).toMatch(/MultiHeadAttention.*cannot be recomputed.*no heat maps/s)
     const session = await ort.InferenceSession.create(patch.model, sessionOptions())
     const out = await session.run(feeds(2))
     expect(out.out_sample.dims).toEqual([2, 4, H, W])

@@ -25,6 +25,12 @@
  * same size as the cross map, so every resolution is affordable: the [HW, HW] matrix (16.7 M
  * values per layer at 64x64) never crosses into JS. The Gather of the conditional half comes
  * before the Cast so float16 models convert one half only. Not combined with `perHead`.
+ *
+ * Fused attention (com.microsoft.MultiHeadAttention from ONNX Runtime's optimizer) has no softmax:
+ * for each fused cross-attention node a side branch recomputes P = softmax(Q·Kᵀ·scale) from the
+ * node's own query and key inputs (heads split per `num_heads`, K unpacked from [B, L, N, 2, H],
+ * the Q/K parts of `bias` added) as [B, N, HW, T] in float32, and feeds the same tail. The fused
+ * node stays in place and still computes the U-Net's output.
  */
 import { onnx } from 'onnx-proto'
 import { Writer } from 'protobufjs/minimal'
@@ -38,7 +44,7 @@ import {
   scanModel,
   type ScannedModel,
 } from './onnx-scan'
-import { findAttention, unetInputNames, type AttentionSite } from './find-attention'
+import { findAttention, unetInputNames, type AttentionSite, type FusedCrossSite } from './find-attention'
 import type { LayerBlock } from '../../shared/attention-record'
 
 export interface TapInfo {
@@ -49,8 +55,10 @@ export interface TapInfo {
   block: LayerBlock
   /** Index of the down/up block (0 for mid, -1 when the export's names do not tell). */
   blockIndex: number
-  /** Name of the Softmax node that is tapped. */
+  /** Name of the Softmax node that is tapped (the fused attention node when recomputed). */
   softmax: string
+  /** True when the probabilities are recomputed from a fused attention node's inputs. */
+  recomputed?: boolean
   /** Extra session output with the conditional map [HW, T] ([heads, HW, T] when per head). */
   output: string
   /** Extra session output with the unconditional (negative-prompt) map, when asked for. */
@@ -132,10 +140,11 @@ export function describeLayer(nodeName: string): { name: string; block: LayerBlo
 }
 
 export const FUSED_ATTENTION_MESSAGE =
-  'This model fuses its attention into com.microsoft.MultiHeadAttention (ONNX Runtime transformer ' +
-  'optimizer), so there is no softmax to tap: images are generated, but no heat maps. To get heat ' +
-  'maps, use an unoptimised export of the same model (e.g. `optimum-cli export onnx` without ' +
-  '`--optimize`, or the original diffusers ONNX export).'
+  'This model fuses its attention into ONNX Runtime kernels (com.microsoft.MultiHeadAttention / ' +
+  'Attention) in a form whose cross-attention probabilities cannot be recomputed (no node takes its ' +
+  'key from the text alone): images are generated, but no heat maps. To get heat maps, use an ' +
+  'unoptimised export of the same model (e.g. `optimum-cli export onnx` without `--optimize`, or ' +
+  'the original diffusers ONNX export).'
 
 export function patchUnet(bytes: Uint8Array, options: PatchOptions = {}): UnetPatch {
   const scanned = scanModel(bytes)
@@ -144,8 +153,12 @@ export function patchUnet(bytes: Uint8Array, options: PatchOptions = {}): UnetPa
 
 export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: PatchOptions = {}): UnetPatch {
   const inputs = unetInputNames(scanned)
-  const { sites, fused } = findAttention(scanned, inputs)
-  const cross = sites.filter((s) => s.kind === 'cross')
+  const { sites, fused, fusedCross } = findAttention(scanned, inputs)
+  // Softmax taps and fused sites together, in graph (execution) order.
+  const cross: ({ kind: 'softmax'; nodeIndex: number; name: string; probs: string } | FusedSiteRef)[] = [
+    ...sites.filter((s) => s.kind === 'cross').map((s) => ({ ...s, kind: 'softmax' as const })),
+    ...fusedCross.map((site) => ({ kind: 'fused' as const, nodeIndex: site.nodeIndex, site })),
+  ].sort((a, b) => a.nodeIndex - b.nodeIndex)
   const selfAttention = sites.filter((s) => s.kind === 'self').length
   const unrecognised = sites.filter((s) => s.kind === 'unknown').length
   const original = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -208,22 +221,26 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
           attribute: [ints('axes', [axis]), int('keepdims', 0)],
         }
   // each cross-attention's self-attention: the last self site before it with no cross site between
-  const selfOf = new Map<AttentionSite, AttentionSite>()
+  // (keyed by the cross softmax's name: the entries below are copies of the sites)
+  const selfOf = new Map<string, AttentionSite>()
   let lastSelf: AttentionSite | undefined
   for (const site of sites) {
     if (site.kind === 'self') lastSelf = site
     else if (site.kind === 'cross') {
-      if (lastSelf) selfOf.set(site, lastSelf)
+      if (lastSelf) selfOf.set(site.name, lastSelf)
       lastSelf = undefined
     }
   }
   const refine = options.refine === true && options.perHead !== true
+  // Attention control scales the probabilities that the product with V reads: a fused node computes
+  // its own, so a model with fused cross-attention gets no control (weights are then refused).
+  const control = options.control === true && cross.every((e) => e.kind === 'softmax')
 
   // Attention control: per site, Ps = Reshape(P4 * CastLike(Reshape(scale, [B, 1, 1, T]), P4), Shape(P));
   // the site's consumers (the product with V) read Ps, the taps keep reading the softmax itself.
   const siteTails = new Map<string, onnx.INodeProto[]>()
   const scaled = new Map<string, string>()
-  if (options.control) {
+  if (control) {
     nodes.push(int64Const(`${P}scaleShape`, [0, 1, 1, -1]), {
       opType: 'Reshape',
       input: [TOKEN_SCALE_INPUT, `${P}scaleShape`],
@@ -232,11 +249,18 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
     })
   }
 
-  cross.forEach((site, index) => {
+  cross.forEach((entry, index) => {
     const t = `${P}attn${index}/`
     const first = nodes.length
+    const site =
+      entry.kind === 'softmax'
+        ? entry
+        : {
+            probs: recomputeProbs(entry.site, t, nodes),
+            name: entry.site.pathName || entry.site.name,
+          }
     let scaleTail: onnx.INodeProto[] = []
-    if (options.control) {
+    if (control) {
       const out = `${t}scaled`
       // CastLike keeps float16 exports working (the scale is fed as float32); before opset 15
       // there is no CastLike and the probabilities are float32 in the exports that old.
@@ -295,7 +319,7 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
       })
       outputs.push({ name: uncondOutput, type: { tensorType: { elemType: FLOAT } } })
     }
-    const selfSite = refine ? selfOf.get(site) : undefined
+    const selfSite = refine && entry.kind === 'softmax' ? selfOf.get(entry.name) : undefined
     let refinedOutput: string | undefined
     if (selfSite) {
       refinedOutput = `daam.refined.${index}.cond`
@@ -337,10 +361,11 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
     const described = describeLayer(site.name)
     // exporters that leave nodes unnamed still get a readable, stable layer name
     if (!described.name) described.name = `cross-attention ${index}`
+    const recomputed = entry.kind === 'fused' ? { softmax: entry.site.name, recomputed: true } : { softmax: site.name }
     taps.push({
       index,
       ...described,
-      softmax: site.name,
+      ...recomputed,
       output,
       uncondOutput,
       perHead: options.perHead === true,
@@ -348,10 +373,10 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
       selfSoftmax: selfSite?.name,
     })
     // with control the site's nodes go right after its softmax (see rewireToScaled)
-    if (options.control) siteTails.set(site.probs, [...nodes.splice(first), ...scaleTail])
+    if (control) siteTails.set(site.probs, [...nodes.splice(first), ...scaleTail])
   })
 
-  if (!options.control) {
+  if (!control) {
     return { model: appendToGraph(bytes, nodes, outputs), taps, selfAttention, unrecognised, control: false }
   }
   const input: onnx.IValueInfoProto = {
@@ -423,4 +448,67 @@ function rewireToScaled(
   parts.push(field(GRAPH_INPUT, onnx.ValueInfoProto.encode(input).finish()))
   for (const o of outputs) parts.push(field(GRAPH_OUTPUT, onnx.ValueInfoProto.encode(o).finish()))
   return Buffer.concat([...before, field(MODEL_GRAPH, Buffer.concat(parts)), ...after])
+}
+
+interface FusedSiteRef {
+  kind: 'fused'
+  nodeIndex: number
+  site: FusedCrossSite
+}
+
+function floatConst(name: string, value: number): onnx.INodeProto {
+  return {
+    opType: 'Constant',
+    name,
+    output: [name],
+    attribute: [
+      {
+        name: 'value',
+        type: onnx.AttributeProto.AttributeType.TENSOR,
+        t: { dataType: FLOAT, dims: [], floatData: [value] },
+      },
+    ],
+  }
+}
+
+/**
+ * Appends to `nodes` the side branch that recomputes a fused cross-attention node's probabilities
+ * as [B, heads, HW, T] float32 and returns that tensor's name. Float32 throughout: fp16 models get
+ * their maps at the precision of the unfused fp16 softmax or better.
+ */
+function recomputeProbs(site: FusedCrossSite, t: string, nodes: onnx.INodeProto[]): string {
+  const node = (opType: string, input: string[], name: string, attribute?: onnx.IAttributeProto[]): string => {
+    nodes.push({ opType, input, output: [`${t}${name}`], name: `${t}${name}`, attribute })
+    return `${t}${name}`
+  }
+  const cast = (x: string, name: string) => node('Cast', [x], name, [int('to', FLOAT)])
+  nodes.push(int64Const(`${t}splitHeads`, [0, 0, site.numHeads, -1]), int64Const(`${t}i0`, [0], true))
+  // [B, S, N*H] -> [B, S, N, H]
+  let q = node('Reshape', [cast(site.query, 'qf'), `${t}splitHeads`], 'q4')
+  // Separate: [B, L, N*H] -> [B, L, N, H]; packed: [B, L, N, 2, H] -> K part [B, L, N, H].
+  let k =
+    site.layout === 'separate'
+      ? node('Reshape', [cast(site.key, 'kf'), `${t}splitHeads`], 'k4')
+      : node('Gather', [cast(site.key, 'kvf'), `${t}i0`], 'k4', [int('axis', 3)])
+  if (site.bias) {
+    // bias is [Q | K | V], each N*H wide: as [3, N, H] its rows 0 and 1 broadcast onto Q and K.
+    nodes.push(int64Const(`${t}bias3`, [3, site.numHeads, -1]), int64Const(`${t}i1`, [1], true))
+    const b3 = node('Reshape', [cast(site.bias, 'bf'), `${t}bias3`], 'b3')
+    q = node('Add', [q, node('Gather', [b3, `${t}i0`], 'bq', [int('axis', 0)])], 'qb')
+    k = node('Add', [k, node('Gather', [b3, `${t}i1`], 'bk', [int('axis', 0)])], 'kb')
+  }
+  const qT = node('Transpose', [q], 'qT', [ints('perm', [0, 2, 1, 3])]) // [B, N, S, H]
+  const kT = node('Transpose', [k], 'kT', [ints('perm', [0, 2, 3, 1])]) // [B, N, H, L]
+  const scores = node('MatMul', [qT, kT], 'scores')
+  let scale: string
+  if (site.scale !== undefined) {
+    nodes.push(floatConst(`${t}scale`, site.scale))
+    scale = `${t}scale`
+  } else {
+    // The kernel's default: 1/sqrt(head_dim), head_dim read from the split query.
+    nodes.push(int64Const(`${t}i3`, [3]))
+    const hd = node('Gather', [node('Shape', [q], 'qShape'), `${t}i3`], 'headDim', [int('axis', 0)])
+    scale = node('Reciprocal', [node('Sqrt', [cast(hd, 'headDimF')], 'sqrtHeadDim')], 'scale')
+  }
+  return node('Softmax', [node('Mul', [scores, scale], 'scaled')], 'probs', [int('axis', -1)])
 }

@@ -55,6 +55,12 @@ export interface ModelFolder {
   scalingFactor: number
   /** Pixels per latent cell (8 for SD). */
   vaeScaleFactor: number
+  /**
+   * False when no vae_decoder/config.json states block_out_channels (diffusers' own conversion
+   * script writes none): vaeScaleFactor is then SD's 8 until LoadedModel.load measures it on the
+   * graph (withVaeScaleFactor).
+   */
+  vaeScaleFactorKnown: boolean
   /** Width/height must be multiples of this (VAE factor x U-Net down-sampling: 64 for SD). */
   spatialMultiple: number
   /** Default image size in pixels, from the U-Net's sample_size. */
@@ -183,6 +189,19 @@ function requireFile(path: string, what: string): string {
   return path
 }
 
+/** The folder with a measured VAE scale factor: sizes and the size multiple follow it. */
+export function withVaeScaleFactor(folder: ModelFolder, factor: number): ModelFolder {
+  const ratio = factor / folder.vaeScaleFactor
+  return {
+    ...folder,
+    vaeScaleFactor: factor,
+    vaeScaleFactorKnown: true,
+    spatialMultiple: folder.spatialMultiple * ratio,
+    defaultWidth: folder.defaultWidth * ratio,
+    defaultHeight: folder.defaultHeight * ratio,
+  }
+}
+
 /** Reads and checks everything about a folder that does not need ONNX Runtime. */
 export function inspectModelFolder(folder: string): ModelFolder {
   const dir = resolve(folder)
@@ -272,6 +291,7 @@ export function inspectModelFolder(folder: string): ModelFolder {
     scheduler,
     scalingFactor,
     vaeScaleFactor,
+    vaeScaleFactorKnown: vaeBlocks !== undefined,
     spatialMultiple,
     defaultWidth: sampleW * vaeScaleFactor,
     defaultHeight: sampleH * vaeScaleFactor,

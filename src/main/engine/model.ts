@@ -19,10 +19,11 @@ import {
   MAX_ONNX_BYTES,
   ModelFolderError,
   readRegularBytes,
+  withVaeScaleFactor,
   type ModelFolder,
 } from './model-folder'
 import { ortBackendName, sessionOptions, type SessionSettings } from './session-options'
-import { staticDim, tensorMeta, type TensorMeta } from './tensors'
+import { floatTensor, staticDim, tensorMeta, type TensorMeta } from './tensors'
 import { ClipTokenizer } from './tokenizer'
 
 /** Provider (CPU is the default and the fallback), threads and spinning: see SessionSettings. */
@@ -83,12 +84,48 @@ async function createSession(
     }
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]
+    if (provider === 'cpu') {
+      const gpu = gpuOnlyError(e, path)
+      if (gpu) throw gpu
+    }
     throw new ModelFolderError(
       'onnx-unreadable',
       path,
       `cannot load ONNX model ${path} (corrupt, truncated or unsupported): ${msg}`,
     )
   }
+}
+
+/**
+ * Ops that ONNX Runtime's transformer optimizer writes for CUDA/DirectML only (its defaults for
+ * Stable Diffusion U-Nets and VAEs); the CPU provider has no kernel for them.
+ */
+const GPU_ONLY_OPS = new Set(['NhwcConv', 'GroupNorm', 'SkipGroupNorm', 'BiasSplitGelu', 'BiasAdd'])
+
+/**
+ * What the CPU provider says when a graph was optimised for GPU: no kernel for a GPU-only op at
+ * session creation ("Could not find an implementation for NhwcConv(1) node ..."), or, at the first
+ * run, MultiHeadAttention with packed Q/K/V ("Packed KV not implemented for CPU"). Returns the
+ * plain error to show instead, or undefined for any other error. Callers: createSession here, the
+ * U-Net call in pipeline.ts.
+ */
+export function gpuOnlyError(error: unknown, path: string): ModelFolderError | undefined {
+  const msg = (error instanceof Error ? error.message : String(error)).split('\n')[0]
+  const op = /implementation for (\w+)\(/.exec(msg)?.[1]
+  const what =
+    op && GPU_ONLY_OPS.has(op)
+      ? `${op} nodes`
+      : /Packed (QKV|KV)\b.*not implemented for CPU/i.test(msg)
+        ? 'MultiHeadAttention with packed Q/K/V'
+        : undefined
+  if (!what) return undefined
+  return new ModelFolderError(
+    'onnx-unreadable',
+    path,
+    `${path} is optimised for GPU: needs the CUDA/DirectML provider. ONNX Runtime's optimizer wrote ` +
+      `${what}, which the CPU provider cannot run. Pick CUDA or DirectML, or use an export optimised ` +
+      `for CPU (or not optimised) on this machine. (${msg})`,
+  )
 }
 
 /** Available ORT backends in this build (cuda/dml/coreml may be absent). */
@@ -151,9 +188,12 @@ export class LoadedModel {
       const unet = await make(opts.unetModel ?? folder.unetPath, folder.unetPath)
       const vae = await make(folder.vaeDecoderPath, folder.vaeDecoderPath)
       const io = validateSessions(folder, textEncoder, unet, vae)
+      const measured = folder.vaeScaleFactorKnown
+        ? folder
+        : withVaeScaleFactor(folder, await vaeScaleFactor(vae, io, folder))
       tokenizer =
         io.maxTokens === tokenizer.special.maxLength ? tokenizer : new ClipTokenizer(folder.tokenizerDir, io.maxTokens)
-      return new LoadedModel(folder, tokenizer, textEncoder, unet, vae, io, { requested, used, fallbackReason })
+      return new LoadedModel(measured, tokenizer, textEncoder, unet, vae, io, { requested, used, fallbackReason })
     } catch (e) {
       await Promise.all(sessions.map((s) => s.release().catch(() => undefined)))
       throw e
@@ -163,6 +203,48 @@ export class LoadedModel {
   async release(): Promise<void> {
     await Promise.all([this.textEncoder.release(), this.unet.release(), this.vaeDecoder.release()])
   }
+}
+
+/** Latent side of the probe decode: small, so even SD's VAE decodes it in well under a second. */
+const PROBE_LATENT = 8
+
+/**
+ * Measures the VAE decoder's pixels per latent cell by decoding a small latent, for folders whose
+ * config does not state it. The graph itself is the authority: counting Resize nodes would miss
+ * exports that upsample by ConvTranspose or DepthToSpace. A decoder that cannot be probed, or whose
+ * output is not an integer multiple of its input, is refused at load, before any generation.
+ */
+async function vaeScaleFactor(vae: ort.InferenceSession, io: ModelIO, folder: ModelFolder): Promise<number> {
+  const vp = folder.vaeDecoderPath
+  const h = staticDim(io.latentSample, 2) ?? PROBE_LATENT
+  const w = staticDim(io.latentSample, 3) ?? PROBE_LATENT
+  const C = io.latentChannels
+  let dims: readonly number[]
+  try {
+    const out = await vae.run({
+      latent_sample: floatTensor(io.latentSample, new Float32Array(C * h * w), [1, C, h, w]),
+    })
+    dims = (out[io.imageName] as ort.Tensor).dims
+  } catch (e) {
+    throw new ModelFolderError(
+      'vae-io',
+      vp,
+      `${folder.dir}: vae_decoder/config.json does not state the VAE's scale factor and a probe decode of a ` +
+        `${h}x${w} latent failed: ${(e as Error).message.split('\n')[0]}`,
+    )
+  }
+  const fy = dims.length === 4 ? dims[2] / h : NaN
+  const fx = dims.length === 4 ? dims[3] / w : NaN
+  if (!Number.isInteger(fy) || fy < 1 || fy !== fx || dims[1] !== 3) {
+    throw new ModelFolderError(
+      'vae-io',
+      vp,
+      `${folder.dir}: vae_decoder/config.json does not state the VAE's scale factor, and the decoder turns a ` +
+        `[1, ${C}, ${h}, ${w}] latent into [${dims.join(', ')}], not an RGB image an integer factor larger. ` +
+        `Add vae_decoder/config.json with block_out_channels.`,
+    )
+  }
+  return fy
 }
 
 function outputName(
@@ -208,6 +290,16 @@ export function validateSessions(
       'vae-io',
       vp,
       `VAE decoder ${vp} has no 'latent_sample' input (it has ${vae.inputNames.join(', ')})`,
+    )
+  }
+  // SDXL: its second text encoder is not read, so the widths below would only say "mismatch".
+  const sdxl = ['text_embeds', 'time_ids'].filter((n) => unet.inputNames.includes(n))
+  if (sdxl.length > 0) {
+    throw new ModelFolderError(
+      'unet-inputs',
+      up,
+      `U-Net ${up} is an SDXL U-Net (extra inputs ${sdxl.join(', ')}), which also needs the second text ` +
+        `encoder (text_encoder_2) and its pooled output: SDXL is not supported yet. Use an SD 1.x, 2.x or Turbo export.`,
     )
   }
   const sample = tensorMeta(unet.inputMetadata, 'sample', up)

@@ -277,8 +277,14 @@ describe('pipeline on a tiny model', () => {
 
   it('reports progress with ETA and previews, and cancels between steps', async () => {
     const events: GenerationProgress[] = []
-    await runPipeline(model, base, { onProgress: (p) => events.push(p), previewEvery: 2 })
+    const run = await runPipeline(model, base, { onProgress: (p) => events.push(p), previewEvery: 2 })
     expect(events.map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6])
+    // The first two steps say "warming up" (a fresh session's first calls are slower); from then
+    // on the ETA leaves them out: steps 3 and 4 are the mean at step 4, 2 steps remain.
+    expect(events.map((e) => e.warmingUp ?? false)).toEqual([true, true, false, false, false, false])
+    const [, , s3, s4] = run.timings.stepMs
+    expect(events[3].etaMs).toBeCloseTo(((s3 + s4) / 2) * 2, 6)
+    expect(events[0].etaMs).toBeCloseTo(run.timings.stepMs[0] * 5, 6)
     expect(events.every((e) => e.total === 6)).toBe(true)
     expect(events[5].etaMs).toBe(0)
     expect(events[5].elapsedMs).toBeGreaterThanOrEqual(events[0].elapsedMs)

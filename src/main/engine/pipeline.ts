@@ -24,6 +24,7 @@ import {
   type GenerationParams,
   type GenerationParamsInput,
   type GenerationProgress,
+  WARM_UP_STEPS,
 } from '../../shared/generation'
 import { checkImageSize } from '../../shared/image-size'
 import { gaussianNoise } from '../../shared/noise'
@@ -33,7 +34,7 @@ import { EmphasisError, parseEmphasis, tokenScale, type ParsedEmphasis } from '.
 import { TOKEN_SCALE_INPUT } from '../attention/patch-unet'
 import { fitPreviewMap, previewRgb, vaeOutputToRgb, type PreviewMap } from './image'
 import { encodeTextPng } from '../saving/png'
-import type { LoadedModel, ProviderChoice } from './model'
+import { gpuOnlyError, type LoadedModel, type ProviderChoice } from './model'
 import { floatTensor, idsTensor, readFloat, staticDim, timestepTensor, type TensorMeta } from './tensors'
 
 export type UnetCallPart = 'both' | 'cond' | 'uncond'
@@ -294,7 +295,10 @@ export async function runPipeline(
       const on = !window || (currentStep >= window.from && currentStep <= window.to)
       feeds[TOKEN_SCALE_INPUT] = (on ? scales.on : scales.off)[part ?? (batch === 2 ? 'both' : 'cond')]
     }
-    const out = await model.unet.run(feeds, fetches)
+    // A U-Net optimised for GPU (packed attention) loads on the CPU provider and fails here: say so plainly.
+    const out = await model.unet.run(feeds, fetches).catch((e: unknown) => {
+      throw (model.provider.used === 'cpu' && gpuOnlyError(e, model.folder.unetPath)) || e
+    })
     return { pred: readFloat(out[io.outSampleName] as ort.Tensor, 'U-Net output'), out }
   }
   const announce = (stepIndex: number, timestep: number, out: ort.InferenceSession.ReturnType, part: UnetCallPart) => {
@@ -368,11 +372,16 @@ export async function runPipeline(
       stepMs.push(now - tStep)
       if (opts.onProgress) {
         const elapsed = now - tLoop
+        // The first steps run slower (warm-up, bench/warm-up.ts): they never enter the mean once
+        // later steps exist, and while they are all there is, the latest one stands for the rest.
+        const settled = stepMs.slice(WARM_UP_STEPS)
+        const perStep = settled.length ? settled.reduce((a, b) => a + b, 0) / settled.length : stepMs[i]
         const progress: GenerationProgress = {
           step: i + 1,
           total,
           elapsedMs: elapsed,
-          etaMs: (elapsed / (i + 1)) * (total - i - 1),
+          etaMs: perStep * (total - i - 1),
+          ...(i < WARM_UP_STEPS && i + 1 < total ? { warmingUp: true } : {}),
         }
         if (preview && ((i + 1) % opts.previewEvery! === 0 || i + 1 === total)) {
           progress.preview = { width: w, height: h, rgb: previewRgb(preview, latents, h, w) }

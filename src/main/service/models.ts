@@ -89,6 +89,7 @@ export class ModelManager {
         providerNote: model.provider.fallbackReason,
         maxTokens: model.io.maxTokens,
         layers: hook.taps.map((t) => ({ index: t.index, name: t.name, block: t.block })),
+        recomputedAttention: hook.taps.some((t) => t.recomputed) || undefined,
         attentionWarning: hook.warning,
         demoPrompt: bundled ? DEMO_PROMPT : undefined,
         maxFittingSize: largestSquareFor(model, MAX_SIDE) ?? undefined,

@@ -29,8 +29,10 @@ export interface ModelSummary {
   providerNote?: string
   /** Token limit of the text encoder (77 for CLIP). */
   maxTokens: number
-  /** Cross-attention layers the hook taps; empty when attention is fused. */
+  /** Cross-attention layers the hook taps; empty when the model's attention cannot be tapped. */
   layers: LayerDescriptor[]
+  /** True when the maps are recomputed from fused attention kernels (ORT-optimised exports). */
+  recomputedAttention?: boolean
   /** Why there are no heat maps for this model, when there are none. */
   attentionWarning?: string
   /** Prompt suggested by the model card (the bundled model's demo prompt). */

@@ -41,7 +41,12 @@ export function ModelPicker({
         <span className="badge-title">{label}</span>
         {m && (
           <span className="badge-detail" data-testid="model-detail">
-            {m.width}×{m.height} · {m.provider.toUpperCase()} · {m.layers.length} attention layers
+            {m.width}×{m.height} · {m.provider.toUpperCase()} ·{' '}
+            {m.layers.length === 0
+              ? 'no heat maps'
+              : m.recomputedAttention
+                ? `heat maps (recomputed from fused attention), ${m.layers.length} layers`
+                : `${m.layers.length} attention layers`}
           </span>
         )}
       </button>

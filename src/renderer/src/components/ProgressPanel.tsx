@@ -25,7 +25,8 @@ export function ProgressPanel({
               Step <b data-testid="progress-step">{progress.step}</b> / {progress.total}
               <span className="muted">
                 {' '}
-                · ETA {seconds(progress.etaMs)} · {seconds(progress.elapsedMs)} elapsed
+                · {progress.warmingUp ? 'warming up' : `ETA ${seconds(progress.etaMs)}`} · {seconds(progress.elapsedMs)}{' '}
+                elapsed
               </span>
             </>
           ) : (
