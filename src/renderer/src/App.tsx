@@ -6,6 +6,7 @@
  */
 import { useCallback, useMemo, useState } from 'react'
 import { DEMO_PROMPT } from '../../shared/generation'
+import { wordColors } from '../../shared/heatmap/overlay'
 import type { GenerationPayload, IpcError } from '../../shared/ipc/contract'
 import { Banner, type Message } from './components/Banner'
 import { ErrorBoundary, Rethrow } from './components/ErrorBoundary'
@@ -15,7 +16,8 @@ import { ModelPicker } from './components/ModelPicker'
 import { ModelsPanel } from './components/ModelsPanel'
 import { OverlayControls } from './components/OverlayControls'
 import { OverlayLegend } from './components/OverlayLegend'
-import { LivePreview, ProgressPanel } from './components/ProgressPanel'
+import { LiveStage } from './components/LiveStage'
+import { ProgressPanel } from './components/ProgressPanel'
 import { PromptPanel } from './components/PromptPanel'
 import { StatusBar } from './components/StatusBar'
 import { WordsPanel } from './components/WordsPanel'
@@ -46,7 +48,10 @@ export function App(): React.JSX.Element {
   const [current, setCurrent] = useState<GenerationPayload | null>(null)
   const [messages, setMessages] = useState<Message[]>([])
   const [modelsOpen, setModelsOpen] = useState(false)
-  const overlay = useOverlay(current)
+  // Words picked for the live maps, by text: taken from the shown image's pick when a run starts,
+  // and carried to the finished image's chips.
+  const [liveLabels, setLiveLabels] = useState<string[]>([])
+  const overlay = useOverlay(current, liveLabels)
 
   const say = useCallback(
     (kind: Message['kind'], text: string) => setMessages((m) => [...m.slice(-3), { kind, text }]),
@@ -66,6 +71,7 @@ export function App(): React.JSX.Element {
       return
     }
     setShowErrors(false)
+    if (overlay.spec?.stream === 'cond') setLiveLabels(overlay.spec.words.map((w) => w.label))
     const seed = form.seedLocked ? Number(form.seed) : randomSeed()
     if (!form.seedLocked) setForm((f) => ({ ...f, seed: String(seed) }))
     const outcome = await gen.start(toParams(form, seed))
@@ -91,6 +97,7 @@ export function App(): React.JSX.Element {
       sayError(r.error)
       return history.refresh()
     }
+    setLiveLabels([]) // a history entry opens with no word picked
     setCurrent(r.value)
     try {
       setForm(formFrom(r.value.params))
@@ -178,7 +185,15 @@ export function App(): React.JSX.Element {
             <Rethrow error={overlay.viewError} />
             <div className="canvas" data-testid="image-area">
               {gen.running ? (
-                <LivePreview progress={gen.progress} />
+                <LiveStage
+                  progress={gen.progress}
+                  live={gen.live}
+                  chips={gen.liveWords}
+                  labels={liveLabels}
+                  settings={overlay.settings}
+                  colors={wordColors(liveLabels.length).map(([r, g, b]) => `rgb(${r}, ${g}, ${b})`)}
+                  onLabels={setLiveLabels}
+                />
               ) : view ? (
                 <ImageStage view={view} spec={spec} chips={overlay.shownChips} />
               ) : (
@@ -191,12 +206,14 @@ export function App(): React.JSX.Element {
             </div>
             {spec && <OverlayLegend spec={spec} colors={overlay.colors} />}
           </ErrorBoundary>
-          <ErrorBoundary name="The words" resetKey={current} onReset={() => setCurrent(null)}>
-            <WordsPanel
-              overlay={overlay}
-              previewPrompt={form.prompt.trim() || model.model?.demoPrompt || DEMO_PROMPT}
-            />
-          </ErrorBoundary>
+          {!gen.running && (
+            <ErrorBoundary name="The words" resetKey={current} onReset={() => setCurrent(null)}>
+              <WordsPanel
+                overlay={overlay}
+                previewPrompt={form.prompt.trim() || model.model?.demoPrompt || DEMO_PROMPT}
+              />
+            </ErrorBoundary>
+          )}
         </section>
 
         <aside className="panel right" aria-label="Overlay and history">

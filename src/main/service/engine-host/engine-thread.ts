@@ -41,7 +41,10 @@ async function perform(request: ParsedEngineRequest): Promise<{ value: unknown; 
         // EngineClient clears the flag before it posts a generation and sets it on cancel.
         signal: cancel.signal(),
         onProgress: (progress) =>
-          post({ type: 'progress', id: request.id, progress }, transferables(progress.preview?.rgb)),
+          post(
+            { type: 'progress', id: request.id, progress },
+            transferables(progress.preview?.rgb, progress.live?.data),
+          ),
       })
       return { value: payload, transfer: transferables(payload.png, payload.rgb, payload.record) }
     }

@@ -91,7 +91,7 @@ export type EngineWorkerData = z.infer<typeof workerDataSchema>
  * covers all of it (a view into a larger buffer, such as Node's Buffer pool, is copied: moving
  * the pool would detach unrelated data, and Node refuses it), each buffer once.
  */
-export function transferables(...views: (Uint8Array | null | undefined)[]): ArrayBuffer[] {
+export function transferables(...views: (ArrayBufferView | null | undefined)[]): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>()
   for (const v of views) {
     if (v && v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) {

@@ -59,18 +59,29 @@ function viewOf(current: GenerationPayload | null): { view: OverlayView | null; 
   }
 }
 
-export function useOverlay(current: GenerationPayload | null): OverlayState {
+/** The cond chips whose text is in `labels`, first occurrence each, as a selection. */
+function selectionOf(view: OverlayView | null, labels: readonly string[]): ChipSelection {
+  const chips = view?.payload.words ?? []
+  const picked = labels.flatMap((l) => chips.filter((c) => c.text === l && !c.disabledReason).slice(0, 1))
+  return picked.length > 0 ? { stream: 'cond', indices: picked.map((c) => c.index) } : EMPTY_SELECTION
+}
+
+/**
+ * `carryLabels`: words (by text) picked when the shown generation changes, e.g. the words watched
+ * in the live maps while it ran; none by default.
+ */
+export function useOverlay(current: GenerationPayload | null, carryLabels: readonly string[] = []): OverlayState {
   const { view, error: viewError } = useMemo(() => viewOf(current), [current])
   const [selection, setSelection] = useState<ChipSelection>(EMPTY_SELECTION)
   const [settings, setSettings] = useState<OverlaySettings>(() => settingsFor(null))
   const [playing, setPlaying] = useState(false)
   const totalSteps = view?.record?.steps ?? 1
 
-  // A new generation (or history entry) starts with no word picked and full ranges.
+  // A new generation (or history entry) starts with the carried words (or none) and full ranges.
   const [shownView, setShownView] = useState<OverlayView | null>(null)
   if (shownView !== view) {
     setShownView(view)
-    setSelection(EMPTY_SELECTION)
+    setSelection(view?.heatmaps ? selectionOf(view, carryLabels) : EMPTY_SELECTION)
     setSettings((s) =>
       settingsFor(view?.record ? { steps: view.record.steps, defaultResolutions: view.defaultResolutions() } : null, s),
     )
