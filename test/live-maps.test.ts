@@ -10,7 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AppService } from '../src/main/service'
 import { deserializeRecord, type AttentionRecord } from '../src/shared/attention-record'
 import { aggregateTokens } from '../src/shared/heatmap/aggregate'
-import { normalizedLatentMaps } from '../src/shared/heatmap/word-maps'
+import { iou, thresholdMask } from '../src/shared/heatmap/masks'
+import { settlingCurve } from '../src/shared/heatmap/settling'
+import { normalizedLatentMaps, toImageSize } from '../src/shared/heatmap/word-maps'
+import { DEFAULT_OVERLAY } from '../src/shared/heatmap/overlay'
+import type { OverlaySpec } from '../src/shared/ipc/overlay'
 import type { GenerationPayload, ProgressEvent } from '../src/shared/ipc/payloads'
 import { LiveRecord, liveStepBytes } from '../src/shared/live-attention'
 
@@ -25,7 +29,12 @@ describe('live maps through the engine worker', () => {
 
   beforeAll(async () => {
     userData = fs.mkdtempSync(path.join(os.tmpdir(), 'daam-live-'))
-    service = new AppService({ modelsDir: MODELS, userDataDir: userData, threads: 1 })
+    service = new AppService({
+      modelsDir: MODELS,
+      userDataDir: userData,
+      threads: 1,
+      dialogAnswers: { chooseFolder: path.join(userData, 'saved') },
+    })
     service.events.on('generate:progress', (p) => events.push(p))
     payload = await service.generate({ prompt: PROMPT, steps: 8, seed: 5 })
   }, 120_000)
@@ -80,6 +89,50 @@ describe('live maps through the engine worker', () => {
         expect(sum / want[w]!.length, `${words[w]!.label} at step ${i + 1}`).toBeLessThan(0.01)
       }
     }
+  })
+
+  it('gives each word a settling curve that matches whole-prompt masks on the real record', () => {
+    const record = deserializeRecord(payload.record!)
+    const words = payload.words.filter((w) => !w.disabledReason).map((w) => ({ label: w.text, tokens: w.tokenIndices }))
+    const size = { width: payload.width, height: payload.height }
+    const mask = (k: number): Uint8Array[] => {
+      const tm = aggregateTokens(record, { steps: { from: 0, to: k } })
+      return normalizedLatentMaps(tm, words).map((m) =>
+        thresholdMask(toImageSize(m, tm.height, tm.width, size.height, size.width), 0.4),
+      )
+    }
+    const final = mask(record.steps - 1)
+    const early = mask(2)
+    for (const [w, word] of words.entries()) {
+      const c = settlingCurve(record, word, size)
+      expect(c.iou).toHaveLength(8)
+      expect(c.iou[2]).toBeCloseTo(iou(early[w]!, final[w]!), 10)
+      expect(c.iou[7]).toBe(1)
+      expect(c.settledAt).toBeGreaterThanOrEqual(1)
+      expect(c.iou.slice(c.settledAt - 1).every((v) => v >= 0.9)).toBe(true)
+    }
+  })
+
+  it("writes every word's settling curve into Save all words' meta.json", async () => {
+    const record = deserializeRecord(payload.record!)
+    const circle = payload.words.find((w) => w.text === 'circle')!
+    const spec: OverlaySpec = {
+      ...DEFAULT_OVERLAY,
+      words: [{ label: 'circle', tokens: circle.tokenIndices }],
+      stream: 'cond',
+    }
+    const saved = await service.saveAllWords(payload.id, spec)
+    const meta = JSON.parse(fs.readFileSync(path.join(saved.path!, 'meta.json'), 'utf8')) as {
+      words: { word: string; settling: { iou: number[]; settledAt: number } }[]
+    }
+    expect(meta.words.map((w) => w.word)).toEqual([...new Set(payload.words.map((w) => w.text))])
+    const saved0 = meta.words.find((w) => w.word === 'circle')!.settling
+    const want = settlingCurve(
+      record,
+      { label: 'circle', tokens: circle.tokenIndices },
+      { width: payload.width, height: payload.height },
+    )
+    expect(saved0).toEqual(want)
   })
 
   it('refuses a step out of order', () => {

@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import type { StreamName } from '../../../shared/attention-record'
 import { specFilter, wordColors } from '../../../shared/heatmap/overlay'
+import { settlingCurve, type SettlingCurve } from '../../../shared/heatmap/settling'
 import type { OverlaySpec } from '../../../shared/ipc/overlay'
 import type { GenerationPayload, WordChip } from '../../../shared/ipc/payloads'
 import { CLICK_MARK } from '../components/ImageStage'
@@ -43,6 +44,8 @@ export interface OverlayState {
   approximate: boolean
   /** CSS colour of each picked word, in pick order. */
   colors: string[]
+  /** Settling curves of the picked words (by chip index), computed after the overlay paints. */
+  settling: ReadonlyMap<number, SettlingCurve>
   totalSteps: number
   pick: (stream: StreamName, index: number, additive: boolean) => void
   changeSettings: (patch: Partial<OverlaySettings>) => void
@@ -108,6 +111,46 @@ export function useOverlay(current: GenerationPayload | null, carryLabels: reado
     [selection.indices.length],
   )
 
+  // Settling curves of the picked words: after the overlay paints (a click never waits for them).
+  const [computed, setComputed] = useState<{ spec: OverlaySpec; curves: ReadonlyMap<number, SettlingCurve> } | null>(
+    null,
+  )
+  const settling = useMemo(
+    () => (computed && computed.spec === spec ? computed.curves : new Map<number, SettlingCurve>()),
+    [computed, spec],
+  )
+  useEffect(() => {
+    const record = view?.record
+    if (!record || !spec) return
+    const timer = setTimeout(() => {
+      const curves = new Map<number, SettlingCurve>()
+      for (const index of selection.indices) {
+        const chip = shownChips.find((c) => c.index === index)
+        if (!chip || chip.disabledReason) continue
+        try {
+          curves.set(
+            index,
+            settlingCurve(
+              record,
+              { label: chip.text, tokens: chip.tokenIndices },
+              {
+                filter: { resolutions: spec.filter.resolutions },
+                stream: spec.stream,
+                tau: spec.tau,
+                width: view.image.width,
+                height: view.image.height,
+              },
+            ),
+          )
+        } catch {
+          // an impossible filter is reported by the canvas
+        }
+      }
+      setComputed({ spec, curves })
+    }, WARM_DELAY_MS)
+    return () => clearTimeout(timer)
+  }, [view, spec, selection, shownChips])
+
   // Aggregate the new record while the user looks at the image, not on the first click.
   useEffect(() => {
     if (!view?.heatmaps) return
@@ -150,6 +193,7 @@ export function useOverlay(current: GenerationPayload | null, carryLabels: reado
     spec,
     approximate,
     colors,
+    settling,
     totalSteps,
     pick,
     changeSettings,
