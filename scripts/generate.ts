@@ -3,11 +3,13 @@
  *
  *   npx tsx scripts/generate.ts --prompt "a red circle" [--negative TEXT] [--seed N] [--steps N]
  *     [--guidance X] [--scheduler NAME] [--width W --height H] [--model FOLDER] [--provider cpu]
- *     [--heatmaps all|word,word] --out DIR
+ *     [--heatmaps all|word,word] [--timelapse WORD] --out DIR
  *
  * Writes DIR/image.png (parameters in its text chunks) and DIR/meta.json (parameters, model,
  * provider, timings, prompt words). With --heatmaps the U-Net is patched by the attention hook
- * and the word heat maps are written too (src/main/saving/cli-heatmaps.ts). Exit code 2 for
+ * and the word heat maps are written too (src/main/saving/cli-heatmaps.ts). With --timelapse WORD,
+ * DIR/timelapse.webp is an animated WebP of each step's live preview next to the word's map of
+ * steps 1..k (src/main/saving/timelapse.ts). Exit code 2 for
  * bad arguments (including heat-map words not in the prompt), 1 for failures.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -15,6 +17,8 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as ort from 'onnxruntime-node'
 import { writeCliHeatmaps } from '../src/main/saving/cli-heatmaps'
+import { renderTimelapse, TIMELAPSE_FILE, type StepPreview } from '../src/main/saving/timelapse'
+import { DEFAULT_OVERLAY } from '../src/shared/heatmap/overlay'
 import { loadTracedModel, traceGeneration, type TracedModel } from '../src/main/attention/trace'
 import { ModelFolderError, resolveParams } from '../src/main/engine'
 import { heatmapWords } from '../src/shared/heatmap/prompt-words'
@@ -24,7 +28,7 @@ import { isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers'
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
                 [--model FOLDER] [--provider cpu|cuda|dml|coreml] [--threads N]
-                [--heatmaps all|word,word]`
+                [--heatmaps all|word,word] [--timelapse WORD]`
 
 class UsageError extends Error {}
 
@@ -61,6 +65,7 @@ function parse(argv: string[]) {
         provider: { type: 'string' },
         threads: { type: 'string' },
         heatmaps: { type: 'string' },
+        timelapse: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -102,6 +107,7 @@ function parse(argv: string[]) {
     provider: (values.provider ?? 'cpu') as ExecutionProviderName,
     threads: integer('threads', values.threads),
     heatmaps: values.heatmaps,
+    timelapse: values.timelapse,
   }
 }
 
@@ -125,8 +131,9 @@ async function main(): Promise<number> {
     const tLoad = performance.now()
     // Heat maps need the U-Net patched with attention taps before the session is created.
     const heatmaps = args.heatmaps
+    const timelapse = args.timelapse
     traced = await loadTracedModel(args.model, {
-      attention: heatmaps !== undefined,
+      attention: heatmaps !== undefined || timelapse !== undefined,
       provider: args.provider,
       threads: args.threads,
     })
@@ -136,12 +143,16 @@ async function main(): Promise<number> {
     const loadMs = performance.now() - tLoad
     if (model.provider.fallbackReason) process.stderr.write(`note: using cpu (${model.provider.fallbackReason})\n`)
 
-    if (heatmaps !== undefined) {
+    for (const wanted of [heatmaps, timelapse]) {
+      if (wanted === undefined) continue
       // Words not in the prompt are a usage error: found before spending the generation on them.
       const encoding = model.tokenizer.encode(resolveParams(model, args.input).prompt)
       let missing: string[]
       try {
-        missing = heatmapWords(encoding, heatmaps).missing
+        const found = heatmapWords(encoding, wanted)
+        if (wanted === timelapse && found.words.length !== 1 && found.missing.length === 0)
+          throw new Error(`--timelapse takes one word of the prompt, got '${wanted}'`)
+        missing = found.missing
       } catch (e) {
         process.stderr.write(`error: ${(e as Error).message}\n${USAGE}\n`)
         return 2
@@ -149,16 +160,21 @@ async function main(): Promise<number> {
       if (missing.length > 0) {
         const known = encoding.words.filter((w) => w.kind === 'word').map((w) => w.text)
         process.stderr.write(
-          `error: --heatmaps: not in the prompt: ${missing.join(', ')} (prompt words: ${known.join(', ')})\n`,
+          `error: --${wanted === heatmaps ? 'heatmaps' : 'timelapse'}: not in the prompt: ${missing.join(', ')} (prompt words: ${known.join(', ')})\n`,
         )
         return 2
       }
     }
+    const previews: StepPreview[] = []
     const r = await traceGeneration(traced, args.input, {
-      onProgress: (p) =>
+      // the time-lapse shows every step's preview
+      previewEvery: timelapse !== undefined ? 1 : 0,
+      onProgress: (p) => {
+        if (p.preview) previews[p.step - 1] = p.preview
         process.stderr.write(
           `\rstep ${p.step}/${p.total}  ${(p.elapsedMs / 1000).toFixed(1)} s  eta ${(p.etaMs / 1000).toFixed(1)} s   `,
-        ),
+        )
+      },
     })
     process.stderr.write('\n')
     mkdirSync(args.out, { recursive: true })
@@ -199,6 +215,18 @@ async function main(): Promise<number> {
       })
       Object.assign(meta, { heatmaps: written })
       meta.timings.heatmapsMs = performance.now() - tMaps
+    }
+    if (r.record && timelapse !== undefined) {
+      const word = heatmapWords(r.encoding, timelapse).words[0]!
+      const t = await renderTimelapse({
+        record: r.record,
+        image: { data: r.rgb, width: r.width, height: r.height, channels: 3 },
+        word,
+        settings: DEFAULT_OVERLAY,
+        previews,
+      })
+      writeFileSync(join(args.out, TIMELAPSE_FILE), t.webp)
+      Object.assign(meta, { timelapse: { file: TIMELAPSE_FILE, word: word.label, frames: t.frames } })
     }
     writeFileSync(join(args.out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`)
     process.stdout.write(

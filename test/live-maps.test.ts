@@ -6,6 +6,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AppService } from '../src/main/service'
 import { deserializeRecord, type AttentionRecord } from '../src/shared/attention-record'
@@ -33,7 +34,7 @@ describe('live maps through the engine worker', () => {
       modelsDir: MODELS,
       userDataDir: userData,
       threads: 1,
-      dialogAnswers: { chooseFolder: path.join(userData, 'saved') },
+      dialogAnswers: { chooseFolder: path.join(userData, 'saved'), saveFile: userData },
     })
     service.events.on('generate:progress', (p) => events.push(p))
     payload = await service.generate({ prompt: PROMPT, steps: 8, seed: 5 })
@@ -133,6 +134,21 @@ describe('live maps through the engine worker', () => {
       { width: payload.width, height: payload.height },
     )
     expect(saved0).toEqual(want)
+  })
+
+  it("saves a time-lapse of the picked word from the window's channel, and refuses a spec that does not fit", async () => {
+    const circle = payload.words.find((w) => w.text === 'circle')!
+    const spec: OverlaySpec = {
+      ...DEFAULT_OVERLAY,
+      words: [{ label: 'circle', tokens: circle.tokenIndices }],
+      stream: 'cond',
+    }
+    const saved = await service.saveTimelapse(payload.id, spec)
+    expect(path.basename(saved.path!)).toBe('circle.timelapse.webp')
+    const info = await sharp(saved.path!, { animated: true }).metadata()
+    expect(info).toMatchObject({ format: 'webp', pages: 8, width: 2 * payload.width })
+    const bad = { ...spec, words: [{ label: 'x', tokens: [60] }] }
+    await expect(service.saveTimelapse(payload.id, bad)).rejects.toThrow(/does not fit this generation/)
   })
 
   it('refuses a step out of order', () => {

@@ -394,6 +394,7 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
       case 'overlay:save':
       case 'overlay:saveAll':
       case 'maps:export':
+      case 'timelapse:save':
         return {
           id: first.id,
           spec: { ...validSpec, filter: { resolutions: [first.width / 8], steps: { from: 0, to: 1 }, step: 0 } },
@@ -422,7 +423,7 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
     return !parsed.success || parsed.data.id !== first.id
   }
 
-  const heavy = new Set<Channel>(['generate:start', 'overlay:save', 'overlay:saveAll', 'maps:export'])
+  const heavy = new Set<Channel>(['generate:start', 'overlay:save', 'overlay:saveAll', 'maps:export', 'timelapse:save'])
 
   it.each(channelNames)('%s: arbitrary and mutated payloads get typed answers', async (channel) => {
     const payload = fc.oneof(

@@ -38,6 +38,7 @@ export const RESERVED_STEMS = [
   'raw',
   'record',
   'index',
+  'timelapse',
 ]
 
 export const GRID_FILE = 'grid.png'

@@ -17,7 +17,15 @@ import { AppError } from '../../shared/ipc/result'
 import { HistoryStore, newGenerationId } from '../history/store'
 import { scriptedDialogs, type DialogAdapter } from './dialogs'
 import { ServiceEvents } from './events'
-import { drawable, fileStem, writeAllWords, writeMaps, writeOverlay, type Drawable } from '../saving/app-saves'
+import {
+  drawable,
+  fileStem,
+  writeAllWords,
+  writeMaps,
+  writeOverlay,
+  writeTimelapse,
+  type Drawable,
+} from '../saving/app-saves'
 import { EngineClient } from './engine-host/client'
 import { LibraryService } from '../library/library-service'
 import { BUNDLED_MODEL_ID, defaultServiceOptions, type ServiceOptions } from './options'
@@ -183,6 +191,18 @@ export class AppService {
     })
     if (!file) return { path: null }
     await writeOverlay(file, d, spec)
+    return { path: file }
+  }
+
+  async saveTimelapse(id: string, spec: OverlaySpec): Promise<SavedFile> {
+    const d = await this.drawableFor(id)
+    const file = await this.requireDialogs().saveFile({
+      title: 'Save time-lapse',
+      defaultName: `${fileStem(spec.words[0]!.label)}.timelapse.webp`,
+      filters: [{ name: 'Animated WebP', extensions: ['webp'] }],
+    })
+    if (!file) return { path: null }
+    await writeTimelapse(file, d, spec)
     return { path: file }
   }
 

@@ -28,6 +28,7 @@ export function bindService(service: AppService): Handlers {
     'overlay:save': ({ id, spec }) => service.saveOverlay(id, spec),
     'overlay:saveAll': ({ id, spec }) => service.saveAllWords(id, spec),
     'maps:export': ({ id, spec }) => service.exportMaps(id, spec),
+    'timelapse:save': ({ id, spec }) => service.saveTimelapse(id, spec),
     'history:list': (page) => service.listHistory(page),
     'history:get': ({ id }) => service.getHistory(id),
     'history:delete': ({ id }) => service.deleteHistory(id),

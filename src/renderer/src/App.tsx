@@ -248,6 +248,15 @@ export function App(): React.JSX.Element {
               </button>
               <button
                 type="button"
+                data-testid="save-timelapse"
+                disabled={!spec || !!saving.busy}
+                title="An animated WebP of the first picked word's map, step by step, next to the image"
+                onClick={() => void saving.save('timelapse')}
+              >
+                Save time-lapse
+              </button>
+              <button
+                type="button"
                 data-testid="export-maps"
                 disabled={!view?.heatmaps || !!saving.busy}
                 onClick={() => void saving.save('maps')}

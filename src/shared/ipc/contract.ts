@@ -113,6 +113,14 @@ export const channels = {
     request: z.object({ id: generationId, spec: overlaySpecSchema }).strict(),
     response: returns<SavedFile>(),
   },
+  /**
+   * Saves a time-lapse (animated WebP) of the spec's first word: the image next to the word's map
+   * of steps 1..k, one frame per step, through the native save dialog.
+   */
+  'timelapse:save': {
+    request: z.object({ id: generationId, spec: overlaySpecSchema }).strict(),
+    response: returns<SavedFile>(),
+  },
   /** Exports the word maps (.npy) and the raw attention record into a chosen folder. */
   'maps:export': {
     request: z.object({ id: generationId, spec: overlaySpecSchema }).strict(),
