@@ -50,6 +50,8 @@ const median = (xs: number[]): number => {
 /** Time spent inside the live observer (its own work, less sensitive to load than wall ratios). */
 let observerMs = 0
 let observerSteps = 0
+/** Time structured-cloning the progress events of the runs with live maps. */
+let cloneMs = 0
 const step = LiveAttention.prototype.step
 LiveAttention.prototype.step = function (this: LiveAttention, call) {
   const t0 = performance.now()
@@ -72,7 +74,9 @@ async function main(): Promise<void> {
       liveMaps,
       onProgress: (p) => {
         // what the engine worker's postMessage does with it
+        const t0 = performance.now()
         const sent = structuredClone(p, { transfer: transferables(p.preview?.rgb, p.live?.data) })
+        if (liveMaps) cloneMs += performance.now() - t0
         if (sent.live) liveBytes = sent.live.data.byteLength
         if (liveMaps) events.push(sent)
       },
@@ -83,6 +87,7 @@ async function main(): Promise<void> {
   await run(false)
   observerMs = 0
   observerSteps = 0
+  cloneMs = 0
   let onMs = 0
   let onSteps = 0
   const rounds = Number(values.rounds)
@@ -132,11 +137,12 @@ async function main(): Promise<void> {
     observerMsPerStep: observerMs / observerSteps,
     stepMs: onMs / onSteps,
     observerShare: observerMs / onMs,
+    cloneMsPerStep: cloneMs / observerSteps,
     liveBytesPerStep: liveBytes,
     windowPaintMsMedian: paintMs.length ? median(paintMs) : null,
   }
   console.log(
-    `with/without live maps: ${summary.liveOverPlain.toFixed(3)} (A/A control ${summary.control.toFixed(3)}); observer ${summary.observerMsPerStep.toFixed(3)} ms of a ${summary.stepMs.toFixed(0)} ms step (${(100 * summary.observerShare).toFixed(2)} %); live payload ${liveBytes} bytes/step; window paint ${summary.windowPaintMsMedian?.toFixed(2)} ms/step`,
+    `with/without live maps: ${summary.liveOverPlain.toFixed(3)} (A/A control ${summary.control.toFixed(3)}); observer ${summary.observerMsPerStep.toFixed(3)} ms + event clone ${summary.cloneMsPerStep.toFixed(3)} ms of a ${summary.stepMs.toFixed(0)} ms step (${(100 * summary.observerShare).toFixed(2)} %); live payload ${liveBytes} bytes/step; window paint ${summary.windowPaintMsMedian?.toFixed(2)} ms/step`,
   )
   console.log(JSON.stringify(summary))
   await models.release()
