@@ -173,7 +173,7 @@ function checkAbort(signal: AbortSignal | undefined, done: number, total: number
   if (signal?.aborted) throw new GenerationCancelledError(done, total)
 }
 
-async function encodeText(model: LoadedModel, encodings: PromptEncoding[]): Promise<Float32Array> {
+export async function encodeText(model: LoadedModel, encodings: PromptEncoding[]): Promise<Float32Array> {
   const { io, textEncoder } = model
   const run = async (encs: PromptEncoding[]) => {
     const ids = encs.flatMap((e) => e.inputIds)
