@@ -37,7 +37,7 @@ export interface AttributeSettings {
   guided?: boolean
 }
 
-export const ATTRIBUTE_DEFAULTS: AttributeSettings = { timesteps: 8, noise: { from: 0.3, to: 0.8 }, seed: 0 }
+export const ATTRIBUTE_DEFAULTS: AttributeSettings = { timesteps: 8, noise: { from: 0.1, to: 0.5 }, seed: 0 }
 
 export class AttributeError extends Error {
   constructor(

@@ -399,6 +399,8 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
           id: first.id,
           spec: { ...validSpec, filter: { resolutions: [first.width / 8], steps: { from: 0, to: 1 }, step: 0 } },
         }
+      case 'attribute:start':
+        return { image: first.png, name: 'first.png', prompt: 'a red hat' }
       case 'history:get':
       case 'history:delete':
         return { id: first.id }
@@ -423,7 +425,14 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
     return !parsed.success || parsed.data.id !== first.id
   }
 
-  const heavy = new Set<Channel>(['generate:start', 'overlay:save', 'overlay:saveAll', 'maps:export', 'timelapse:save'])
+  const heavy = new Set<Channel>([
+    'generate:start',
+    'overlay:save',
+    'overlay:saveAll',
+    'maps:export',
+    'timelapse:save',
+    'attribute:start',
+  ])
 
   it.each(channelNames)('%s: arbitrary and mutated payloads get typed answers', async (channel) => {
     const payload = fc.oneof(

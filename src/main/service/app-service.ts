@@ -138,6 +138,21 @@ export class AppService {
     const payload = await this.engine.generate(params, newGenerationId(), (p) =>
       this.events.emit('generate:progress', p),
     )
+    return this.keep(payload)
+  }
+
+  /** "Open image…" / a dropped image: an existing picture mapped to the caption's words. */
+  async attribute(request: {
+    image: Uint8Array<ArrayBuffer>
+    name: string
+    prompt: string
+  }): Promise<GenerationPayload> {
+    const payload = await this.engine.attribute(request.image, request.name, request.prompt, newGenerationId())
+    return this.keep(payload)
+  }
+
+  /** A finished generation or attribution into the history (or memory, when the disk refuses). */
+  private async keep(payload: GenerationPayload): Promise<GenerationPayload> {
     if (this.history) {
       try {
         await this.history.save(payload)

@@ -25,6 +25,7 @@ export function bindService(service: AppService): Handlers {
     'model:recent': () => service.recentModels(),
     'generate:start': ({ params }) => service.generate(params),
     'generate:cancel': () => service.cancelGeneration(),
+    'attribute:start': (request) => service.attribute(request),
     'overlay:save': ({ id, spec }) => service.saveOverlay(id, spec),
     'overlay:saveAll': ({ id, spec }) => service.saveAllWords(id, spec),
     'maps:export': ({ id, spec }) => service.exportMaps(id, spec),

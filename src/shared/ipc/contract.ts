@@ -100,6 +100,22 @@ export const channels = {
     request: z.object({ params: generationParamsSchema.strict() }).strict(),
     response: returns<GenerationPayload>(),
   },
+  /**
+   * Attributes an existing image (PNG, JPEG or WebP bytes, at most 64 MB) to the words of a caption:
+   * an "attributed image" entry with chips and maps like a generation's; 'busy' while one runs.
+   */
+  'attribute:start': {
+    request: z
+      .object({
+        image: z.instanceof(Uint8Array).refine((b) => b.byteLength > 0 && b.byteLength <= 64 * 2 ** 20, {
+          message: 'the image must be 1 byte to 64 MB',
+        }),
+        name: z.string().max(1000),
+        prompt: generationParamsSchema.shape.prompt,
+      })
+      .strict(),
+    response: returns<GenerationPayload>(),
+  },
   /** Stops the running generation between steps; its start call resolves with code 'cancelled'. */
   'generate:cancel': { request: z.undefined(), response: returns<{ cancelled: boolean }>() },
 

@@ -79,6 +79,19 @@ export interface GenerationParamsView {
   height: number
 }
 
+/** How an attributed image (an existing picture mapped to a caption) was made from its source. */
+export interface AttributedInfo {
+  /** The file's name as the user gave it (no folder). */
+  sourceName: string
+  source: { width: number; height: number; format: string; hasAlpha: boolean }
+  /** The part of the source kept (centre crop to the model's aspect), in source pixels. */
+  crop: { left: number; top: number; width: number; height: number }
+  /** Noised timesteps the U-Net saw, noisiest first, and the settings that chose them. */
+  timesteps: number[]
+  noise: { from: number; to: number }
+  seed: number
+}
+
 /** A finished generation: image, attention record and everything to show or restore it. */
 export interface GenerationPayload {
   id: string
@@ -106,7 +119,14 @@ export interface GenerationPayload {
   timings: { totalMs: number; denoiseMs: number; stepMs: number }
   /** Where it was stored; `saveError` says why it is not (e.g. read-only disk). */
   history: { saved: boolean; saveError?: string }
+  /** Set for an attributed image: not generated, an existing picture mapped to the prompt. */
+  attributed?: AttributedInfo
+  /** The attributed image's source, as a PNG at most SOURCE_PREVIEW_SIDE a side (the crop is shown on it). */
+  sourcePng?: Uint8Array
 }
+
+/** Longest side of an attributed image's stored source preview. */
+export const SOURCE_PREVIEW_SIDE = 256
 
 /** `generate:progress` event. */
 export interface ProgressEvent extends Omit<GenerationProgress, 'preview'> {
@@ -181,7 +201,19 @@ export const generationMetaSchema = z.object({
   memoryWarning: z.string().optional(),
   timings: z.object({ totalMs: z.number(), denoiseMs: z.number(), stepMs: z.number() }),
   history: z.object({ saved: z.boolean(), saveError: z.string().optional() }),
-}) satisfies z.ZodType<Omit<GenerationPayload, 'png' | 'rgb' | 'record' | 'layers'> & { layers?: LayerDescriptor[] }>
+  attributed: z
+    .object({
+      sourceName: z.string().max(1000),
+      source: z.object({ width: count, height: count, format: z.string().max(20), hasAlpha: z.boolean() }),
+      crop: z.object({ left: count, top: count, width: count, height: count }),
+      timesteps: z.array(count).max(100),
+      noise: z.object({ from: z.number(), to: z.number() }),
+      seed: count,
+    })
+    .optional(),
+}) satisfies z.ZodType<
+  Omit<GenerationPayload, 'png' | 'rgb' | 'record' | 'layers' | 'sourcePng'> & { layers?: LayerDescriptor[] }
+>
 
 /** The first problem zod found, as `path: message` (what a skipped history entry shows). */
 export function describeSchemaIssue(error: z.ZodError): string {
@@ -198,6 +230,8 @@ export interface HistoryItem {
   width: number
   height: number
   model: string
+  /** An attributed image (an existing picture), not a generation. */
+  attributed?: boolean
   /** Small PNG thumbnail. */
   thumbnail: Uint8Array
 }

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { fail, ok } from '../../../shared/ipc/result'
+import { runAttribution } from '../attributor'
 import { runGeneration } from '../generator'
 import { ModelManager } from '../models'
 import { CancelFlag } from './cancel-flag'
@@ -47,6 +48,11 @@ async function perform(request: ParsedEngineRequest): Promise<{ value: unknown; 
           ),
       })
       return { value: payload, transfer: transferables(payload.png, payload.rgb, payload.record) }
+    }
+    case 'attribute': {
+      const active = await models.ensure()
+      const payload = await runAttribution(active, request, { id: request.generationId })
+      return { value: payload, transfer: transferables(payload.png, payload.rgb, payload.record, payload.sourcePng) }
     }
     case 'release':
       await models.release()

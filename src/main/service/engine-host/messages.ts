@@ -25,6 +25,7 @@ export const engineRequestSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('ensure'), id: requestId }).strict(),
   channels['model:load'].request.extend({ op: z.literal('load'), id: requestId }),
   channels['generate:start'].request.extend({ op: z.literal('generate'), id: requestId, generationId }),
+  channels['attribute:start'].request.extend({ op: z.literal('attribute'), id: requestId, generationId }),
   /** Frees the model's sessions; the worker stays up. */
   z.object({ op: z.literal('release'), id: requestId }).strict(),
 ])
@@ -37,6 +38,7 @@ export interface EngineResults {
   ensure: ModelSummary
   load: ModelSummary
   generate: GenerationPayload
+  attribute: GenerationPayload
   release: null
 }
 
@@ -56,6 +58,7 @@ export const resultSchemas = {
   ensure: summarySchema,
   load: summarySchema,
   generate: payloadSchema,
+  attribute: payloadSchema,
   release: z.null(),
 } as const satisfies Record<EngineOp, z.ZodType>
 
