@@ -4,10 +4,11 @@
  * so a render error stays in its pane. App keeps the form, the shown generation and the messages;
  * the overlay state is use-overlay.ts, the save commands use-save-commands.ts.
  */
-import { useCallback, useMemo, useState } from 'react'
+import { useCallback, useMemo, useRef, useState } from 'react'
 import { DEMO_PROMPT } from '../../shared/generation'
 import { wordColors } from '../../shared/heatmap/overlay'
 import type { GenerationPayload, IpcError } from '../../shared/ipc/contract'
+import { AttributedSource } from './components/AttributedSource'
 import { Banner, type Message } from './components/Banner'
 import { ErrorBoundary, Rethrow } from './components/ErrorBoundary'
 import { HistoryStrip } from './components/HistoryStrip'
@@ -48,6 +49,8 @@ export function App(): React.JSX.Element {
   const [current, setCurrent] = useState<GenerationPayload | null>(null)
   const [messages, setMessages] = useState<Message[]>([])
   const [modelsOpen, setModelsOpen] = useState(false)
+  const [attributing, setAttributing] = useState(false)
+  const fileInput = useRef<HTMLInputElement>(null)
   // Words picked for the live maps, by text: taken from the shown image's pick when a run starts,
   // and carried to the finished image's chips.
   const [liveLabels, setLiveLabels] = useState<string[]>([])
@@ -89,6 +92,27 @@ export function App(): React.JSX.Element {
     if (payload.memoryWarning) say('warn', payload.memoryWarning)
     if (payload.history.saveError) say('error', `${payload.history.saveError} The image is shown but not kept.`)
     await history.refresh()
+  }
+
+  /** "Open image…" or a drop on the canvas: the picture is mapped to the prompt box's words. */
+  const attribute = async (file: File | undefined): Promise<void> => {
+    if (!file) return
+    if (gen.running || attributing) return say('info', 'Wait for the running generation first.')
+    const prompt = form.prompt.trim()
+    if (!prompt) return say('info', `Type the caption of ${file.name} in the prompt box first: its words get the maps.`)
+    setAttributing(true)
+    try {
+      const image = new Uint8Array(await file.arrayBuffer())
+      const r = await window.api.attribute.start({ image, name: file.name, prompt })
+      if (!r.ok) return sayError(r.error)
+      setLiveLabels([])
+      setCurrent(r.value)
+      await history.refresh()
+    } catch (error) {
+      say('error', `${file.name} could not be read: ${error instanceof Error ? error.message : String(error)}`)
+    } finally {
+      setAttributing(false)
+    }
   }
 
   const openHistory = async (id: string): Promise<void> => {
@@ -183,7 +207,40 @@ export function App(): React.JSX.Element {
           {/* "Reload view" drops the generation that broke the pane; a new one clears the error too. */}
           <ErrorBoundary name="The image" resetKey={current} onReset={() => setCurrent(null)}>
             <Rethrow error={overlay.viewError} />
-            <div className="canvas" data-testid="image-area">
+            <div className="stage-tools">
+              <button
+                type="button"
+                data-testid="open-image"
+                disabled={gen.running || attributing}
+                title="Map the words of the prompt box onto a PNG, JPEG or WebP image you have"
+                onClick={() => fileInput.current?.click()}
+              >
+                {attributing ? 'Attributing…' : 'Open image…'}
+              </button>
+              <span className="muted small">or drop one on the canvas; the prompt box is its caption</span>
+              <input
+                ref={fileInput}
+                type="file"
+                hidden
+                data-testid="open-image-input"
+                accept="image/png,image/jpeg,image/webp"
+                onChange={(e) => {
+                  void attribute(e.target.files?.[0])
+                  e.target.value = ''
+                }}
+              />
+            </div>
+            <div
+              className="canvas"
+              data-testid="image-area"
+              onDragOver={(e) => {
+                if (e.dataTransfer.types.includes('Files')) e.preventDefault()
+              }}
+              onDrop={(e) => {
+                e.preventDefault()
+                void attribute(e.dataTransfer.files[0])
+              }}
+            >
               {gen.running ? (
                 <LiveStage
                   progress={gen.progress}
@@ -205,6 +262,7 @@ export function App(): React.JSX.Element {
               )}
             </div>
             {spec && <OverlayLegend spec={spec} colors={overlay.colors} />}
+            {current?.attributed && !gen.running && <AttributedSource payload={current} />}
           </ErrorBoundary>
           {!gen.running && (
             <ErrorBoundary name="The words" resetKey={current} onReset={() => setCurrent(null)}>
@@ -280,7 +338,7 @@ export function App(): React.JSX.Element {
       <ErrorBoundary name="The status bar" resetKey={current}>
         <StatusBar
           state={appInfo}
-          activity={gen.running ? 'Generating…' : saving.busy ? 'Saving…' : null}
+          activity={gen.running ? 'Generating…' : attributing ? 'Attributing…' : saving.busy ? 'Saving…' : null}
           shown={current}
         />
       </ErrorBoundary>
