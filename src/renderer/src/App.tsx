@@ -17,7 +17,7 @@ import { ModelPicker } from './components/ModelPicker'
 import { ModelsPanel } from './components/ModelsPanel'
 import { OverlayControls } from './components/OverlayControls'
 import { OverlayLegend } from './components/OverlayLegend'
-import { LiveStage } from './components/LiveStage'
+import { LiveStage, LiveWords } from './components/LiveStage'
 import { ProgressPanel } from './components/ProgressPanel'
 import { PromptPanel } from './components/PromptPanel'
 import { StatusBar } from './components/StatusBar'
@@ -248,8 +248,6 @@ export function App(): React.JSX.Element {
                   chips={gen.liveWords}
                   labels={liveLabels}
                   settings={overlay.settings}
-                  colors={wordColors(liveLabels.length).map(([r, g, b]) => `rgb(${r}, ${g}, ${b})`)}
-                  onLabels={setLiveLabels}
                 />
               ) : view ? (
                 <ImageStage view={view} spec={spec} chips={overlay.shownChips} />
@@ -264,6 +262,14 @@ export function App(): React.JSX.Element {
             {spec && <OverlayLegend spec={spec} colors={overlay.colors} />}
             {current?.attributed && !gen.running && <AttributedSource payload={current} />}
           </ErrorBoundary>
+          {gen.running && (
+            <LiveWords
+              chips={gen.liveWords}
+              labels={liveLabels}
+              colors={wordColors(liveLabels.length).map(([r, g, b]) => `rgb(${r}, ${g}, ${b})`)}
+              onLabels={setLiveLabels}
+            />
+          )}
           {!gen.running && (
             <ErrorBoundary name="The words" resetKey={current} onReset={() => setCurrent(null)}>
               <WordsPanel

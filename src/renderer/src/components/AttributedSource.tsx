@@ -31,8 +31,8 @@ export function AttributedSource({ payload }: { payload: GenerationPayload }): R
       )}
       <span className="small">
         <b>Attributed image</b> · {info.sourceName} ({source.width}×{source.height}
-        {source.hasAlpha ? ', transparency on white' : ''}) · the outlined {crop.width}×{crop.height} crop, resized to{' '}
-        {payload.width}×{payload.height}
+        {source.hasAlpha ? ', alpha flattened onto white' : ''}) · the outlined {crop.width}×{crop.height} crop, resized
+        to {payload.width}×{payload.height}
         <span className="muted">
           {' '}
           · {info.timesteps.length} noise levels from {info.noise.from} to {info.noise.to}, seed {info.seed}

@@ -1,7 +1,8 @@
 /**
- * The image area while a generation runs (App shows it in place of ImageStage): the forming image
- * enlarged, with the picked words' live maps drawn over it after every step, and the prompt's
- * word chips to pick them (the chips come with the first progress event). The maps are the coarse
+ * The image area while a generation runs (App shows LiveStage in place of ImageStage, LiveWords in
+ * place of the words panel): the forming image enlarged, with the picked words' live maps drawn
+ * over it after every step, and the prompt's word chips to pick them (the chips come with the
+ * first progress event). The maps are the coarse
  * layers' attention summed over the steps so far (src/shared/live-attention.ts), drawn by the same
  * overlay composer as finished maps, with the overlay controls' look (mode, colours, opacity, tau).
  */
@@ -16,14 +17,18 @@ import { WordChips } from './WordChips'
 /** Live frames are drawn at least this wide (the preview is at latent size, 1/8 of the image). */
 const LIVE_SIDE = 256
 
+/** The chips picked by text: the first enabled chip of each label. */
+function liveSelection(chips: readonly WordChip[], labels: readonly string[]): ChipSelection {
+  const picked = labels.flatMap((l) => chips.filter((c) => c.text === l && !c.disabledReason).slice(0, 1))
+  return { stream: 'cond', indices: picked.map((c) => c.index) }
+}
+
 export function LiveStage({
   progress,
   live,
   chips,
   labels,
   settings,
-  colors,
-  onLabels,
 }: {
   progress: ProgressEvent | null
   live: LiveRecord
@@ -31,15 +36,10 @@ export function LiveStage({
   /** The picked words, by text (kept across generations of similar prompts). */
   labels: string[]
   settings: OverlaySettings
-  colors: string[]
-  onLabels: (labels: string[]) => void
 }): React.JSX.Element {
   const canvas = useRef<HTMLCanvasElement>(null)
   const scratch = useRef<OverlayScratch>({})
-  const selection = useMemo<ChipSelection>(() => {
-    const picked = labels.flatMap((l) => chips.filter((c) => c.text === l && !c.disabledReason).slice(0, 1))
-    return { stream: 'cond', indices: picked.map((c) => c.index) }
-  }, [chips, labels])
+  const selection = useMemo(() => liveSelection(chips, labels), [chips, labels])
 
   useLayoutEffect(() => {
     const c = canvas.current
@@ -70,37 +70,54 @@ export function LiveStage({
   }, [progress, live, chips, selection, settings])
 
   return (
-    <>
-      <div className="image-frame live">
-        <canvas
-          ref={canvas}
-          className="image-canvas preview"
-          data-testid="live-preview"
-          aria-label="The image forming, with the picked words' live maps"
-          width={16}
-          height={16}
-        />
-        {!progress && <p className="muted preview-wait">Starting…</p>}
+    <div className="image-frame live">
+      <canvas
+        ref={canvas}
+        className="image-canvas preview"
+        data-testid="live-preview"
+        aria-label="The image forming, with the picked words' live maps"
+        width={16}
+        height={16}
+      />
+      {!progress && <p className="muted preview-wait">Starting…</p>}
+    </div>
+  )
+}
+
+/** The prompt's chips while it generates (under the stage, where the finished image's chips go). */
+export function LiveWords({
+  chips,
+  labels,
+  colors,
+  onLabels,
+}: {
+  chips: WordChip[]
+  labels: string[]
+  colors: string[]
+  onLabels: (labels: string[]) => void
+}): React.JSX.Element {
+  const selection = useMemo(() => liveSelection(chips, labels), [chips, labels])
+  return (
+    <div className="words-area live-words">
+      <div className="section-label">
+        Live maps <span className="muted small">· pick words to watch their attention settle</span>
       </div>
-      {chips.length > 0 && (
-        <div className="words-area live-words">
-          <div className="section-label">
-            Live maps <span className="muted small">· pick words to watch their attention settle</span>
-          </div>
-          <WordChips
-            label="Live prompt words"
-            testId="live-chips"
-            stream="cond"
-            chips={chips}
-            selection={selection}
-            colors={colors}
-            onPick={(_, index, additive) => {
-              const next = nextSelection(selection, 'cond', index, additive)
-              onLabels(next.indices.map((i) => chips.find((c) => c.index === i)!.text))
-            }}
-          />
-        </div>
+      {chips.length > 0 ? (
+        <WordChips
+          label="Live prompt words"
+          testId="live-chips"
+          stream="cond"
+          chips={chips}
+          selection={selection}
+          colors={colors}
+          onPick={(_, index, additive) => {
+            const next = nextSelection(selection, 'cond', index, additive)
+            onLabels(next.indices.map((i) => chips.find((c) => c.index === i)!.text))
+          }}
+        />
+      ) : (
+        <p className="muted small">The words appear with the first step.</p>
       )}
-    </>
+    </div>
   )
 }
