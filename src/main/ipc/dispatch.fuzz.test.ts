@@ -173,7 +173,8 @@ type Path = (string | number)[]
 
 /** Paths of every node below the root (for replace/delete) and of every object or array (for add). */
 function nodePaths(v: unknown, at: Path = [], out: { all: Path[]; containers: Path[] } = { all: [], containers: [] }) {
-  if (typeof v === 'object' && v !== null) {
+  // typed arrays (an image's bytes) are leaves: replaced whole, never edited index by index
+  if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v)) {
     out.containers.push(at)
     for (const [k, child] of Object.entries(v)) {
       const p = [...at, Array.isArray(v) ? Number(k) : k]
