@@ -123,6 +123,8 @@ export function App(): React.JSX.Element {
     }
     setLiveLabels([]) // a history entry opens with no word picked
     setCurrent(r.value)
+    // an attributed image brings back its caption only: its steps and guidance are not a generation's
+    if (r.value.attributed) return setForm((f) => ({ ...f, prompt: r.value.params.prompt }))
     try {
       setForm(formFrom(r.value.params))
     } catch {
