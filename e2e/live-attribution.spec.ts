@@ -51,6 +51,7 @@ test('live maps during a run, then attributing an existing image', async () => {
     const file = path.join(userDataDir, 'shapes.png')
     await sharp(Buffer.from(svg)).png().toFile(file)
     await page.getByTestId('prompt').fill('a red circle and a blue square')
+    await page.getByTestId('attr-levels').fill('6')
     await page.getByTestId('open-image-input').setInputFiles(file)
     await expect(page.getByTestId('attributed-source')).toContainText(
       'shapes.png (384×256, alpha flattened onto white)',
@@ -59,6 +60,7 @@ test('live maps during a run, then attributing an existing image', async () => {
       },
     )
     await expect(page.getByTestId('attributed-source')).toContainText('the outlined 256×256 crop')
+    await expect(page.getByTestId('attributed-source')).toContainText('6 noise levels from 0.1 to 0.5')
     const chips = page.getByTestId('word-chips')
     await expect(chips.getByRole('button')).toHaveText(['a', 'red', 'circle', 'and', 'a', 'blue', 'square'])
     await chips.getByRole('button', { name: 'circle', exact: true }).click()

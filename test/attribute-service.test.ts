@@ -87,6 +87,15 @@ describe('AppService.attribute', () => {
       stream: 'cond',
     }
     const saved = await service.saveAllWords(a.id, spec)
+    // the window's settings: fewer noise levels over another range
+    const b = await service.attribute({
+      image: new Uint8Array(wide),
+      name: 'wide.png',
+      prompt: 'a red circle',
+      settings: { timesteps: 3, noise: { from: 0.2, to: 0.6 } },
+    })
+    expect(b.attributed).toMatchObject({ timesteps: [599, 400, 200], noise: { from: 0.2, to: 0.6 } })
+    expect(deserializeRecord(b.record!).steps).toBe(3)
     expect(fs.readdirSync(saved.path!)).toEqual(
       expect.arrayContaining(['circle.overlay.png', 'circle.npy', 'meta.json']),
     )

@@ -146,8 +146,10 @@ export class AppService {
     image: Uint8Array<ArrayBuffer>
     name: string
     prompt: string
+    settings?: { timesteps: number; noise: { from: number; to: number } }
   }): Promise<GenerationPayload> {
-    const payload = await this.engine.attribute(request.image, request.name, request.prompt, newGenerationId())
+    const { image, name, prompt, settings } = request
+    const payload = await this.engine.attribute(image, name, prompt, newGenerationId(), settings)
     return this.keep(payload)
   }
 

@@ -23,6 +23,8 @@ export interface AttributionRequest {
   /** The file's name, for the history and messages. */
   name: string
   prompt: string
+  /** Timesteps and noise range (ATTRIBUTE_DEFAULTS when absent). */
+  settings?: { timesteps: number; noise: { from: number; to: number } }
 }
 
 export async function runAttribution(
@@ -44,7 +46,7 @@ export async function runAttribution(
   }
   let a
   try {
-    a = await attributeImage(active, fitted, prompt, ATTRIBUTE_DEFAULTS)
+    a = await attributeImage(active, fitted, prompt, { ...ATTRIBUTE_DEFAULTS, ...request.settings })
   } catch (error) {
     if (error instanceof AttributeError)
       throw new AppError(error.code === 'invalid-settings' ? 'invalid-params' : 'no-maps', error.message)

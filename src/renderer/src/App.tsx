@@ -50,6 +50,10 @@ export function App(): React.JSX.Element {
   const [messages, setMessages] = useState<Message[]>([])
   const [modelsOpen, setModelsOpen] = useState(false)
   const [attributing, setAttributing] = useState(false)
+  // attribution settings: noise levels and their range in % of the schedule (defaults measured, see README)
+  const [attrLevels, setAttrLevels] = useState('8')
+  const [attrFrom, setAttrFrom] = useState('10')
+  const [attrTo, setAttrTo] = useState('50')
   const fileInput = useRef<HTMLInputElement>(null)
   // Words picked for the live maps, by text: taken from the shown image's pick when a run starts,
   // and carried to the finished image's chips.
@@ -100,10 +104,18 @@ export function App(): React.JSX.Element {
     if (gen.running || attributing) return say('info', 'Wait for the running generation first.')
     const prompt = form.prompt.trim()
     if (!prompt) return say('info', `Type the caption of ${file.name} in the prompt box first: its words get the maps.`)
+    const timesteps = Number(attrLevels)
+    const from = Number(attrFrom) / 100
+    const to = Number(attrTo) / 100
+    if (!Number.isInteger(timesteps) || timesteps < 1 || timesteps > 100)
+      return say('info', 'Noise levels must be a whole number from 1 to 100.')
+    if (!(from >= 0 && to <= 1 && from <= to))
+      return say('info', 'The noise range must go from a lower to a higher percentage, within 0–100.')
     setAttributing(true)
     try {
       const image = new Uint8Array(await file.arrayBuffer())
-      const r = await window.api.attribute.start({ image, name: file.name, prompt })
+      const settings = { timesteps, noise: { from, to } }
+      const r = await window.api.attribute.start({ image, name: file.name, prompt, settings })
       if (!r.ok) return sayError(r.error)
       setLiveLabels([])
       setCurrent(r.value)
@@ -220,6 +232,37 @@ export function App(): React.JSX.Element {
                 {attributing ? 'Attributing…' : 'Open image…'}
               </button>
               <span className="muted small">or drop one on the canvas; the prompt box is its caption</span>
+              <label className="small attr-setting">
+                levels{' '}
+                <input
+                  type="number"
+                  min={1}
+                  max={100}
+                  value={attrLevels}
+                  data-testid="attr-levels"
+                  onChange={(e) => setAttrLevels(e.target.value)}
+                />
+              </label>
+              <label className="small attr-setting">
+                noise %{' '}
+                <input
+                  type="number"
+                  min={0}
+                  max={100}
+                  value={attrFrom}
+                  aria-label="Noise from (% of the schedule)"
+                  onChange={(e) => setAttrFrom(e.target.value)}
+                />
+                –
+                <input
+                  type="number"
+                  min={0}
+                  max={100}
+                  value={attrTo}
+                  aria-label="Noise to (% of the schedule)"
+                  onChange={(e) => setAttrTo(e.target.value)}
+                />
+              </label>
               <input
                 ref={fileInput}
                 type="file"

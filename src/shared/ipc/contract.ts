@@ -112,6 +112,17 @@ export const channels = {
         }),
         name: z.string().max(1000),
         prompt: generationParamsSchema.shape.prompt,
+        /** Noise levels (U-Net calls) and their range as fractions of the schedule; defaults when absent. */
+        settings: z
+          .object({
+            timesteps: z.number().int().min(1).max(100),
+            noise: z
+              .object({ from: z.number().min(0).max(1), to: z.number().min(0).max(1) })
+              .strict()
+              .refine((n) => n.from <= n.to, { message: 'the noise range must go from low to high' }),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     response: returns<GenerationPayload>(),

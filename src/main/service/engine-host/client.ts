@@ -111,13 +111,14 @@ export class EngineClient {
     name: string,
     prompt: string,
     generationId: string,
+    settings?: { timesteps: number; noise: { from: number; to: number } },
   ): Promise<GenerationPayload> {
     if (this.generation !== null) {
       return Promise.reject(new AppError('busy', 'A generation is already running. Wait for it or cancel it first.'))
     }
     const id = this.nextId
     this.generation = id
-    return this.call('attribute', { image, name, prompt, generationId }).finally(() => {
+    return this.call('attribute', { image, name, prompt, generationId, settings }).finally(() => {
       if (this.generation === id) this.generation = null
     })
   }
