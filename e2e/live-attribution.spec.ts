@@ -76,6 +76,20 @@ test('live maps during a run, then attributing an existing image', async () => {
       'notes.png: This file is not a readable image',
     )
     await expect(page.getByTestId('history-item')).toHaveCount(2)
+
+    // drag and drop onto the canvas does the same
+    await page.getByTestId('prompt').fill('a blue square')
+    const b64 = fs.readFileSync(file).toString('base64')
+    const drop = await page.evaluateHandle((data) => {
+      const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0))
+      const dt = new DataTransfer()
+      dt.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }))
+      return dt
+    }, b64)
+    await page.getByTestId('image-area').dispatchEvent('drop', { dataTransfer: drop })
+    await expect(page.getByTestId('attributed-source')).toContainText('dropped.png (384×256', { timeout: 60_000 })
+    await expect(page.getByTestId('word-chips').getByRole('button')).toHaveText(['a', 'blue', 'square'])
+    await expect(page.getByTestId('history-attributed')).toHaveCount(2)
   } finally {
     await app.close()
     fs.rmSync(userDataDir, { recursive: true, force: true })
