@@ -90,6 +90,14 @@ test('live maps during a run, then attributing an existing image', async () => {
     await expect(page.getByTestId('attributed-source')).toContainText('dropped.png (384×256', { timeout: 60_000 })
     await expect(page.getByTestId('word-chips').getByRole('button')).toHaveText(['a', 'blue', 'square'])
     await expect(page.getByTestId('history-attributed')).toHaveCount(2)
+
+    // history restores an attributed image with its source, crop and maps; the form keeps its settings
+    await page.getByTestId('history-item').nth(1).locator('.history-open').click()
+    await expect(page.getByTestId('attributed-source')).toContainText('shapes.png (384×256')
+    await expect(page.getByTestId('prompt')).toHaveValue('a red circle and a blue square')
+    await expect(page.getByTestId('steps')).toHaveValue('12')
+    await page.getByTestId('word-chips').getByRole('button', { name: 'square', exact: true }).click()
+    await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', 'square')
   } finally {
     await app.close()
     fs.rmSync(userDataDir, { recursive: true, force: true })
