@@ -131,6 +131,46 @@ describe('scripts/generate.ts --heatmaps', () => {
     120_000,
   )
 
+  it.runIf(existsSync(join(bundled, 'model_index.json')))(
+    '--timelapse writes an animated WebP, one frame per step (bundled model)',
+    async () => {
+      const out = join(mkdtempSync(join(tmpdir(), 'cli-tl-')), 'r')
+      const r = cli([
+        '--prompt',
+        'a red circle and a blue square',
+        '--timelapse',
+        'circle',
+        '--steps',
+        '4',
+        '--out',
+        out,
+      ])
+      expect(r.stderr).not.toMatch(/error/)
+      expect(r.code).toBe(0)
+      const meta = JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8'))
+      expect(meta.timelapse).toEqual({ file: 'timelapse.webp', word: 'circle', frames: 4 })
+      const info = await sharp(join(out, 'timelapse.webp'), { animated: true }).metadata()
+      expect(info).toMatchObject({ format: 'webp', pages: 4, width: 256 })
+
+      const bad = cli(['--prompt', 'a red circle', '--timelapse', 'dog', '--steps', '1', '--out', join(out, 'x')])
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toMatch(/--timelapse: not in the prompt: dog/)
+      const two = cli([
+        '--prompt',
+        'a red circle',
+        '--timelapse',
+        'red,circle',
+        '--steps',
+        '1',
+        '--out',
+        join(out, 'y'),
+      ])
+      expect(two.code).toBe(2)
+      expect(two.stderr).toMatch(/--timelapse takes one word of the prompt/)
+    },
+    120_000,
+  )
+
   it('fails clearly on a model without cross-attention', () => {
     const r = cli([
       '--prompt',

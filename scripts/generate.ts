@@ -3,7 +3,7 @@
  *
  *   npx tsx scripts/generate.ts --prompt "a red circle" [--negative TEXT] [--seed N] [--steps N]
  *     [--guidance X] [--scheduler NAME] [--width W --height H] [--model FOLDER] [--provider cpu]
- *     [--heatmaps all|word,word] [--per-head | --method daam|refined]
+ *     [--heatmaps all|word,word] [--per-head | --method daam|refined] [--timelapse WORD]
  *     [--weights word=w,word=w] [--weight-steps A-B] --out DIR
  *
  * Word weights (0-3) come from --weights or from emphasis in the prompt, `(word:1.3)`, `(word)`,
@@ -13,7 +13,9 @@
  * provider, timings, prompt words). With --heatmaps the U-Net is patched by the attention hook
  * and the word heat maps are written too (src/main/saving/cli-heatmaps.ts); --per-head records every
  * head's map (DAAM's exact per-head clamp, heads x the record size); --method refined exports the
- * self-attention-refined maps instead of DAAM's (issue 16). Exit code 2 for
+ * self-attention-refined maps instead of DAAM's (issue 16). With --timelapse WORD,
+ * DIR/timelapse.webp is an animated WebP of each step's live preview next to the word's map of
+ * steps 1..k (src/main/saving/timelapse.ts). Exit code 2 for
  * bad arguments (including heat-map words not in the prompt), 1 for failures.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -21,6 +23,8 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as ort from 'onnxruntime-node'
 import { writeCliHeatmaps } from '../src/main/saving/cli-heatmaps'
+import { renderTimelapse, TIMELAPSE_FILE, type StepPreview } from '../src/main/saving/timelapse'
+import { DEFAULT_OVERLAY } from '../src/shared/heatmap/overlay'
 import { loadTracedModel, traceGeneration, type TracedModel } from '../src/main/attention/trace'
 import { ModelFolderError, resolveParams } from '../src/main/engine'
 import { heatmapWords } from '../src/shared/heatmap/prompt-words'
@@ -34,7 +38,7 @@ import { findWord } from '../src/shared/tokenizer'
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
                 [--model FOLDER] [--provider cpu|cuda|dml|coreml] [--threads N]
-                [--heatmaps all|word,word] [--per-head | --method daam|refined]
+                [--heatmaps all|word,word] [--per-head | --method daam|refined] [--timelapse WORD]
                 [--weights word=w,word=w] [--weight-steps A-B]`
 
 class UsageError extends Error {}
@@ -76,6 +80,7 @@ function parse(argv: string[]) {
         method: { type: 'string' },
         weights: { type: 'string' },
         'weight-steps': { type: 'string' },
+        timelapse: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -131,6 +136,7 @@ function parse(argv: string[]) {
     method: (values.method ?? 'daam') as HeatmapMethod,
     /** Weights or emphasis: the U-Net needs attention control. */
     weighted: emphasised || Object.keys(input.weights ?? {}).length > 0,
+    timelapse: values.timelapse,
   }
 }
 
@@ -168,8 +174,9 @@ async function main(): Promise<number> {
     const tLoad = performance.now()
     // Heat maps need the U-Net patched with attention taps before the session is created.
     const heatmaps = args.heatmaps
+    const timelapse = args.timelapse
     traced = await loadTracedModel(args.model, {
-      attention: heatmaps !== undefined || args.weighted,
+      attention: heatmaps !== undefined || timelapse !== undefined || args.weighted,
       perHead: args.perHead,
       refine: args.method === 'refined',
       provider: args.provider,
@@ -191,10 +198,14 @@ async function main(): Promise<number> {
       )
       return 2
     }
-    if (heatmaps !== undefined) {
+    for (const wanted of [heatmaps, timelapse]) {
+      if (wanted === undefined) continue
       let missing: string[]
       try {
-        missing = heatmapWords(encoding, heatmaps).missing
+        const found = heatmapWords(encoding, wanted)
+        if (wanted === timelapse && found.words.length !== 1 && found.missing.length === 0)
+          throw new Error(`--timelapse takes one word of the prompt, got '${wanted}'`)
+        missing = found.missing
       } catch (e) {
         process.stderr.write(`error: ${(e as Error).message}\n${USAGE}\n`)
         return 2
@@ -202,17 +213,22 @@ async function main(): Promise<number> {
       if (missing.length > 0) {
         const known = encoding.words.filter((w) => w.kind === 'word').map((w) => w.text)
         process.stderr.write(
-          `error: --heatmaps: not in the prompt: ${missing.join(', ')} (prompt words: ${known.join(', ')})\n`,
+          `error: --${wanted === heatmaps ? 'heatmaps' : 'timelapse'}: not in the prompt: ${missing.join(', ')} (prompt words: ${known.join(', ')})\n`,
         )
         return 2
       }
     }
+    const previews: StepPreview[] = []
     const r = await traceGeneration(traced, args.input, {
-      onProgress: (p) =>
+      // the time-lapse shows every step's preview
+      previewEvery: timelapse !== undefined ? 1 : 0,
+      onProgress: (p) => {
+        if (p.preview) previews[p.step - 1] = p.preview
         process.stderr.write(
           `\rstep ${p.step}/${p.total}  ${(p.elapsedMs / 1000).toFixed(1)} s  ` +
             (p.warmingUp ? 'warming up      ' : `eta ${(p.etaMs / 1000).toFixed(1)} s   `),
-        ),
+        )
+      },
     })
     process.stderr.write('\n')
     mkdirSync(args.out, { recursive: true })
@@ -274,6 +290,18 @@ async function main(): Promise<number> {
       })
       Object.assign(meta, { heatmaps: written })
       meta.timings.heatmapsMs = performance.now() - tMaps
+    }
+    if (r.record && timelapse !== undefined) {
+      const word = heatmapWords(r.encoding, timelapse).words[0]!
+      const t = await renderTimelapse({
+        record: r.record,
+        image: { data: r.rgb, width: r.width, height: r.height, channels: 3 },
+        word,
+        settings: DEFAULT_OVERLAY,
+        previews,
+      })
+      writeFileSync(join(args.out, TIMELAPSE_FILE), t.webp)
+      Object.assign(meta, { timelapse: { file: TIMELAPSE_FILE, word: word.label, frames: t.frames } })
     }
     writeFileSync(join(args.out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`)
     process.stdout.write(

@@ -176,7 +176,7 @@ function checkAbort(signal: AbortSignal | undefined, done: number, total: number
   if (signal?.aborted) throw new GenerationCancelledError(done, total)
 }
 
-async function encodeText(model: LoadedModel, encodings: PromptEncoding[]): Promise<Float32Array> {
+export async function encodeText(model: LoadedModel, encodings: PromptEncoding[]): Promise<Float32Array> {
   const { io, textEncoder } = model
   const run = async (encs: PromptEncoding[]) => {
     const ids = encs.flatMap((e) => e.inputIds)
@@ -462,6 +462,15 @@ function scaleTensors(
     }
   }
   return { on: make(cond ?? ones, uncond ?? ones), off: make(ones, ones) }
+}
+
+/**
+ * The attention-control feed that leaves a controlled U-Net as the plain one (all ones), for the
+ * callers that run the U-Net outside runPipeline (attribution); empty for a U-Net without control.
+ */
+export function neutralControlFeed(model: LoadedModel, batch: number, tokens: number): Record<string, ort.Tensor> {
+  if (!model.unet.inputNames.includes(TOKEN_SCALE_INPUT)) return {}
+  return { [TOKEN_SCALE_INPUT]: floatTensor(FLOAT32_META, new Float32Array(batch * tokens).fill(1), [batch, tokens]) }
 }
 
 /** One-line summary in the widespread "parameters" text-chunk style. */

@@ -1,5 +1,5 @@
 /**
- * Every generation on disk under `<userData>/history/<id>/`: image.png, thumb.png, record.bin
+ * Every generation on disk under `<userData>/history/<id>/`: image.png, thumb.png, record.bin, source.png (attributed images)
  * (the serialised attention record, when there is one) and meta.json (parameters, words, model).
  * An entry is written into a temporary folder and renamed into place, so a crash, a full disk
  * or a read-only folder never leaves half an entry and never touches entries already saved.
@@ -38,7 +38,7 @@ const storedMetaSchema = generationMetaSchema.extend({
   format: z.literal('daam-history/1'),
   hasRecord: z.boolean(),
 })
-export type StoredMeta = Omit<GenerationPayload, 'png' | 'rgb' | 'record' | 'layers'> &
+export type StoredMeta = Omit<GenerationPayload, 'png' | 'rgb' | 'record' | 'layers' | 'sourcePng'> &
   Partial<Pick<GenerationPayload, 'layers'>> & { format: 'daam-history/1'; hasRecord: boolean }
 
 /** knockouts.json: the figures of an entry's knock-outs (their images are files next to it). */
@@ -73,6 +73,7 @@ const indexItemSchema = z.object({
   width: z.number(),
   height: z.number(),
   model: z.string(),
+  attributed: z.boolean().optional(),
 })
 type IndexItem = z.infer<typeof indexItemSchema>
 const indexSchema = z.object({
@@ -117,6 +118,7 @@ function indexItem(meta: StoredMeta): IndexItem {
     width: meta.width,
     height: meta.height,
     model: meta.model.name,
+    ...(meta.attributed ? { attributed: true } : {}),
   }
 }
 
@@ -220,7 +222,7 @@ export class HistoryStore {
   }
 
   async save(payload: GenerationPayload): Promise<void> {
-    const { png, rgb: _rgb, record, ...rest } = payload
+    const { png, rgb: _rgb, record, sourcePng, ...rest } = payload
     const meta: StoredMeta = { ...rest, format: 'daam-history/1', hasRecord: record !== null }
     const thumb = await sharp(png).resize(THUMB, THUMB, { fit: 'inside' }).png().toBuffer()
     try {
@@ -229,6 +231,8 @@ export class HistoryStore {
         await fs.writeFile(path.join(tmp, 'image.png'), png)
         await fs.writeFile(path.join(tmp, 'thumb.png'), thumb)
         if (record) await fs.writeFile(path.join(tmp, 'record.bin'), record)
+        // an attributed image keeps a preview of the picture it came from
+        if (sourcePng) await fs.writeFile(path.join(tmp, 'source.png'), sourcePng)
         // meta.json last: its presence marks a complete entry even on file systems without atomic rename
         await fs.writeFile(path.join(tmp, 'meta.json'), `${JSON.stringify(meta, null, 1)}\n`)
       })
@@ -283,7 +287,21 @@ export class HistoryStore {
         rest.layers ??
         (record ? deserializeRecord(record).layers.map(({ index, name, block }) => ({ index, name, block })) : [])
       const knockouts = await this.readKnockouts(dir, meta.width, meta.height)
-      return { ...rest, layers, png, rgb: new Uint8Array(data), record, ...(knockouts ? { knockouts } : {}) }
+      const sourcePng = rest.attributed
+        ? await fs.readFile(path.join(dir, 'source.png')).then(
+            (b) => new Uint8Array(b),
+            () => undefined, // the source preview is a nicety: the entry works without it
+          )
+        : undefined
+      return {
+        ...rest,
+        layers,
+        png,
+        rgb: new Uint8Array(data),
+        record,
+        ...(knockouts ? { knockouts } : {}),
+        ...(sourcePng ? { sourcePng } : {}),
+      }
     } catch (error) {
       if (error instanceof AppError) throw error
       const fsError = error as NodeJS.ErrnoException

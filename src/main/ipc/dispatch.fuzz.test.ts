@@ -173,7 +173,8 @@ type Path = (string | number)[]
 
 /** Paths of every node below the root (for replace/delete) and of every object or array (for add). */
 function nodePaths(v: unknown, at: Path = [], out: { all: Path[]; containers: Path[] } = { all: [], containers: [] }) {
-  if (typeof v === 'object' && v !== null) {
+  // typed arrays (an image's bytes) are leaves: replaced whole, never edited index by index
+  if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v)) {
     out.containers.push(at)
     for (const [k, child] of Object.entries(v)) {
       const p = [...at, Array.isArray(v) ? Number(k) : k]
@@ -394,10 +395,13 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
       case 'overlay:save':
       case 'overlay:saveAll':
       case 'maps:export':
+      case 'timelapse:save':
         return {
           id: first.id,
           spec: { ...validSpec, filter: { resolutions: [first.width / 8], steps: { from: 0, to: 1 }, step: 0 } },
         }
+      case 'attribute:start':
+        return { image: first.png, name: 'first.png', prompt: 'a red hat' }
       case 'history:get':
       case 'history:delete':
         return { id: first.id }
@@ -422,7 +426,14 @@ describe('IPC fuzzing through the real dispatcher and service', () => {
     return !parsed.success || parsed.data.id !== first.id
   }
 
-  const heavy = new Set<Channel>(['generate:start', 'overlay:save', 'overlay:saveAll', 'maps:export'])
+  const heavy = new Set<Channel>([
+    'generate:start',
+    'overlay:save',
+    'overlay:saveAll',
+    'maps:export',
+    'timelapse:save',
+    'attribute:start',
+  ])
 
   it.each(channelNames)('%s: arbitrary and mutated payloads get typed answers', async (channel) => {
     const payload = fc.oneof(

@@ -1,6 +1,7 @@
 /**
- * The app's three save commands, called by AppService (src/main/service/app-service.ts): "Save
- * overlay" (one PNG, the file the save dialog named), "Save all words" and "Export maps" (each a new
+ * The app's save commands, called by AppService (src/main/service/app-service.ts): "Save
+ * overlay" (one PNG, the file the save dialog named), "Save time-lapse" (an animated WebP of the
+ * first picked word, timelapse.ts), "Save all words" and "Export maps" (each a new
  * subfolder "<prompt>-<seed>-<id>" of the folder the user chose, see folder.ts). Every overlay pixel
  * comes from the shared composer, so files match the screen. Errors: 'no-maps' (nothing recorded),
  * 'invalid-request' (the spec does not fit this generation), 'save-failed' (the disk refused,
@@ -18,11 +19,12 @@ import type { GenerationPayload } from '../../shared/ipc/payloads'
 import { AppError } from '../../shared/ipc/result'
 import { writeFileAtomic } from '../history/atomic'
 import { mergedWordSpecs } from '../../shared/heatmap/prompt-words'
-import { drawOverlay } from './draw'
+import { drawOverlay, fitting } from './draw'
 import { generationFolderName, safeStem } from './file-names'
 import { saveFailed, writeNewFolder } from './folder'
 import { overlayText, type GenerationInfo } from './metadata'
 import { encodeOverlayPng } from './png'
+import { renderTimelapse } from './timelapse'
 import { writeWordFiles } from './word-files'
 
 /** A generation ready for drawing: decoded record and image. */
@@ -76,6 +78,25 @@ export async function writeOverlay(file: string, d: Drawable, spec: OverlaySpec)
   const png = await overlayPng(d, spec)
   try {
     await writeFileAtomic(file, png)
+  } catch (error) {
+    throw saveFailed(error, `save ${file}`)
+  }
+}
+
+/** "Save time-lapse": the spec's first word, with the spec's colour map, normalisation and layers. */
+export async function writeTimelapse(file: string, d: Drawable, spec: OverlaySpec): Promise<void> {
+  const word = spec.words[0]!
+  // a spec that does not fit the record is refused with the overlay's message before any frame
+  fitting(() => drawOverlay(d.heatmaps, d.image, { ...spec, words: [word] }))
+  const t = await renderTimelapse({
+    record: d.record,
+    image: d.image,
+    word,
+    stream: spec.stream,
+    settings: settingsOf(spec),
+  })
+  try {
+    await writeFileAtomic(file, t.webp)
   } catch (error) {
     throw saveFailed(error, `save ${file}`)
   }

@@ -11,6 +11,7 @@ import { bucketCount, serializeRecord, type AttentionRecord, type StreamName } f
 import type { ImageBytes } from '../../shared/heatmap/compose'
 import { Heatmaps } from '../../shared/heatmap/heatmaps'
 import { specFilter, type OverlayScratch, type OverlaySettings } from '../../shared/heatmap/overlay'
+import { settlingCurve, type SettlingCurve } from '../../shared/heatmap/settling'
 import type { WordSpec } from '../../shared/heatmap/word-maps'
 import type { OverlaySpec } from '../../shared/ipc/overlay'
 import { writeNpy } from '../../shared/npy'
@@ -37,6 +38,7 @@ export const RESERVED_STEMS = [
   'raw',
   'record',
   'index',
+  'timelapse',
 ]
 
 export const GRID_FILE = 'grid.png'
@@ -67,6 +69,8 @@ export interface ExportedWord {
   tokenIndices: number[]
   npy: string
   overlay?: string
+  /** IoU of the word's tau mask from steps 1..k with its final mask, and the step it settles at. */
+  settling: SettlingCurve
 }
 
 export interface WordFilesResult {
@@ -106,7 +110,22 @@ export async function writeWordFiles(dir: string, o: WordFilesInput): Promise<Wo
     for (let i = 0; i < words.length; i++) {
       const word = words[i]!
       const stem = stems.take(word.label, { prefix: stream === 'uncond' ? 'neg-' : '' })
-      const entry: ExportedWord = { word: word.label, stream, tokenIndices: [...word.tokens], npy: `${stem}.npy` }
+      const settling = fitting(() =>
+        settlingCurve(record, word, {
+          filter: { layers: filter.layers, resolutions: filter.resolutions },
+          stream,
+          tau: settings.tau,
+          width,
+          height,
+        }),
+      )
+      const entry: ExportedWord = {
+        word: word.label,
+        stream,
+        tokenIndices: [...word.tokens],
+        npy: `${stem}.npy`,
+        settling,
+      }
       await fs.writeFile(path.join(dir, entry.npy), writeNpy(maps.maps[i]!, [height, width], 'float32'))
       if (o.overlays) {
         const spec: OverlaySpec = {
@@ -155,6 +174,8 @@ export async function writeWordFiles(dir: string, o: WordFilesInput): Promise<Wo
     steps: used.steps,
     approximate,
     npyLayout: 'float32 [height, width], values in [0, 1] after normalisation',
+    settlingLayout:
+      'words[].settling.iou[k]: IoU of the tau mask from steps 1..k+1 with the final mask (per-word normalisation, the layers above); settledAt: 1-based step from which it stays >= 0.9',
     meta: o.generation,
     words: exported,
     grid,

@@ -20,7 +20,15 @@ import { foldWord } from '../../shared/tokenizer/word-spans'
 import { HistoryStore, newGenerationId } from '../history/store'
 import { scriptedDialogs, type DialogAdapter } from './dialogs'
 import { ServiceEvents } from './events'
-import { drawable, fileStem, writeAllWords, writeMaps, writeOverlay, type Drawable } from '../saving/app-saves'
+import {
+  drawable,
+  fileStem,
+  writeAllWords,
+  writeMaps,
+  writeOverlay,
+  writeTimelapse,
+  type Drawable,
+} from '../saving/app-saves'
 import { EngineClient } from './engine-host/client'
 import { LibraryService } from '../library/library-service'
 import { BUNDLED_MODEL_ID, defaultServiceOptions, type ServiceOptions } from './options'
@@ -137,6 +145,23 @@ export class AppService {
     const payload = await this.engine.generate(params, newGenerationId(), (p) =>
       this.events.emit('generate:progress', p),
     )
+    return this.keep(payload)
+  }
+
+  /** "Open image…" / a dropped image: an existing picture mapped to the caption's words. */
+  async attribute(request: {
+    image: Uint8Array<ArrayBuffer>
+    name: string
+    prompt: string
+    settings?: { timesteps: number; noise: { from: number; to: number } }
+  }): Promise<GenerationPayload> {
+    const { image, name, prompt, settings } = request
+    const payload = await this.engine.attribute(image, name, prompt, newGenerationId(), settings)
+    return this.keep(payload)
+  }
+
+  /** A finished generation or attribution into the history (or memory, when the disk refuses). */
+  private async keep(payload: GenerationPayload): Promise<GenerationPayload> {
     if (this.history) {
       try {
         await this.history.save(payload)
@@ -235,6 +260,18 @@ export class AppService {
     })
     if (!file) return { path: null }
     await writeOverlay(file, d, spec)
+    return { path: file }
+  }
+
+  async saveTimelapse(id: string, spec: OverlaySpec): Promise<SavedFile> {
+    const d = await this.drawableFor(id)
+    const file = await this.requireDialogs().saveFile({
+      title: 'Save time-lapse',
+      defaultName: `${fileStem(spec.words[0]!.label)}.timelapse.webp`,
+      filters: [{ name: 'Animated WebP', extensions: ['webp'] }],
+    })
+    if (!file) return { path: null }
+    await writeTimelapse(file, d, spec)
     return { path: file }
   }
 

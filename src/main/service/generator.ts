@@ -6,6 +6,7 @@
  * benches and tests that run the app's own path on their thread.
  */
 import { GenerationCancelledError, InvalidParamsError } from '../engine'
+import { LiveAttention } from '../attention/live-attention'
 import { traceGeneration } from '../attention/trace'
 import { assertMemoryFits } from '../engine/memory-estimate'
 import { outOfMemoryError } from '../engine/ort-errors'
@@ -25,6 +26,8 @@ export interface RunOptions {
   onProgress: (p: ProgressEvent) => void
   /** Cancellation (in the app: the engine worker's shared flag). */
   signal?: AbortSignal
+  /** Attach each step's attention to its progress event for the live maps (default true). */
+  liveMaps?: boolean
 }
 
 /**
@@ -63,13 +66,33 @@ export async function runGeneration(
   checkStepCount(active, input)
   const memoryWarning = checkRequest(active, input)
   const { hook } = active
+  const live = options.liveMaps !== false && hook.taps.length > 0 ? new LiveAttention(hook.taps) : null
+  let words: ProgressEvent['words']
   let result
   try {
     result = await traceGeneration(active, input, {
       signal,
       previewEvery: PREVIEW_EVERY,
-      onProgress: (p) =>
-        options.onProgress({ ...p, preview: p.preview && { ...p.preview, rgb: new Uint8Array(p.preview.rgb) } }),
+      observers: live
+        ? [
+            live,
+            // the chips of the live maps go with the first progress event
+            { start: (plan) => void (words = wordChips(plan.encoding)) },
+          ]
+        : [],
+      onProgress: (p) => {
+        const event: ProgressEvent = {
+          ...p,
+          preview: p.preview && { ...p.preview, rgb: new Uint8Array(p.preview.rgb) },
+        }
+        const step = live?.take()
+        if (step) event.live = step
+        if (words) {
+          event.words = words
+          words = undefined
+        }
+        options.onProgress(event)
+      },
     })
   } catch (error) {
     if (error instanceof InvalidParamsError) throw new AppError('invalid-params', error.message)

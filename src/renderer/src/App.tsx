@@ -4,9 +4,11 @@
  * so a render error stays in its pane. App keeps the form, the shown generation and the messages;
  * the overlay state is use-overlay.ts, the save commands use-save-commands.ts.
  */
-import { useCallback, useMemo, useState } from 'react'
+import { useCallback, useMemo, useRef, useState } from 'react'
 import { DEMO_PROMPT } from '../../shared/generation'
+import { wordColors } from '../../shared/heatmap/overlay'
 import type { GenerationPayload, IpcError } from '../../shared/ipc/contract'
+import { AttributedSource } from './components/AttributedSource'
 import { Banner, type Message } from './components/Banner'
 import { ErrorBoundary, Rethrow } from './components/ErrorBoundary'
 import { HistoryStrip } from './components/HistoryStrip'
@@ -16,7 +18,8 @@ import { ModelsPanel } from './components/ModelsPanel'
 import { OverlayControls } from './components/OverlayControls'
 import { OverlayLegend } from './components/OverlayLegend'
 import { LayerGrid } from './components/LayerGrid'
-import { LivePreview, ProgressPanel } from './components/ProgressPanel'
+import { LiveStage, LiveWords } from './components/LiveStage'
+import { ProgressPanel } from './components/ProgressPanel'
 import { PromptPanel } from './components/PromptPanel'
 import { StatusBar } from './components/StatusBar'
 import { WordsPanel } from './components/WordsPanel'
@@ -50,7 +53,16 @@ export function App(): React.JSX.Element {
   const [current, setCurrent] = useState<GenerationPayload | null>(null)
   const [messages, setMessages] = useState<Message[]>([])
   const [modelsOpen, setModelsOpen] = useState(false)
-  const overlay = useOverlay(current)
+  const [attributing, setAttributing] = useState(false)
+  // attribution settings: noise levels and their range in % of the schedule (defaults measured, see README)
+  const [attrLevels, setAttrLevels] = useState('8')
+  const [attrFrom, setAttrFrom] = useState('10')
+  const [attrTo, setAttrTo] = useState('50')
+  const fileInput = useRef<HTMLInputElement>(null)
+  // Words picked for the live maps, by text: taken from the shown image's pick when a run starts,
+  // and carried to the finished image's chips.
+  const [liveLabels, setLiveLabels] = useState<string[]>([])
+  const overlay = useOverlay(current, liveLabels)
 
   const say = useCallback(
     (kind: Message['kind'], text: string) => setMessages((m) => [...m.slice(-3), { kind, text }]),
@@ -70,6 +82,7 @@ export function App(): React.JSX.Element {
       return
     }
     setShowErrors(false)
+    if (overlay.spec?.stream === 'cond') setLiveLabels(overlay.spec.words.map((w) => w.label))
     const seed = form.seedLocked ? Number(form.seed) : randomSeed()
     if (!form.seedLocked) setForm((f) => ({ ...f, seed: String(seed) }))
     const outcome = await gen.start(toParams(form, seed))
@@ -89,13 +102,45 @@ export function App(): React.JSX.Element {
     await history.refresh()
   }
 
+  /** "Open image…" or a drop on the canvas: the picture is mapped to the prompt box's words. */
+  const attribute = async (file: File | undefined): Promise<void> => {
+    if (!file) return
+    if (gen.running || attributing) return say('info', 'Wait for the running generation first.')
+    const prompt = form.prompt.trim()
+    if (!prompt) return say('info', `Type the caption of ${file.name} in the prompt box first: its words get the maps.`)
+    const timesteps = Number(attrLevels)
+    const from = Number(attrFrom) / 100
+    const to = Number(attrTo) / 100
+    if (!Number.isInteger(timesteps) || timesteps < 1 || timesteps > 100)
+      return say('info', 'Noise levels must be a whole number from 1 to 100.')
+    if (!(from >= 0 && to <= 1 && from <= to))
+      return say('info', 'The noise range must go from a lower to a higher percentage, within 0–100.')
+    setAttributing(true)
+    try {
+      const image = new Uint8Array(await file.arrayBuffer())
+      const settings = { timesteps, noise: { from, to } }
+      const r = await window.api.attribute.start({ image, name: file.name, prompt, settings })
+      if (!r.ok) return sayError(r.error)
+      setLiveLabels([])
+      setCurrent(r.value)
+      await history.refresh()
+    } catch (error) {
+      say('error', `${file.name} could not be read: ${error instanceof Error ? error.message : String(error)}`)
+    } finally {
+      setAttributing(false)
+    }
+  }
+
   const openHistory = async (id: string): Promise<void> => {
     const r = await window.api.history.get({ id })
     if (!r.ok) {
       sayError(r.error)
       return history.refresh()
     }
+    setLiveLabels([]) // a history entry opens with no word picked
     setCurrent(r.value)
+    // an attributed image brings back its caption only: its steps and guidance are not a generation's
+    if (r.value.attributed) return setForm((f) => ({ ...f, prompt: r.value.params.prompt }))
     try {
       setForm(formFrom(r.value.params))
     } catch {
@@ -180,9 +225,79 @@ export function App(): React.JSX.Element {
           {/* "Reload view" drops the generation that broke the pane; a new one clears the error too. */}
           <ErrorBoundary name="The image" resetKey={current} onReset={() => setCurrent(null)}>
             <Rethrow error={overlay.viewError} />
-            <div className="canvas" data-testid="image-area">
+            <div className="stage-tools">
+              <button
+                type="button"
+                data-testid="open-image"
+                disabled={gen.running || attributing}
+                title="Map the words of the prompt box onto a PNG, JPEG or WebP image you have"
+                onClick={() => fileInput.current?.click()}
+              >
+                {attributing ? 'Attributing…' : 'Open image…'}
+              </button>
+              <span className="muted small">or drop one on the canvas; the prompt box is its caption</span>
+              <label className="small attr-setting">
+                levels{' '}
+                <input
+                  type="number"
+                  min={1}
+                  max={100}
+                  value={attrLevels}
+                  data-testid="attr-levels"
+                  onChange={(e) => setAttrLevels(e.target.value)}
+                />
+              </label>
+              <label className="small attr-setting">
+                noise %{' '}
+                <input
+                  type="number"
+                  min={0}
+                  max={100}
+                  value={attrFrom}
+                  aria-label="Noise from (% of the schedule)"
+                  onChange={(e) => setAttrFrom(e.target.value)}
+                />
+                –
+                <input
+                  type="number"
+                  min={0}
+                  max={100}
+                  value={attrTo}
+                  aria-label="Noise to (% of the schedule)"
+                  onChange={(e) => setAttrTo(e.target.value)}
+                />
+              </label>
+              <input
+                ref={fileInput}
+                type="file"
+                hidden
+                data-testid="open-image-input"
+                accept="image/png,image/jpeg,image/webp"
+                onChange={(e) => {
+                  void attribute(e.target.files?.[0])
+                  e.target.value = ''
+                }}
+              />
+            </div>
+            <div
+              className="canvas"
+              data-testid="image-area"
+              onDragOver={(e) => {
+                if (e.dataTransfer.types.includes('Files')) e.preventDefault()
+              }}
+              onDrop={(e) => {
+                e.preventDefault()
+                void attribute(e.dataTransfer.files[0])
+              }}
+            >
               {gen.running ? (
-                <LivePreview progress={gen.progress} />
+                <LiveStage
+                  progress={gen.progress}
+                  live={gen.live}
+                  chips={gen.liveWords}
+                  labels={liveLabels}
+                  settings={overlay.settings}
+                />
               ) : view ? (
                 <ImageStage view={view} spec={spec} chips={overlay.shownChips} />
               ) : (
@@ -194,13 +309,24 @@ export function App(): React.JSX.Element {
               )}
             </div>
             {spec && <OverlayLegend spec={spec} colors={overlay.colors} />}
+            {current?.attributed && !gen.running && <AttributedSource payload={current} />}
           </ErrorBoundary>
-          <ErrorBoundary name="The words" resetKey={current} onReset={() => setCurrent(null)}>
-            <WordsPanel
-              overlay={overlay}
-              previewPrompt={form.prompt.trim() || model.model?.demoPrompt || DEMO_PROMPT}
+          {gen.running && (
+            <LiveWords
+              chips={gen.liveWords}
+              labels={liveLabels}
+              colors={wordColors(liveLabels.length).map(([r, g, b]) => `rgb(${r}, ${g}, ${b})`)}
+              onLabels={setLiveLabels}
             />
-          </ErrorBoundary>
+          )}
+          {!gen.running && (
+            <ErrorBoundary name="The words" resetKey={current} onReset={() => setCurrent(null)}>
+              <WordsPanel
+                overlay={overlay}
+                previewPrompt={form.prompt.trim() || model.model?.demoPrompt || DEMO_PROMPT}
+              />
+            </ErrorBoundary>
+          )}
           <WordWeight
             word={
               overlay.selection.stream === 'cond' && overlay.selection.indices.length === 1
@@ -275,6 +401,15 @@ export function App(): React.JSX.Element {
               </button>
               <button
                 type="button"
+                data-testid="save-timelapse"
+                disabled={!spec || !!saving.busy}
+                title="An animated WebP of the first picked word's map, step by step, next to the image"
+                onClick={() => void saving.save('timelapse')}
+              >
+                Save time-lapse
+              </button>
+              <button
+                type="button"
                 data-testid="export-maps"
                 disabled={!view?.heatmaps || !!saving.busy}
                 onClick={() => void saving.save('maps')}
@@ -298,7 +433,7 @@ export function App(): React.JSX.Element {
       <ErrorBoundary name="The status bar" resetKey={current}>
         <StatusBar
           state={appInfo}
-          activity={gen.running ? 'Generating…' : saving.busy ? 'Saving…' : null}
+          activity={gen.running ? 'Generating…' : attributing ? 'Attributing…' : saving.busy ? 'Saving…' : null}
           shown={current}
         />
       </ErrorBoundary>

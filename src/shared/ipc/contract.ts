@@ -102,6 +102,33 @@ export const channels = {
     request: z.object({ params: generationParamsSchema.strict() }).strict(),
     response: returns<GenerationPayload>(),
   },
+  /**
+   * Attributes an existing image (PNG, JPEG or WebP bytes, at most 64 MB) to the words of a caption:
+   * an "attributed image" entry with chips and maps like a generation's; 'busy' while one runs.
+   */
+  'attribute:start': {
+    request: z
+      .object({
+        image: z.instanceof(Uint8Array).refine((b) => b.byteLength > 0 && b.byteLength <= 64 * 2 ** 20, {
+          message: 'the image must be 1 byte to 64 MB',
+        }),
+        name: z.string().max(1000),
+        prompt: generationParamsSchema.shape.prompt,
+        /** Noise levels (U-Net calls) and their range as fractions of the schedule; defaults when absent. */
+        settings: z
+          .object({
+            timesteps: z.number().int().min(1).max(100),
+            noise: z
+              .object({ from: z.number().min(0).max(1), to: z.number().min(0).max(1) })
+              .strict()
+              .refine((n) => n.from <= n.to, { message: 'the noise range must go from low to high' }),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    response: returns<GenerationPayload>(),
+  },
   /** Stops the running generation between steps; its start call resolves with code 'cancelled'. */
   'generate:cancel': { request: z.undefined(), response: returns<{ cancelled: boolean }>() },
 
@@ -122,6 +149,14 @@ export const channels = {
   },
   /** Saves every word's overlay, the grid, the maps and meta.json into a chosen folder. */
   'overlay:saveAll': {
+    request: z.object({ id: generationId, spec: overlaySpecSchema }).strict(),
+    response: returns<SavedFile>(),
+  },
+  /**
+   * Saves a time-lapse (animated WebP) of the spec's first word: the image next to the word's map
+   * of steps 1..k, one frame per step, through the native save dialog.
+   */
+  'timelapse:save': {
     request: z.object({ id: generationId, spec: overlaySpecSchema }).strict(),
     response: returns<SavedFile>(),
   },

@@ -126,6 +126,24 @@ export class EngineClient {
     })
   }
 
+  /** Attributes an existing image on the current model; 'busy' while a generation or attribution runs. */
+  attribute(
+    image: Uint8Array<ArrayBuffer>,
+    name: string,
+    prompt: string,
+    generationId: string,
+    settings?: { timesteps: number; noise: { from: number; to: number } },
+  ): Promise<GenerationPayload> {
+    if (this.generation !== null) {
+      return Promise.reject(new AppError('busy', 'A generation is already running. Wait for it or cancel it first.'))
+    }
+    const id = this.nextId
+    this.generation = id
+    return this.call('attribute', { image, name, prompt, generationId, settings }).finally(() => {
+      if (this.generation === id) this.generation = null
+    })
+  }
+
   /** Stops the running generation before its next U-Net call; false when none runs. */
   cancel(): boolean {
     if (this.generation === null) return false
@@ -237,7 +255,7 @@ export class EngineClient {
     if (pending.op === 'load' || pending.op === 'ensure') {
       this.summary = result.value as ModelSummary
       this.lastGoodDir = this.summary.dir
-    } else if (pending.op === 'generate') {
+    } else if (pending.op === 'generate' || pending.op === 'attribute') {
       this.lastGoodDir = (result.value as GenerationPayload).model.dir // it may have loaded the bundled model
     } else if (pending.op === 'release') {
       this.summary = null

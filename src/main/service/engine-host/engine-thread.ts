@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { fail, ok } from '../../../shared/ipc/result'
+import { runAttribution } from '../attributor'
 import { runGeneration } from '../generator'
 import { runKnockouts } from '../knockouts'
 import { ModelManager } from '../models'
@@ -42,7 +43,10 @@ async function perform(request: ParsedEngineRequest): Promise<{ value: unknown; 
         // EngineClient clears the flag before it posts a generation and sets it on cancel.
         signal: cancel.signal(),
         onProgress: (progress) =>
-          post({ type: 'progress', id: request.id, progress }, transferables(progress.preview?.rgb)),
+          post(
+            { type: 'progress', id: request.id, progress },
+            transferables(progress.preview?.rgb, progress.live?.data),
+          ),
       })
       return { value: payload, transfer: transferables(payload.png, payload.rgb, payload.record) }
     }
@@ -52,6 +56,11 @@ async function perform(request: ParsedEngineRequest): Promise<{ value: unknown; 
         post({ type: 'progress', id: request.id, progress: p }),
       )
       return { value: entries, transfer: transferables(...entries.flatMap((e) => [e.png, e.change])) }
+    }
+    case 'attribute': {
+      const active = await models.ensure()
+      const payload = await runAttribution(active, request, { id: request.generationId })
+      return { value: payload, transfer: transferables(payload.png, payload.rgb, payload.record, payload.sourcePng) }
     }
     case 'release':
       await models.release()

@@ -44,6 +44,7 @@ export const engineRequestSchema = z.discriminatedUnion('op', [
       modelDir: z.string().min(1),
     })
     .strict(),
+  channels['attribute:start'].request.extend({ op: z.literal('attribute'), id: requestId, generationId }),
   /** Frees the model's sessions; the worker stays up. */
   z.object({ op: z.literal('release'), id: requestId }).strict(),
 ])
@@ -57,6 +58,7 @@ export interface EngineResults {
   load: ModelSummary
   generate: GenerationPayload
   knockout: KnockoutEntry[]
+  attribute: GenerationPayload
   release: null
 }
 
@@ -77,6 +79,7 @@ export const resultSchemas = {
   load: summarySchema,
   generate: payloadSchema,
   knockout: z.array(z.looseObject({ word: z.string(), png: bytes, change: bytes })),
+  attribute: payloadSchema,
   release: z.null(),
 } as const satisfies Record<EngineOp, z.ZodType>
 
@@ -113,7 +116,7 @@ export type EngineWorkerData = z.infer<typeof workerDataSchema>
  * covers all of it (a view into a larger buffer, such as Node's Buffer pool, is copied: moving
  * the pool would detach unrelated data, and Node refuses it), each buffer once.
  */
-export function transferables(...views: (Uint8Array | null | undefined)[]): ArrayBuffer[] {
+export function transferables(...views: (ArrayBufferView | null | undefined)[]): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>()
   for (const v of views) {
     if (v && v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) {

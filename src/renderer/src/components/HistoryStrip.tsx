@@ -35,6 +35,11 @@ function Thumb({
         {url ? <img src={url} alt="" width={64} height={64} /> : <span className="thumb-placeholder" />}
         <span className="history-caption">
           <span className="history-prompt">{item.prompt}</span>
+          {item.attributed && (
+            <span className="history-kind" data-testid="history-attributed">
+              attributed image
+            </span>
+          )}
           <span className="muted">
             {when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })} · seed {item.seed}
           </span>

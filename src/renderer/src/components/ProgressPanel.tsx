@@ -49,21 +49,3 @@ export function ProgressPanel({
     </div>
   )
 }
-
-/** The forming image, large, in the image area while a generation runs. */
-export function LivePreview({ progress }: { progress: ProgressEvent | null }): React.JSX.Element {
-  const canvas = usePreviewCanvas(progress?.preview)
-  return (
-    <div className="image-frame live">
-      <canvas
-        ref={canvas}
-        className="image-canvas preview"
-        data-testid="live-preview"
-        aria-label="The image forming"
-        width={16}
-        height={16}
-      />
-      {!progress && <p className="muted preview-wait">Starting…</p>}
-    </div>
-  )
-}

@@ -1,4 +1,5 @@
 import type { StreamName } from '../../../shared/attention-record'
+import { SETTLED_IOU, type SettlingCurve } from '../../../shared/heatmap/settling'
 import type { WordChip } from '../../../shared/ipc/payloads'
 import type { ChipSelection } from '../state/overlay-spec'
 
@@ -11,6 +12,30 @@ interface Props {
   /** Hue of each picked chip (one per composite word), as CSS colours. */
   colors: string[]
   onPick: (stream: StreamName, index: number, additive: boolean) => void
+  /** Settling curves of picked chips (by chip index): a sparkline under the chip. */
+  settling?: ReadonlyMap<number, SettlingCurve>
+}
+
+/** IoU with the final mask per step, as a small line (0 at the bottom, 1 at the top). */
+function Sparkline({ curve, word }: { curve: SettlingCurve; word: string }): React.JSX.Element {
+  const w = 64
+  const h = 14
+  const n = curve.iou.length
+  const points = curve.iou
+    .map((v, i) => `${n > 1 ? ((i / (n - 1)) * w).toFixed(1) : 0},${((1 - v) * (h - 2) + 1).toFixed(1)}`)
+    .join(' ')
+  const y90 = (1 - SETTLED_IOU) * (h - 2) + 1
+  return (
+    <span className="settling" data-testid="settling" data-word={word} data-settled-at={curve.settledAt}>
+      <svg width={w} height={h} viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`Settling curve of ${word}`}>
+        <line x1={0} x2={w} y1={y90} y2={y90} className="settling-target" />
+        <polyline points={points} className="settling-line" />
+      </svg>
+      <span className="settling-step" title={`IoU with the final mask reaches ${SETTLED_IOU} and stays there`}>
+        settles at step {curve.settledAt}/{n}
+      </span>
+    </span>
+  )
 }
 
 /**
@@ -18,7 +43,16 @@ interface Props {
  * adds it to (or removes it from) a composite. Disabled chips stay focusable so their reason can
  * be read with the keyboard too.
  */
-export function WordChips({ label, testId, stream, chips, selection, colors, onPick }: Props): React.JSX.Element {
+export function WordChips({
+  label,
+  testId,
+  stream,
+  chips,
+  selection,
+  colors,
+  onPick,
+  settling,
+}: Props): React.JSX.Element {
   return (
     <ul className="words" aria-label={label} data-testid={testId}>
       {chips.map((chip) => {
@@ -26,7 +60,7 @@ export function WordChips({ label, testId, stream, chips, selection, colors, onP
         const selected = order >= 0
         const disabled = !!chip.disabledReason
         return (
-          <li key={chip.index} className="word-item">
+          <li key={chip.index} className={`word-item${selected && settling?.get(chip.index) ? ' with-settling' : ''}`}>
             <button
               type="button"
               className={`chip${selected ? ' selected' : ''}${disabled ? ' disabled' : ''}${stream === 'uncond' ? ' negative' : ''}`}
@@ -55,6 +89,7 @@ export function WordChips({ label, testId, stream, chips, selection, colors, onP
                 </span>
               )}
             </button>
+            {selected && settling?.get(chip.index) && <Sparkline curve={settling.get(chip.index)!} word={chip.text} />}
           </li>
         )
       })}

@@ -14,7 +14,7 @@ export function WordsPanel({
   /** Shown as plain words while no generation is shown. */
   previewPrompt: string
 }): React.JSX.Element {
-  const { view, chips, negativeChips, selection, colors, pick } = overlay
+  const { view, chips, negativeChips, selection, colors, pick, settling } = overlay
   return (
     <div className="words-area">
       <div className="section-label">
@@ -30,6 +30,7 @@ export function WordsPanel({
             selection={selection}
             colors={colors}
             onPick={pick}
+            settling={settling}
           />
           <DisabledReasons chips={chips} />
           {negativeChips.length > 0 && (
@@ -43,6 +44,7 @@ export function WordsPanel({
                 selection={selection}
                 colors={colors}
                 onPick={pick}
+                settling={settling}
               />
             </>
           )}

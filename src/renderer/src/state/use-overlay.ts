@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import type { StreamName } from '../../../shared/attention-record'
 import { specFilter, wordColors } from '../../../shared/heatmap/overlay'
+import { settlingCurve, type SettlingCurve } from '../../../shared/heatmap/settling'
 import type { OverlaySpec } from '../../../shared/ipc/overlay'
 import type { GenerationPayload, WordChip } from '../../../shared/ipc/payloads'
 import { CLICK_MARK } from '../components/ImageStage'
@@ -43,6 +44,8 @@ export interface OverlayState {
   approximate: boolean
   /** CSS colour of each picked word, in pick order. */
   colors: string[]
+  /** Settling curves of the picked words (by chip index), computed after the overlay paints. */
+  settling: ReadonlyMap<number, SettlingCurve>
   totalSteps: number
   pick: (stream: StreamName, index: number, additive: boolean) => void
   changeSettings: (patch: Partial<OverlaySettings>) => void
@@ -59,18 +62,29 @@ function viewOf(current: GenerationPayload | null): { view: OverlayView | null; 
   }
 }
 
-export function useOverlay(current: GenerationPayload | null): OverlayState {
+/** The cond chips whose text is in `labels`, first occurrence each, as a selection. */
+function selectionOf(view: OverlayView | null, labels: readonly string[]): ChipSelection {
+  const chips = view?.payload.words ?? []
+  const picked = labels.flatMap((l) => chips.filter((c) => c.text === l && !c.disabledReason).slice(0, 1))
+  return picked.length > 0 ? { stream: 'cond', indices: picked.map((c) => c.index) } : EMPTY_SELECTION
+}
+
+/**
+ * `carryLabels`: words (by text) picked when the shown generation changes, e.g. the words watched
+ * in the live maps while it ran; none by default.
+ */
+export function useOverlay(current: GenerationPayload | null, carryLabels: readonly string[] = []): OverlayState {
   const { view, error: viewError } = useMemo(() => viewOf(current), [current])
   const [selection, setSelection] = useState<ChipSelection>(EMPTY_SELECTION)
   const [settings, setSettings] = useState<OverlaySettings>(() => settingsFor(null))
   const [playing, setPlaying] = useState(false)
   const totalSteps = view?.record?.steps ?? 1
 
-  // A new generation (or history entry) starts with no word picked and full ranges.
+  // A new generation (or history entry) starts with the carried words (or none) and full ranges.
   const [shownView, setShownView] = useState<OverlayView | null>(null)
   if (shownView !== view) {
     setShownView(view)
-    setSelection(EMPTY_SELECTION)
+    setSelection(view?.heatmaps ? selectionOf(view, carryLabels) : EMPTY_SELECTION)
     setSettings((s) =>
       settingsFor(
         view?.record
@@ -105,6 +119,46 @@ export function useOverlay(current: GenerationPayload | null): OverlayState {
     () => wordColors(selection.indices.length).map(([r, g, b]) => `rgb(${r}, ${g}, ${b})`),
     [selection.indices.length],
   )
+
+  // Settling curves of the picked words: after the overlay paints (a click never waits for them).
+  const [computed, setComputed] = useState<{ spec: OverlaySpec; curves: ReadonlyMap<number, SettlingCurve> } | null>(
+    null,
+  )
+  const settling = useMemo(
+    () => (computed && computed.spec === spec ? computed.curves : new Map<number, SettlingCurve>()),
+    [computed, spec],
+  )
+  useEffect(() => {
+    const record = view?.record
+    if (!record || !spec) return
+    const timer = setTimeout(() => {
+      const curves = new Map<number, SettlingCurve>()
+      for (const index of selection.indices) {
+        const chip = shownChips.find((c) => c.index === index)
+        if (!chip || chip.disabledReason) continue
+        try {
+          curves.set(
+            index,
+            settlingCurve(
+              record,
+              { label: chip.text, tokens: chip.tokenIndices },
+              {
+                filter: { resolutions: spec.filter.resolutions },
+                stream: spec.stream,
+                tau: spec.tau,
+                width: view.image.width,
+                height: view.image.height,
+              },
+            ),
+          )
+        } catch {
+          // an impossible filter is reported by the canvas
+        }
+      }
+      setComputed({ spec, curves })
+    }, WARM_DELAY_MS)
+    return () => clearTimeout(timer)
+  }, [view, spec, selection, shownChips])
 
   // Aggregate the new record while the user looks at the image, not on the first click.
   useEffect(() => {
@@ -148,6 +202,7 @@ export function useOverlay(current: GenerationPayload | null): OverlayState {
     spec,
     approximate,
     colors,
+    settling,
     totalSteps,
     pick,
     changeSettings,
