@@ -20,11 +20,10 @@ import { ModelFolderError } from '../src/main/engine'
 import { fitImage, ImageInputError } from '../src/main/engine/image-input'
 import { HeatmapWordsError, writeCliHeatmaps } from '../src/main/saving/cli-heatmaps'
 import { encodeTextPng } from '../src/main/saving/png'
+import { parseArgsOrExit, UsageError } from './cli-args'
 
 const USAGE = `usage: attribute --image FILE --prompt TEXT --out DIR [--heatmaps all|word,word]
                  [--timesteps N] [--noise FROM,TO] [--seed N] [--guided] [--model FOLDER] [--threads N]`
-
-class UsageError extends Error {}
 
 function parse(argv: string[]) {
   let values
@@ -83,20 +82,8 @@ function parse(argv: string[]) {
 }
 
 async function main(): Promise<number> {
-  let args
-  try {
-    args = parse(process.argv.slice(2))
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n${USAGE}\n`)
-      return 2
-    }
-    throw e
-  }
-  if (!args) {
-    process.stdout.write(`${USAGE}\n`)
-    return 0
-  }
+  const args = parseArgsOrExit(parse, USAGE)
+  if (typeof args === 'number') return args
   let bytes: Buffer
   try {
     bytes = readFileSync(args.image)

@@ -34,14 +34,13 @@ import { parseGenerationParams, type ExecutionProviderName, type GenerationParam
 import { isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers'
 import { parseEmphasis, parseWeightList } from '../src/shared/emphasis'
 import { findWord } from '../src/shared/tokenizer'
+import { parseArgsOrExit, UsageError } from './cli-args'
 
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
                 [--model FOLDER] [--provider cpu|cuda|dml|coreml] [--threads N]
                 [--heatmaps all|word,word] [--per-head | --method daam|refined] [--timelapse WORD]
                 [--weights word=w,word=w] [--weight-steps A-B]`
-
-class UsageError extends Error {}
 
 function integer(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined
@@ -155,20 +154,8 @@ function stepWindow(v: string): { from: number; to: number } {
 }
 
 async function main(): Promise<number> {
-  let args
-  try {
-    args = parse(process.argv.slice(2))
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n${USAGE}\n`)
-      return 2
-    }
-    throw e
-  }
-  if (!args) {
-    process.stdout.write(`${USAGE}\n`)
-    return 0
-  }
+  const args = parseArgsOrExit(parse, USAGE)
+  if (typeof args === 'number') return args
   let traced: TracedModel | undefined
   try {
     const tLoad = performance.now()
