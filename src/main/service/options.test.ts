@@ -36,6 +36,11 @@ describe('test-only environment overrides', () => {
     expect(r.service).toEqual({ appName: 'A' })
     expect(r.warnings).toHaveLength(2)
     expect(testOverridesFromEnv({ [USER_DATA_DIR_ENV]: '  ' }, false).userDataDir).toBeUndefined()
+    // found by the property below: a "__proto__" key (own, from JSON.parse) once threw
+    const proto = testOverridesFromEnv({ [SERVICE_OPTIONS_ENV]: '{"__proto__":[],"constructor":1,"threads":2}' }, false)
+    expect(proto.service).toEqual({ threads: 2 })
+    expect(Object.hasOwn(proto.service, '__proto__')).toBe(false)
+    expect(proto.warnings).toHaveLength(2)
   })
 
   it('never throw, whatever the environment holds (property)', () => {

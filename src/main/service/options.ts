@@ -126,7 +126,13 @@ export function testOverridesFromEnv(env: NodeJS.ProcessEnv, packaged: boolean):
     }
   }
   for (const [key, value] of Object.entries(service)) {
-    const check = KEY_CHECKS[key as keyof ServiceOptions]
+    // JSON.parse makes "__proto__" an own key: never let it (or its kin) reach an object spread
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+      warnings.push(`${SERVICE_OPTIONS_ENV}.${key} ignored: not an option`)
+      delete (service as Record<string, unknown>)[key]
+      continue
+    }
+    const check = Object.hasOwn(KEY_CHECKS, key) ? KEY_CHECKS[key as keyof ServiceOptions] : undefined
     if (check && !check(value)) {
       warnings.push(`${SERVICE_OPTIONS_ENV}.${key} ignored: ${JSON.stringify(value) ?? typeof value} is not valid`)
       delete (service as Record<string, unknown>)[key]
