@@ -13,42 +13,30 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import { ATTRIBUTE_DEFAULTS, AttributeError, attributeImage } from '../src/main/attention/attribute'
 import { loadTracedModel, type TracedModel } from '../src/main/attention/trace'
 import { ModelFolderError } from '../src/main/engine'
 import { fitImage, ImageInputError } from '../src/main/engine/image-input'
 import { HeatmapWordsError, writeCliHeatmaps } from '../src/main/saving/cli-heatmaps'
 import { encodeTextPng } from '../src/main/saving/png'
-import { parseArgsOrExit, UsageError } from './cli-args'
+import { parseArgsOrExit, strictArgs, UsageError } from './cli-args'
 
 const USAGE = `usage: attribute --image FILE --prompt TEXT --out DIR [--heatmaps all|word,word]
                  [--timesteps N] [--noise FROM,TO] [--seed N] [--guided] [--model FOLDER] [--threads N]`
 
 function parse(argv: string[]) {
-  let values
-  try {
-    ;({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        image: { type: 'string' },
-        prompt: { type: 'string' },
-        heatmaps: { type: 'string' },
-        timesteps: { type: 'string' },
-        noise: { type: 'string' },
-        seed: { type: 'string' },
-        guided: { type: 'boolean' },
-        model: { type: 'string' },
-        threads: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }))
-  } catch (e) {
-    throw new UsageError((e as Error).message)
-  }
+  const values = strictArgs(argv, {
+    image: { type: 'string' },
+    prompt: { type: 'string' },
+    heatmaps: { type: 'string' },
+    timesteps: { type: 'string' },
+    noise: { type: 'string' },
+    seed: { type: 'string' },
+    guided: { type: 'boolean' },
+    model: { type: 'string' },
+    threads: { type: 'string' },
+    out: { type: 'string' },
+  })
   if (values.help) return null
   if (!values.image) throw new UsageError('--image FILE is required')
   if (!values.prompt?.trim()) throw new UsageError('--prompt is required')

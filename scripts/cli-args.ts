@@ -1,8 +1,11 @@
 /**
- * The command lines' argument step, shared by scripts/generate.ts and scripts/attribute.ts: a
- * UsageError from the parser prints the message and the usage (exit code 2), a null parse means
- * --help (usage on stdout, exit code 0).
+ * The command lines' argument step, shared by scripts/generate.ts and scripts/attribute.ts: Node's
+ * parseArgs made strict (strictArgs), and the step around a script's parser (parseArgsOrExit): a
+ * UsageError prints the message and the usage (exit code 2), a null parse means --help (usage on
+ * stdout, exit code 0).
  */
+
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
 
 /** Thrown by a parser for arguments a person got wrong: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
@@ -24,4 +27,18 @@ export function parseArgsOrExit<T>(parse: (argv: string[]) => T | null, usage: s
     return 0
   }
   return args
+}
+
+/** Node's parseArgs, strict, no positionals, with `--help`/`-h`; its errors become UsageErrors. */
+export function strictArgs<T extends ParseArgsOptionsConfig>(argv: string[], options: T) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+    }).values
+  } catch (e) {
+    throw new UsageError((e as Error).message)
+  }
 }

@@ -20,7 +20,6 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import * as ort from 'onnxruntime-node'
 import { writeCliHeatmaps } from '../src/main/saving/cli-heatmaps'
 import { renderTimelapse, TIMELAPSE_FILE, type StepPreview } from '../src/main/saving/timelapse'
@@ -34,7 +33,7 @@ import { parseGenerationParams, type ExecutionProviderName, type GenerationParam
 import { isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers'
 import { parseEmphasis, parseWeightList } from '../src/shared/emphasis'
 import { findWord } from '../src/shared/tokenizer'
-import { parseArgsOrExit, UsageError } from './cli-args'
+import { parseArgsOrExit, strictArgs, UsageError } from './cli-args'
 
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
@@ -56,37 +55,26 @@ function decimal(name: string, v: string | undefined): number | undefined {
 }
 
 function parse(argv: string[]) {
-  let values
-  try {
-    ;({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        prompt: { type: 'string' },
-        negative: { type: 'string' },
-        seed: { type: 'string' },
-        steps: { type: 'string' },
-        guidance: { type: 'string' },
-        scheduler: { type: 'string' },
-        width: { type: 'string' },
-        height: { type: 'string' },
-        model: { type: 'string' },
-        provider: { type: 'string' },
-        threads: { type: 'string' },
-        heatmaps: { type: 'string' },
-        'per-head': { type: 'boolean' },
-        method: { type: 'string' },
-        weights: { type: 'string' },
-        'weight-steps': { type: 'string' },
-        timelapse: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }))
-  } catch (e) {
-    throw new UsageError((e as Error).message)
-  }
+  const values = strictArgs(argv, {
+    prompt: { type: 'string' },
+    negative: { type: 'string' },
+    seed: { type: 'string' },
+    steps: { type: 'string' },
+    guidance: { type: 'string' },
+    scheduler: { type: 'string' },
+    width: { type: 'string' },
+    height: { type: 'string' },
+    model: { type: 'string' },
+    provider: { type: 'string' },
+    threads: { type: 'string' },
+    heatmaps: { type: 'string' },
+    'per-head': { type: 'boolean' },
+    method: { type: 'string' },
+    weights: { type: 'string' },
+    'weight-steps': { type: 'string' },
+    timelapse: { type: 'string' },
+    out: { type: 'string' },
+  })
   if (values.help) return null
   if (values.prompt === undefined) throw new UsageError('--prompt is required')
   if (values['per-head'] && values.heatmaps === undefined) throw new UsageError('--per-head needs --heatmaps')
