@@ -19,7 +19,7 @@ import { ModelFolderError } from '../src/main/engine'
 import { fitImage, ImageInputError } from '../src/main/engine/image-input'
 import { HeatmapWordsError, writeCliHeatmaps } from '../src/main/saving/cli-heatmaps'
 import { encodeTextPng } from '../src/main/saving/png'
-import { parseArgsOrExit, strictArgs, UsageError } from './cli-args'
+import { parseArgsOrExit, runCli, strictArgs, UsageError } from './cli-args'
 
 const USAGE = `usage: attribute --image FILE --prompt TEXT --out DIR [--heatmaps all|word,word]
                  [--timesteps N] [--noise FROM,TO] [--seed N] [--guided] [--model FOLDER] [--threads N]`
@@ -145,10 +145,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`)
-    process.exit(1)
-  },
-)
+runCli(main)

@@ -1,5 +1,5 @@
 /**
- * The command lines' argument step, shared by scripts/generate.ts and scripts/attribute.ts: Node's
+ * The command lines' argument step and runner, shared by scripts/generate.ts and scripts/attribute.ts: Node's
  * parseArgs made strict (strictArgs), and the step around a script's parser (parseArgsOrExit): a
  * UsageError prints the message and the usage (exit code 2), a null parse means --help (usage on
  * stdout, exit code 0).
@@ -41,4 +41,15 @@ export function strictArgs<T extends ParseArgsOptionsConfig>(argv: string[], opt
   } catch (e) {
     throw new UsageError((e as Error).message)
   }
+}
+
+/** Runs a command line's main and exits with its code; an unexpected error prints its stack (exit 1). */
+export function runCli(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`)
+      process.exit(1)
+    },
+  )
 }

@@ -33,7 +33,7 @@ import { parseGenerationParams, type ExecutionProviderName, type GenerationParam
 import { isSchedulerName, SCHEDULER_NAMES } from '../src/shared/schedulers'
 import { parseEmphasis, parseWeightList } from '../src/shared/emphasis'
 import { findWord } from '../src/shared/tokenizer'
-import { parseArgsOrExit, strictArgs, UsageError } from './cli-args'
+import { parseArgsOrExit, runCli, strictArgs, UsageError } from './cli-args'
 
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
@@ -298,10 +298,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(`error: ${(e as Error).stack ?? String(e)}\n`)
-    process.exit(1)
-  },
-)
+runCli(main)
