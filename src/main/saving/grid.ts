@@ -3,15 +3,12 @@
  * composer drew it, with a caption strip under each tile. Caller: word-files.ts.
  */
 import sharp, { type OverlayOptions } from 'sharp'
+import { svgText } from './svg-text'
 
 export interface GridTile {
   rgba: Uint8ClampedArray | Uint8Array
   channels: 3 | 4
   caption: string
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!)
 }
 
 /** PNG bytes (RGB, no text) of the tiles laid out `maxColumns` to a row. */
@@ -38,7 +35,7 @@ export async function renderGrid(
     })
     const svg =
       `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${captionH}">` +
-      `<text x="${width / 2}" y="${Math.round(captionH * 0.75)}" font-family="sans-serif" font-size="${fontSize}" text-anchor="middle" fill="#111">${escapeXml(t.caption)}</text></svg>`
+      `<text x="${width / 2}" y="${Math.round(captionH * 0.75)}" font-family="sans-serif" font-size="${fontSize}" text-anchor="middle" fill="#111">${svgText(t.caption)}</text></svg>`
     composites.push({ input: Buffer.from(svg), left, top: top + height })
   }
   return sharp({

@@ -17,6 +17,7 @@ import { Heatmaps } from '../../shared/heatmap/heatmaps'
 import { enlargeRgb } from '../../shared/heatmap/live-frame'
 import { renderOverlay, type OverlayScratch, type OverlaySettings } from '../../shared/heatmap/overlay'
 import type { WordSpec } from '../../shared/heatmap/word-maps'
+import { svgText } from './svg-text'
 
 /** The CLI's file name (a reserved stem, so no word's file takes it). */
 export const TIMELAPSE_FILE = 'timelapse.webp'
@@ -48,10 +49,6 @@ export interface Timelapse {
   frames: number
   width: number
   height: number
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!)
 }
 
 /** RGB(A) bytes brought to w x h with the maps' bicubic filter (a copy when the size is the same). */
@@ -100,7 +97,7 @@ export async function renderTimelapse(input: TimelapseInput): Promise<Timelapse>
     const svg =
       `<svg xmlns="http://www.w3.org/2000/svg" width="${fw}" height="${strip}">` +
       `<text x="${fw / 2}" y="${Math.round(strip * 0.78)}" font-family="sans-serif" font-size="${fontSize}" text-anchor="middle" fill="#ffffff">` +
-      `${escapeXml(`step ${k + 1} / ${S} · ${word.label}`)}</text></svg>`
+      `${svgText(`step ${k + 1} / ${S} · ${word.label}`)}</text></svg>`
     const composites: OverlayOptions[] = [
       {
         input: Buffer.from(left.data.buffer, left.data.byteOffset, left.data.byteLength),
