@@ -160,6 +160,12 @@ async function main(): Promise<void> {
             method: 'refined' as const,
           },
         ]),
+    {
+      name: 'image-guided (DAAM + edge-aware CRF)',
+      filter: {},
+      norm: 'word' as const,
+      method: 'guided' as const,
+    },
     { name: 'DAAM default, tau 0.3', filter: {}, norm: 'word', tau: 0.3 },
     { name: 'DAAM default, tau 0.5', filter: {}, norm: 'word', tau: 0.5 },
     { name: 'DAAM default, tau 0.6', filter: {}, norm: 'word', tau: 0.6 },
@@ -201,7 +207,7 @@ async function main(): Promise<void> {
       }
       explored = true
     }
-    const hm = new Heatmaps(record, g.width, g.height)
+    const hm = new Heatmaps(record, g.width, g.height, { data: g.rgb, width: g.width, height: g.height, channels: 3 })
     const { words, missing } = selectWordSpecs(
       g.encoding,
       c.targets.map((t) => t.word),

@@ -40,7 +40,7 @@ export function drawable(payload: GenerationPayload): Drawable {
     throw new AppError('no-maps', payload.attentionWarning ?? 'This generation has no attention record.')
   const record = deserializeRecord(payload.record)
   const image: ImageBytes = { data: payload.rgb, width: payload.width, height: payload.height, channels: 3 }
-  return { payload, record, image, heatmaps: new Heatmaps(record, payload.width, payload.height) }
+  return { payload, record, image, heatmaps: new Heatmaps(record, payload.width, payload.height, image) }
 }
 
 /** File-name stem for words (the save dialog's default name), safe on every platform. */

@@ -71,7 +71,8 @@ export async function renderTimelapse(input: TimelapseInput): Promise<Timelapse>
   const fw = pw * 2
   const fh = ph + strip
   const image = fit(input.image, pw, ph)
-  const heatmaps = new Heatmaps(record, pw, ph)
+  // the image-guided method snaps every frame's map to the final image
+  const heatmaps = new Heatmaps(record, pw, ph, image)
   const scratch: OverlayScratch = {}
   const all = Buffer.alloc(fw * fh * 4 * S)
   let left = image

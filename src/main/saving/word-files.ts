@@ -87,7 +87,7 @@ export interface WordFilesResult {
 export async function writeWordFiles(dir: string, o: WordFilesInput): Promise<WordFilesResult> {
   const { image, record, settings } = o
   const { width, height } = image
-  const heatmaps = o.heatmaps ?? new Heatmaps(record, width, height)
+  const heatmaps = o.heatmaps ?? new Heatmaps(record, width, height, image)
   const stems = new StemSet(RESERVED_STEMS)
   const exported: ExportedWord[] = []
   const tiles: GridTile[] = [{ rgba: image.data, channels: image.channels, caption: 'image' }]
@@ -102,7 +102,7 @@ export async function writeWordFiles(dir: string, o: WordFilesInput): Promise<Wo
   for (const { stream, words } of groups) {
     if (words.length === 0) continue
     // the refined method covers the prompt only: negative-prompt words are exported as DAAM maps
-    const method = stream === 'cond' ? settings.method : undefined
+    const method = stream === 'cond' || settings.method === 'guided' ? settings.method : undefined
     const maps = fitting(() =>
       heatmaps.wordMaps(words, { filter, normalization: settings.normalization, stream, method }),
     )

@@ -2,7 +2,8 @@
  * The heat-map front door used by the overlay composer (the renderer's canvas and saved files),
  * the main process and the CLI. Aggregation (the only expensive step) is cached per filter and
  * stream, so clicking words or switching normalisation only recombines cached token maps and runs
- * one resize per word.
+ * one resize per word. The 'guided' method (image-guided.ts) needs the generated image: callers
+ * that have it pass it as `guide`.
  */
 import type { AttentionRecord, RecordStreamName, StreamName } from '../attention-record'
 import { aggregateTokens, type HeatmapFilter, type TokenMaps } from './aggregate'
@@ -10,6 +11,8 @@ import { latentWordMaps, toImageSize, type Normalization, type WordSpec } from '
 import { resizeBicubicToBytes } from './resize'
 import { toBytes } from './compose'
 import type { HeatmapMethod } from './methods'
+import { guidedRefiner, refineGuided, type GuidedRefiner } from './image-guided'
+import type { ImageBytes } from './compose'
 
 export { HEATMAP_METHODS, type HeatmapMethod } from './methods'
 
@@ -32,16 +35,35 @@ export interface WordMaps {
 export class Heatmaps {
   private readonly cache = new Map<string, TokenMaps>()
   private scratch: Float32Array | undefined
+  private refiner: GuidedRefiner | undefined
 
+  /** `guide`: the generated image (RGB or RGBA at image size), for the 'guided' method. */
   constructor(
     readonly record: AttentionRecord,
     readonly imageWidth: number,
     readonly imageHeight: number,
-  ) {}
+    private readonly guide?: ImageBytes,
+  ) {
+    if (guide && (guide.width !== imageWidth || guide.height !== imageHeight))
+      throw new Error(`guide image is ${guide.width}x${guide.height}, maps ${imageWidth}x${imageHeight}`)
+  }
+
+  /** Whether the 'guided' method can run (the image was given). */
+  get hasGuide(): boolean {
+    return this.guide !== undefined
+  }
+
+  /** The image-guided refinement's state, built once per image on first use. */
+  private guided(): GuidedRefiner {
+    if (!this.guide) throw new Error('the image-guided method needs the generated image, which was not given')
+    this.refiner ??= guidedRefiner(this.guide)
+    return this.refiner
+  }
 
   tokenMaps(filter: HeatmapFilter = {}, stream: StreamName = 'cond', method: HeatmapMethod = 'daam'): TokenMaps {
     if (method === 'refined' && stream !== 'cond')
       throw new Error('refined maps cover the prompt, not the negative prompt')
+    // 'guided' refines DAAM's word maps afterwards: its token maps are DAAM's
     return this.streamMaps(filter, method === 'refined' ? 'refined' : stream)
   }
 
@@ -64,11 +86,13 @@ export class Heatmaps {
   wordMaps(words: readonly WordSpec[], options: WordMapOptions = {}, out?: readonly Float32Array[]): WordMaps {
     const tm = this.tokenMaps(options.filter, options.stream, options.method)
     const mode = options.normalization ?? 'word'
+    const refiner = options.method === 'guided' ? this.guided() : undefined
     const latent = latentWordMaps(tm, words, mode)
     const size = this.imageHeight * this.imageWidth
     const maps = latent.map((m, i) => {
       const buf = out?.[i]?.length === size ? out[i] : undefined
-      return toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, mode, buf)
+      const map = toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, mode, buf)
+      return refiner ? refineGuided(map, refiner) : map
     })
     return { width: this.imageWidth, height: this.imageHeight, maps, tokenMaps: tm }
   }
@@ -87,13 +111,16 @@ export class Heatmaps {
   ): Uint8ClampedArray[] {
     const tm = this.tokenMaps(options.filter, options.stream, options.method)
     const mode = options.normalization ?? 'word'
+    const refiner = options.method === 'guided' ? this.guided() : undefined
     const latent = latentWordMaps(tm, words, mode)
     const size = this.imageHeight * this.imageWidth
-    if (mode === 'word' && this.scratch?.length !== size) this.scratch = new Float32Array(size)
+    const viaFloat = mode === 'word' || refiner !== undefined
+    if (viaFloat && this.scratch?.length !== size) this.scratch = new Float32Array(size)
     return latent.map((m, i) => {
       const buf = out?.[i]?.length === size ? out[i] : new Uint8ClampedArray(size)
-      if (mode !== 'word') return resizeBicubicToBytes(m, tm.height, tm.width, buf, this.imageHeight, this.imageWidth)
-      return toBytes(toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, mode, this.scratch), buf)
+      if (!viaFloat) return resizeBicubicToBytes(m, tm.height, tm.width, buf, this.imageHeight, this.imageWidth)
+      const map = toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, mode, this.scratch)
+      return toBytes(refiner ? refineGuided(map, refiner) : map, buf)
     })
   }
 }

@@ -33,5 +33,5 @@ export function renderLiveOverlay(
 ): Uint8ClampedArray {
   // the live record has one synthetic layer: no resolution filter applies to it
   const liveSpec: OverlaySpec = { ...spec, filter: {} }
-  return renderOverlay(new Heatmaps(record, image.width, image.height), image, liveSpec, scratch)
+  return renderOverlay(new Heatmaps(record, image.width, image.height, image), image, liveSpec, scratch)
 }

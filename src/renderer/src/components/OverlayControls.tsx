@@ -1,7 +1,7 @@
 import { useId } from 'react'
 import { COLORMAPS, type ColormapName } from '../../../shared/colormaps'
 import type { Normalization } from '../../../shared/heatmap/word-maps'
-import { HEATMAP_METHODS, METHOD_LABELS, type HeatmapMethod } from '../../../shared/heatmap/methods'
+import { HEATMAP_METHODS, METHOD_HINTS, METHOD_LABELS, type HeatmapMethod } from '../../../shared/heatmap/methods'
 import type { OverlaySettings } from '../state/overlay-spec'
 
 interface Props {
@@ -11,7 +11,7 @@ interface Props {
   playing: boolean
   /** The step filter cuts through time buckets of a large model's record. */
   approximate: boolean
-  /** The record has the self-attention-refined maps: offer the method choice. */
+  /** The record has the self-attention-refined maps: offer that method too. */
   refinedAvailable?: boolean
   disabled: boolean
   onChange: (patch: Partial<OverlaySettings>) => void
@@ -112,25 +112,26 @@ export function OverlayControls({
         </div>
       )}
 
-      {refinedAvailable ? (
-        <div className="control-row">
-          <label className="control-label" htmlFor={`${id}-method`}>
-            Method
-          </label>
-          <select
-            id={`${id}-method`}
-            data-testid="method"
-            value={settings.method}
-            onChange={(e) => onChange({ method: e.target.value as HeatmapMethod })}
-          >
-            {HEATMAP_METHODS.map((m) => (
-              <option key={m} value={m}>
-                {METHOD_LABELS[m]}
-              </option>
-            ))}
-          </select>
-        </div>
-      ) : null}
+      {/* DAAM and the image-guided method need only the record and the image; the refined one
+          needs its own recording */}
+      <div className="control-row">
+        <label className="control-label" htmlFor={`${id}-method`}>
+          Method
+        </label>
+        <select
+          id={`${id}-method`}
+          data-testid="method"
+          value={settings.method}
+          title={METHOD_HINTS[settings.method]}
+          onChange={(e) => onChange({ method: e.target.value as HeatmapMethod })}
+        >
+          {HEATMAP_METHODS.filter((m) => m !== 'refined' || refinedAvailable).map((m) => (
+            <option key={m} value={m} title={METHOD_HINTS[m]}>
+              {METHOD_LABELS[m]}
+            </option>
+          ))}
+        </select>
+      </div>
 
       <div className="control-row">
         <label className="control-label" htmlFor={`${id}-norm`}>

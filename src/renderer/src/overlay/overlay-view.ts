@@ -33,7 +33,8 @@ export class OverlayView {
   constructor(readonly payload: GenerationPayload) {
     this.record = payload.record ? deserializeRecord(payload.record) : null
     this.image = { data: payload.rgb, width: payload.width, height: payload.height, channels: 3 }
-    this.heatmaps = this.record ? new Heatmaps(this.record, payload.width, payload.height) : null
+    // the image is the guide of the image-guided method
+    this.heatmaps = this.record ? new Heatmaps(this.record, payload.width, payload.height, this.image) : null
     this.imageData = new ImageData(payload.width, payload.height)
     // Compose straight into the canvas buffer: saves a full-image copy per click.
     this.scratch.rgba = this.imageData.data as Uint8ClampedArray<ArrayBuffer>

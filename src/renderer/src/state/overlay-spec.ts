@@ -25,7 +25,7 @@ export interface OverlaySettings {
   opacity: number
   tau: number
   normalization: Normalization
-  /** 'daam' or 'refined' (offered when the record has refined maps). */
+  /** 'daam', 'guided' (always offered) or 'refined' (offered when the record has refined maps). */
   method: HeatmapMethod
   /** One layer (and head) alone, picked in the per-layer grid; null = the resolutions below. */
   only: { layer: number; head?: number } | null
@@ -52,7 +52,7 @@ export function settingsFor(
     opacity: previous?.opacity ?? DEFAULT_OVERLAY.opacity,
     tau: previous?.tau ?? DEFAULT_OVERLAY.tau,
     normalization: previous?.normalization ?? DEFAULT_OVERLAY.normalization,
-    method: record?.hasRefined ? (previous?.method ?? 'daam') : 'daam',
+    method: previous?.method === 'refined' && !record?.hasRefined ? 'daam' : (previous?.method ?? 'daam'),
     only: null,
     resolutions: record?.defaultResolutions ?? [],
     steps: { from: 0, to: steps - 1 },
@@ -101,8 +101,11 @@ export function toSpec(
     opacity: settings.opacity,
     tau: settings.tau,
     normalization: settings.normalization,
-    // the refined maps cover the prompt only; negative-prompt words stay DAAM
-    ...(settings.method === 'daam' || selection.stream !== 'cond' ? {} : { method: settings.method }),
+    // the refined maps cover the prompt only; negative-prompt words stay DAAM (the image-guided
+    // method refines any word's map)
+    ...(settings.method === 'daam' || (settings.method === 'refined' && selection.stream !== 'cond')
+      ? {}
+      : { method: settings.method }),
     filter: {
       ...(settings.only
         ? { layers: [settings.only.layer], ...(settings.only.head === undefined ? {} : { head: settings.only.head }) }
