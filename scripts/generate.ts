@@ -3,7 +3,7 @@
  *
  *   npx tsx scripts/generate.ts --prompt "a red circle" [--negative TEXT] [--seed N] [--steps N]
  *     [--guidance X] [--scheduler NAME] [--width W --height H] [--model FOLDER] [--provider cpu]
- *     [--heatmaps all|word,word] [--per-head | --method daam|refined] [--timelapse WORD]
+ *     [--heatmaps all|word,word] [--per-head | --method daam|guided|refined] [--timelapse WORD]
  *     [--weights word=w,word=w] [--weight-steps A-B] --out DIR
  *
  * Word weights (0-3) come from --weights or from emphasis in the prompt, `(word:1.3)`, `(word)`,
@@ -12,8 +12,8 @@
  * Writes DIR/image.png (parameters in its text chunks) and DIR/meta.json (parameters, model,
  * provider, timings, prompt words). With --heatmaps the U-Net is patched by the attention hook
  * and the word heat maps are written too (src/main/saving/cli-heatmaps.ts); --per-head records every
- * head's map (DAAM's exact per-head clamp, heads x the record size); --method refined exports the
- * self-attention-refined maps instead of DAAM's (issue 16). With --timelapse WORD,
+ * head's map (DAAM's exact per-head clamp, heads x the record size); --method guided exports DAAM's
+ * maps snapped to the image's regions, --method refined the self-attention-refined maps (issue 16). With --timelapse WORD,
  * DIR/timelapse.webp is an animated WebP of each step's live preview next to the word's map of
  * steps 1..k (src/main/saving/timelapse.ts). Exit code 2 for
  * bad arguments (including heat-map words not in the prompt), 1 for failures.
@@ -38,7 +38,7 @@ import { parseArgsOrExit, runCli, strictArgs, UsageError } from './cli-args'
 const USAGE = `usage: generate --prompt TEXT --out DIR [--negative TEXT] [--seed N] [--steps N] [--guidance X]
                 [--scheduler ${SCHEDULER_NAMES.join('|')}] [--width W] [--height H]
                 [--model FOLDER] [--provider cpu|cuda|dml|coreml] [--threads N]
-                [--heatmaps all|word,word] [--per-head | --method daam|refined] [--timelapse WORD]
+                [--heatmaps all|word,word] [--per-head | --method daam|guided|refined] [--timelapse WORD]
                 [--weights word=w,word=w] [--weight-steps A-B]`
 
 function integer(name: string, v: string | undefined): number | undefined {

@@ -46,6 +46,17 @@ describe('settingsFor', () => {
   })
 })
 
+describe('settingsFor: the method', () => {
+  it('keeps DAAM or the image-guided method for the next image; the refined one only with its recording', () => {
+    const base = settingsFor(null)
+    const rec = { steps: 4, defaultResolutions: [16] }
+    expect(settingsFor(rec, { ...base, method: 'guided' }).method).toBe('guided')
+    expect(settingsFor(rec, { ...base, method: 'refined' }).method).toBe('daam')
+    expect(settingsFor({ ...rec, hasRefined: true }, { ...base, method: 'refined' }).method).toBe('refined')
+    expect(settingsFor(rec).method).toBe('daam')
+  })
+})
+
 describe('toSpec', () => {
   const settings = { ...settingsFor({ steps: 10, defaultResolutions: [8, 16] }) }
 
@@ -72,6 +83,19 @@ describe('toSpec', () => {
       10,
     )
     expect(spec!.filter).toEqual({ resolutions: [16, 8], steps: { from: 2, to: 5 }, step: 3 })
+  })
+})
+
+describe('toSpec: the method', () => {
+  const settings = { ...settingsFor({ steps: 10, defaultResolutions: [8, 16] }) }
+  it('names a method other than DAAM; the refined one applies to prompt words only', () => {
+    const cond = { stream: 'cond' as const, indices: [1] }
+    const neg = { stream: 'uncond' as const, indices: [1] }
+    expect(toSpec(chips, cond, settings, 10)!.method).toBeUndefined()
+    expect(toSpec(chips, cond, { ...settings, method: 'guided' }, 10)!.method).toBe('guided')
+    expect(toSpec(chips, neg, { ...settings, method: 'guided' }, 10)!.method).toBe('guided')
+    expect(toSpec(chips, cond, { ...settings, method: 'refined' }, 10)!.method).toBe('refined')
+    expect(toSpec(chips, neg, { ...settings, method: 'refined' }, 10)!.method).toBeUndefined()
   })
 })
 
