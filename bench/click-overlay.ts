@@ -9,10 +9,10 @@
  *   - click -> the next animation frame (what the screen shows).
  * Prints median, p95 and max of both. Goal: p95 <= 16 ms.
  *
- * With --method refined the overlay's Method control is set to the self-attention-refined maps
- * first (issue 16), so every click measures that method.
+ * With --method guided (or refined) the overlay's Method control is set to the image-guided maps
+ * (or the self-attention-refined ones) first (issue 16), so every click measures that method.
  *
- * Run: npm run build && npx tsx bench/click-overlay.ts [--clicks 100] [--size 512] [--method daam|refined]
+ * Run: npm run build && npx tsx bench/click-overlay.ts [--clicks 100] [--size 512] [--method daam|guided|refined]
  */
 import { parseArgs } from 'node:util'
 import { launchApp } from '../e2e/fixtures'

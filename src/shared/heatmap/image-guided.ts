@@ -213,32 +213,48 @@ function refineOnGrid(q: Float32Array, r: GuidedRefiner): void {
 }
 
 /**
- * Refines one word map (values in [0, 1], [y][x] at image size) in place and returns it.
- * No allocation: the refiner's buffers are reused.
+ * Refines one word map (values in [0, 1], [y][x] at image size) in place and returns it. Above
+ * the working grid's size the map is first box-averaged onto the grid (Heatmaps skips that by
+ * computing DAAM's map at the grid's size directly: refineGridMap).
  */
 export function refineGuided(map: Float32Array, r: GuidedRefiner): Float32Array {
   const n = r.width * r.height
   if (map.length !== n) throw new Error(`map has ${map.length} values, image ${r.width}x${r.height}`)
+  if (r.factor === 1) return refineGridMap(map, r, map)
+  boxDown(map, r.width, r.height, 1, r.factor, 1, r.work)
+  return refineGridMap(r.work, r, map)
+}
+
+/**
+ * Refines a word map given on the working grid (`grid`, r.edges' size; overwritten) and writes
+ * it at image size into `out` (which may be `grid` itself when the grid is the image's). No
+ * allocation: the refiner's buffers are reused.
+ */
+export function refineGridMap(grid: Float32Array, r: GuidedRefiner, out: Float32Array): Float32Array {
+  const nl = r.edges.width * r.edges.height
+  if (grid.length !== nl) throw new Error(`grid map has ${grid.length} values, grid ${r.edges.width}x${r.edges.height}`)
+  if (out.length !== r.width * r.height) throw new Error(`map has ${out.length} values, image ${r.width}x${r.height}`)
   let peak = 0
-  if (r.factor === 1) for (let i = 0; i < n; i++) peak = map[i] > peak ? map[i] : peak
-  else peak = Math.max(0, boxDown(map, r.width, r.height, 1, r.factor, 1, r.work))
-  const q = r.factor === 1 ? map : r.work
+  for (let i = 0; i < nl; i++) peak = grid[i] > peak ? grid[i] : peak
+  const q = grid
   refineOnGrid(q, r)
   // rescaled on the grid: the upsample mixes grid values convexly, so its peak is at most this one
   let qMax = 0
-  for (let i = 0; i < q.length; i++) qMax = q[i] > qMax ? q[i] : qMax
+  for (let i = 0; i < nl; i++) qMax = q[i] > qMax ? q[i] : qMax
   const k = qMax > 0 ? peak / qMax : 0
-  for (let i = 0; i < q.length; i++) q[i] *= k
-  if (r.factor > 1) {
-    const wt = r.upWeights!,
-      idx = r.upIndex!
-    const wl = r.edges.width
-    const dx1 = wl > 1 ? 1 : 0,
-      dy1 = r.edges.height > 1 ? wl : 0
-    for (let i = 0, o = 0; i < n; i++, o += 4) {
-      const b = idx[i]
-      map[i] = wt[o] * q[b] + wt[o + 1] * q[b + dx1] + wt[o + 2] * q[b + dy1] + wt[o + 3] * q[b + dy1 + dx1]
-    }
+  for (let i = 0; i < nl; i++) q[i] *= k
+  if (r.factor === 1) {
+    if (out !== q) out.set(q)
+    return out
   }
-  return map
+  const wt = r.upWeights!,
+    idx = r.upIndex!
+  const wl = r.edges.width
+  const dx1 = wl > 1 ? 1 : 0,
+    dy1 = r.edges.height > 1 ? wl : 0
+  for (let i = 0, o = 0; i < out.length; i++, o += 4) {
+    const b = idx[i]
+    out[i] = wt[o] * q[b] + wt[o + 1] * q[b + dx1] + wt[o + 2] * q[b + dy1] + wt[o + 3] * q[b + dy1 + dx1]
+  }
+  return out
 }
