@@ -46,9 +46,12 @@ export function guideEdges(image: ImageBytes): GuideEdges {
   return { width: w, height: h, dx, dy }
 }
 
-/** Scratch for domainTransform: one feedback table per pass (reused between calls). */
+/** Scratch for domainTransform: the feedback tables of one pass (reused between calls). */
 export interface DomainTransformScratch {
+  /** a^d per colour distance d. */
   lut?: Float32Array
+  /** 1 - a^d. */
+  rest?: Float32Array
 }
 
 /**
@@ -68,22 +71,53 @@ export function domainTransform(
   const { width: w, height: h, dx, dy } = edges
   if (map.length !== w * h) throw new Error(`map has ${map.length} values, guide ${w}x${h}`)
   if (!(sigmaS > 0) || !(sigmaR > 0)) throw new Error('sigmaS and sigmaR must be positive')
-  const lut = scratch.lut?.length === 766 ? scratch.lut : (scratch.lut = new Float32Array(766))
+  const a = scratch.lut?.length === 766 ? scratch.lut : (scratch.lut = new Float32Array(766))
+  const b = scratch.rest?.length === 766 ? scratch.rest : (scratch.rest = new Float32Array(766))
   const ratio = sigmaS / sigmaR / 255
   for (let it = 0; it < iterations; it++) {
     // the paper's eq. 14: the passes' extents shrink so that their variances sum to sigmaS^2
     const sigmaH = (sigmaS * Math.sqrt(3) * 2 ** (iterations - it - 1)) / Math.sqrt(4 ** iterations - 1)
     const logA = -Math.SQRT2 / sigmaH
     // feedback a^d with d = 1 + (sigmaS / sigmaR) * |dI|, the distance in the transformed domain
-    for (let d = 0; d < 766; d++) lut[d] = Math.exp(logA * (1 + ratio * d))
-    for (let y = 0; y < h; y++) {
-      const o = y * w
-      for (let x = o + 1; x < o + w; x++) map[x] += lut[dx[x]] * (map[x - 1] - map[x])
-      for (let x = o + w - 2; x >= o; x--) map[x] += lut[dx[x + 1]] * (map[x + 1] - map[x])
+    for (let d = 0; d < 766; d++) {
+      a[d] = Math.exp(logA * (1 + ratio * d))
+      b[d] = 1 - a[d]
     }
-    // columns, swept row by row so that memory is read in order
-    for (let i = w; i < w * h; i++) map[i] += lut[dy[i]] * (map[i - w] - map[i])
-    for (let i = w * (h - 1) - 1; i >= 0; i--) map[i] += lut[dy[i + w]] * (map[i + w] - map[i])
+    // Rows: J[x] = (1 - a) I[x] + a J[x - 1], then right to left. The running value stays in a
+    // local and two rows are swept together: each row is one long dependency chain, and two
+    // independent chains let the CPU overlap them (measured 1.6x on 128x128).
+    let y = 0
+    for (; y + 1 < h; y += 2) {
+      const o = y * w,
+        p = o + w
+      let u = map[o],
+        v = map[p]
+      for (let x = 1; x < w; x++) {
+        const du = dx[o + x],
+          dv = dx[p + x]
+        u = b[du] * map[o + x] + a[du] * u
+        v = b[dv] * map[p + x] + a[dv] * v
+        map[o + x] = u
+        map[p + x] = v
+      }
+      for (let x = w - 2; x >= 0; x--) {
+        const du = dx[o + x + 1],
+          dv = dx[p + x + 1]
+        u = b[du] * map[o + x] + a[du] * u
+        v = b[dv] * map[p + x] + a[dv] * v
+        map[o + x] = u
+        map[p + x] = v
+      }
+    }
+    if (y < h) {
+      const o = y * w
+      let u = map[o]
+      for (let x = 1; x < w; x++) map[o + x] = u = b[dx[o + x]] * map[o + x] + a[dx[o + x]] * u
+      for (let x = w - 2; x >= 0; x--) map[o + x] = u = b[dx[o + x + 1]] * map[o + x] + a[dx[o + x + 1]] * u
+    }
+    // columns, swept row by row so that memory is read in order (independent along a row)
+    for (let i = w; i < w * h; i++) map[i] = b[dy[i]] * map[i] + a[dy[i]] * map[i - w]
+    for (let i = w * (h - 1) - 1; i >= 0; i--) map[i] = b[dy[i + w]] * map[i] + a[dy[i + w]] * map[i + w]
   }
   return map
 }

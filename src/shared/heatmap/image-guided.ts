@@ -64,9 +64,15 @@ export interface GuidedRefiner {
   unary: Float32Array
   messages: Float32Array
   dt: DomainTransformScratch
-  /** With factor > 1: per image pixel, the 4 normalised upsampling weights of its 2x2 grid cells and their index. */
-  upWeights?: Float32Array
-  upIndex?: Int32Array
+  /**
+   * With factor > 1: per image pixel, the upsampling weights of its 2x2 grid cells (top left, top
+   * right, bottom left, bottom right) in 255ths summing to 255 (bytes: a quarter of the memory
+   * traffic of floats, and the map becomes colour-map bytes anyway), and the top-left cell's
+   * grid row offset per image row and column per image column.
+   */
+  upWeights?: Uint8Array
+  upRow?: Int32Array
+  upCol?: Int32Array
 }
 
 /**
@@ -139,8 +145,10 @@ export function guidedRefiner(image: ImageBytes): GuidedRefiner {
   // joint bilateral upsampling weights, fixed per image
   const lut = new Float32Array(766)
   for (let d = 0; d < 766; d++) lut[d] = Math.exp(-d / 255 / GUIDED_PARAMS.upsampleRange)
-  const upWeights = new Float32Array(w * h * 4)
-  const upIndex = new Int32Array(w * h)
+  const upWeights = new Uint8Array(w * h * 4)
+  const upRow = new Int32Array(h)
+  const upCol = new Int32Array(w)
+  const wk = new Float64Array(4)
   const px = image.data
   const dx1 = wl > 1 ? 1 : 0,
     dy1 = hl > 1 ? wl : 0
@@ -154,7 +162,8 @@ export function guidedRefiner(image: ImageBytes): GuidedRefiner {
       const tx = wl > 1 ? sx - Math.max(0, x0) : 0
       const i = y * w + x
       const base = Math.max(0, y0) * wl + Math.max(0, x0)
-      upIndex[i] = base
+      upRow[y] = Math.max(0, y0) * wl
+      upCol[x] = Math.max(0, x0)
       let sum = 0
       for (let k = 0; k < 4; k++) {
         const c = (base + (k & 1 ? dx1 : 0) + (k & 2 ? dy1 : 0)) * 3
@@ -164,11 +173,19 @@ export function guidedRefiner(image: ImageBytes): GuidedRefiner {
           Math.abs(px[i * ch + 1] - small[c + 1]) +
           Math.abs(px[i * ch + 2] - small[c + 2])
         // a floor keeps plain bilinear where no cell shares the pixel's colour
-        const wk = bil * (lut[Math.min(765, Math.round(d))] + 1e-4)
-        upWeights[i * 4 + k] = wk
-        sum += wk
+        wk[k] = bil * (lut[Math.min(765, Math.round(d))] + 1e-4)
+        sum += wk[k]
       }
-      for (let k = 0; k < 4; k++) upWeights[i * 4 + k] /= sum
+      // in 255ths, the rounding error given to the largest weight so that they sum to 255
+      let total = 0,
+        largest = 0
+      for (let k = 0; k < 4; k++) {
+        const q = Math.round((255 * wk[k]) / sum)
+        upWeights[i * 4 + k] = q
+        total += q
+        if (wk[k] > wk[largest]) largest = k
+      }
+      upWeights[i * 4 + largest] += 255 - total
     }
   }
   return {
@@ -181,7 +198,8 @@ export function guidedRefiner(image: ImageBytes): GuidedRefiner {
     messages: new Float32Array(nl),
     dt: {},
     upWeights,
-    upIndex,
+    upRow,
+    upCol,
   }
 }
 
@@ -248,13 +266,19 @@ export function refineGridMap(grid: Float32Array, r: GuidedRefiner, out: Float32
     return out
   }
   const wt = r.upWeights!,
-    idx = r.upIndex!
+    rows = r.upRow!,
+    cols = r.upCol!
   const wl = r.edges.width
   const dx1 = wl > 1 ? 1 : 0,
     dy1 = r.edges.height > 1 ? wl : 0
-  for (let i = 0, o = 0; i < out.length; i++, o += 4) {
-    const b = idx[i]
-    out[i] = wt[o] * q[b] + wt[o + 1] * q[b + dx1] + wt[o + 2] * q[b + dy1] + wt[o + 3] * q[b + dy1 + dx1]
+  for (let y = 0, i = 0; y < r.height; y++) {
+    const row = rows[y]
+    for (let x = 0; x < r.width; x++, i++) {
+      const b = row + cols[x],
+        o = i * 4
+      out[i] =
+        (wt[o] * q[b] + wt[o + 1] * q[b + dx1] + wt[o + 2] * q[b + dy1] + wt[o + 3] * q[b + dy1 + dx1]) * (1 / 255)
+    }
   }
   return out
 }
