@@ -75,7 +75,10 @@ export function LayerGrid({ record, spec, only, onPick }: Props): React.JSX.Elem
     return cells.map((c) => {
       try {
         const filter = { ...base, layers: [c.layer], ...(c.head === undefined ? {} : { head: c.head }) }
-        return thumbs.wordMaps([word], { filter, stream: spec.stream, method: spec.method }).maps[0]!
+        // the image-guided method's thumbnails are the layers' DAAM maps: snapping each to the
+        // image would need the image at thumbnail size and a refinement per cell and click
+        const method = spec.method === 'guided' ? undefined : spec.method
+        return thumbs.wordMaps([word], { filter, stream: spec.stream, method }).maps[0]!
       } catch {
         return null // e.g. a step filter on a cancelled record: the cell stays empty
       }
