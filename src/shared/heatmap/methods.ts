@@ -13,7 +13,7 @@ export type HeatmapMethod = (typeof HEATMAP_METHODS)[number]
 
 export const METHOD_LABELS: Record<HeatmapMethod, string> = {
   daam: 'DAAM',
-  guided: 'Image-guided (DAAM + CRF)',
+  guided: 'Image-guided',
   refined: 'Refined (self-attention)',
 }
 
