@@ -5,7 +5,9 @@
  * every object in one flat palette colour, so the pixels of the generated image nearest to the
  * named colour are the object's mask (hat -> hat colour, scarf/neck -> scarf colour, a shape ->
  * its colour). Heat-map masks are the word maps (per-word min-max) thresholded at tau = 0.4.
- * Prints mIoU per word class and overall for several filters, on the same records.
+ * Prints mIoU per word class and overall for several filters, on the same records, then the
+ * methods side by side per class (DAAM, image-guided, self-attention refined; issue 16). The
+ * image-guided method's parameters were chosen on the seen split only (src/shared/heatmap/image-guided.ts).
  *
  * Then a "which layers/heads segment best" table: the DAAM map of each layer alone and, with
  * --per-head (the U-Net patched to keep every head, src/main/attention/patch-unet.ts), of each
@@ -256,6 +258,14 @@ async function main(): Promise<void> {
     )
     for (const [w, v] of Object.entries(r.classes)) console.log(`  ${w.padEnd(9)} ${v.mIoU.toFixed(3)}  (n=${v.n})`)
   }
+  // the methods side by side, per class
+  const methods = report.filter((_, k) => k === 0 || configs[k].method !== undefined)
+  console.log(`\nMethods side by side (mIoU at tau ${DEFAULT_TAU}):`)
+  console.log(`  ${'class'.padEnd(9)} ${methods.map((r) => r.config.split(' (')[0]!.padStart(14)).join(' ')}`)
+  for (const c of Object.keys(report[0]?.classes ?? {}))
+    console.log(`  ${c.padEnd(9)} ${methods.map((r) => (r.classes[c]?.mIoU ?? NaN).toFixed(3).padStart(14)).join(' ')}`)
+  console.log(`  ${'overall'.padEnd(9)} ${methods.map((r) => r.overall.toFixed(3).padStart(14)).join(' ')}`)
+
   const explore = report
     .map((r, k) => ({ ...r, res: configs[k].explore ? configs[k] : undefined }))
     .filter((r) => r.res)
