@@ -56,6 +56,7 @@ export function overlayText(g: GenerationInfo, spec: OverlaySpec, used?: UsedMap
       opacity: spec.opacity,
       tau: spec.tau,
       normalization: spec.normalization,
+      ...(spec.method ? { method: spec.method } : {}),
       filter: spec.filter,
       ...(used ? { layers: used.layers, steps: used.steps } : {}),
     }),
