@@ -74,6 +74,7 @@ export function ChipMenu({
         if (e.relatedTarget && !ref.current?.contains(e.relatedTarget as Node)) onClose()
       }}
     >
+      <div className="chip-menu-title">“{word}”</div>
       <label className="chip-menu-weight">
         <span>Weight</span>
         <input
