@@ -2,8 +2,9 @@
  * Word weights of a generation: prompt emphasis as users write it in other tools, `(word:1.3)`,
  * `(word)` = x1.1, `[word]` = /1.1, nested and multiplied, `\(` `\)` `\[` `\]` `\\` for literal
  * brackets; plus weights per word (`hat=1.5,scarf=0`). Both end up as one per-token scale of the
- * cross-attention probabilities (src/main/attention/patch-unet.ts `control`), not as a scaled
- * text embedding. Callers: the pipeline (src/main/engine/pipeline.ts, which encodes the cleaned
+ * cross-attention (src/main/attention/patch-unet.ts `control`), not as a scaled text embedding;
+ * for weights below 1 the tokens after the word are also blended towards the prompt encoded
+ * without it (src/main/engine/downweight.ts, from the same scale). Callers: the pipeline (src/main/engine/pipeline.ts, which encodes the cleaned
  * prompt and feeds the scale), the CLI (scripts/generate.ts `--weights`) and the renderer (chips
  * show the cleaned prompt's words).
  */

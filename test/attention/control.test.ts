@@ -55,6 +55,8 @@ describe('attention control patch on the bundled U-Net', async () => {
 
   it('adds the scale input and keeps every tap', () => {
     expect(patch.control).toBe(true)
+    // every layer scales its value rows through the text embedding (one Mul), none the probabilities
+    expect(patch.taps.map((t) => t.controlAt)).toEqual(patch.taps.map(() => 'values'))
     expect(patch.taps.length).toBeGreaterThan(0)
     expect(controlled.inputNames).toContain(TOKEN_SCALE_INPUT)
     expect(patchUnet(bytes).control).toBe(false)
@@ -80,6 +82,19 @@ describe('attention control patch on the bundled U-Net', async () => {
     // the first tapped layer reads the softmax before any scale has acted: identical
     const first = patch.taps[0].output
     expect(maxAbsDiff(ones[first].data as Float32Array, knocked[first].data as Float32Array)).toBe(0)
+  })
+
+  it('scaling the value rows, P·(s⊙V), equals scaling the probabilities, (P⊙s)·V', async () => {
+    const byProbs = patchUnet(bytes, { control: true, controlAt: 'probs' })
+    expect(byProbs.taps.every((t) => t.controlAt === 'probs')).toBe(true)
+    const probs = await ort.InferenceSession.create(byProbs.model, opts)
+    const scale = Float32Array.from({ length: B * T }, (_, i) => (i % 7 === 3 ? 0 : i % 5 === 1 ? 2.5 : 1))
+    const feed = { ...feeds, [TOKEN_SCALE_INPUT]: new ort.Tensor('float32', scale, [B, T]) }
+    const a = (await controlled.run(feed))[outName].data as Float32Array
+    const b = (await probs.run(feed))[outName].data as Float32Array
+    const ref = (await plain.run(feeds))[outName].data as Float32Array
+    expect(maxAbsDiff(a, ref)).toBeGreaterThan(1e-3) // the scale does act
+    expect(maxAbsDiff(a, b)).toBeLessThanOrEqual(1e-4)
   })
 })
 
@@ -120,5 +135,14 @@ describe.each([
     // taps: identical in the first layer (the scale acts after it)
     const first = patch.taps[0].output
     expect(maxAbsDiff(ones[first].data as Float32Array, edited[first].data as Float32Array)).toBe(0)
+    // the value rows are scaled (through the text input, or its Cast in float16), and that equals
+    // scaling the probabilities
+    expect(patch.taps.every((t) => t.controlAt === 'values')).toBe(true)
+    const byProbs = await ort.InferenceSession.create(
+      patchUnet(bytes, { control: true, negative: true, controlAt: 'probs' }).model,
+      sessionOptions({ threads: 1 }),
+    )
+    const viaProbs = await byProbs.run({ ...feeds, [TOKEN_SCALE_INPUT]: new ort.Tensor('float32', scale, [B, T]) })
+    expect(maxAbsDiff(out, viaProbs[name].data as Float32Array)).toBeLessThanOrEqual(float16 ? 4e-3 : 1e-5)
   })
 })

@@ -2,7 +2,7 @@
  * Word weights through the attention scale, on the bundled model (models/daam-shapes): all ones
  * leave the image as the plain U-Net draws it; a weight, or the same weight written as emphasis,
  * changes it; the step window switches it off outside its rounds; and the evidence of issue 17:
- * "red" at 0 removes the red hat on at least 80 % of 20 seeds, "red" at 2 does not break images.
+ * "red" at 0 removes the red on at least 80 % of 20 seeds, "red" at 2 does not break images.
  */
 import { describe, expect, it } from 'vitest'
 import { loadTracedModel, traceGeneration } from '../../src/main/attention/trace'
@@ -51,47 +51,41 @@ describe('word weights on the bundled model', () => {
     }
   }, 120_000)
 
-  // Issue 17 asks that "red" at 0 removes red on >= 80 % of 20 seeds. Measured on this model it
-  // does not: CLIP's text encoder is causal, so "hat" (and EOS, padding) already carry "red" and
-  // the hat stays red with only the "red" token's attention off (red pixels fall by ~7 %, none
-  // vanish). What the scale does do is asserted here: "red" at 0 lowers the red on >= 80 % of the
-  // seeds, "red" and "hat" at 0 together remove it on >= 80 %, and "red" at 2 keeps the images
-  // whole (red kept, >= 80 % of the palette pixels kept) with more red than at 1.
-  it('"red" at 0 lowers red, "red"+"hat" at 0 remove it, "red" at 2 keeps images whole (20 seeds)', async () => {
+  // Issue 17: "red" at 0 removes red on >= 80 % of 20 seeds. The attention scale alone did not
+  // (0/20: CLIP's text encoder is causal, so "hat", EOS and padding carry "red" too); with the
+  // tokens after "red" realigned from the prompt encoded without it (src/main/engine/downweight.ts)
+  // the hat is drawn without its colour. The picture stays (>= 80 % of its palette pixels), and
+  // "red" at 2 keeps the images whole (red kept, >= 80 % of the palette pixels kept).
+  it('"red" at 0 removes the red, "red" at 2 keeps images whole (20 seeds)', async () => {
     const traced = await loadBundled()
     let withRed = 0
-    let lowered = 0
     let removed = 0
+    let kept = 0
     let intact = 0
-    let redder = 0
     const rows: string[] = []
     for (let seed = 100; seed < 120; seed++) {
       const g = await traceGeneration(traced, { ...base, seed })
       const z = await traceGeneration(traced, { ...base, seed, weights: { red: 0 } })
-      const zz = await traceGeneration(traced, { ...base, seed, weights: { red: 0, hat: 0 } })
       const two = await traceGeneration(traced, { ...base, seed, weights: { red: 2 } })
       const r = count(colourMask(g.rgb, 'red'))
       const r0 = count(colourMask(z.rgb, 'red'))
-      const rr0 = count(colourMask(zz.rgb, 'red'))
       const r2 = count(colourMask(two.rgb, 'red'))
       rows.push(
-        `seed ${seed}: red px ${r} -> red=0 ${r0}, red=hat=0 ${rr0}, red=2 ${r2}; keyed ${keyed(g.rgb)} -> ${keyed(two.rgb)}`,
+        `seed ${seed}: red px ${r} -> red=0 ${r0}, red=2 ${r2}; keyed ${keyed(g.rgb)} -> red=0 ${keyed(z.rgb)}, red=2 ${keyed(two.rgb)}`,
       )
       if (r < 20) continue // no red hat drawn at weight 1: nothing to remove
       withRed++
-      if (r0 < r) lowered++
-      if (rr0 <= 0.1 * r) removed++
+      if (r0 <= 0.1 * r) removed++
+      if (keyed(z.rgb) >= 0.8 * keyed(g.rgb)) kept++
       if (r2 >= 0.5 * r && keyed(two.rgb) >= 0.8 * keyed(g.rgb)) intact++
-      if (r2 > r) redder++
     }
     console.log(rows.join('\n'))
     console.log(
-      `red drawn on ${withRed}/20 seeds; red=0 lowers it on ${lowered}, red=hat=0 removes it on ${removed}; red=2 intact on ${intact}, redder on ${redder}`,
+      `red drawn on ${withRed}/20 seeds; red=0 removes it on ${removed}, keeps the picture on ${kept}; red=2 intact on ${intact}`,
     )
     expect(withRed).toBeGreaterThanOrEqual(16)
-    expect(lowered / withRed).toBeGreaterThanOrEqual(0.8)
     expect(removed / withRed).toBeGreaterThanOrEqual(0.8)
+    expect(kept / withRed).toBeGreaterThanOrEqual(0.8)
     expect(intact / withRed).toBeGreaterThanOrEqual(0.8)
-    expect(redder / withRed).toBeGreaterThanOrEqual(0.8)
   }, 300_000)
 })

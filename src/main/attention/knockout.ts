@@ -1,7 +1,8 @@
 /**
  * Knock out a word (issue 17): re-run a generation with the same prompt, seed, sampler and
  * settings, with that word's tokens' cross-attention scaled to 0 (the `weights` parameter, applied
- * by the U-Net's attention control, see patch-unet.ts), and measure what changed: the change map
+ * by the U-Net's attention control, see patch-unet.ts; the tokens after the word are encoded
+ * without it, engine/downweight.ts), and measure what changed: the change map
  * |image - knocked-out image| and its agreement with the word's attention. Callers: the app's
  * knock-outs on the engine worker (src/main/service/knockouts.ts), scripts/knockout-table.ts and tests.
  */

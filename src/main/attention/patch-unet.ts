@@ -69,6 +69,8 @@ export interface TapInfo {
   refinedOutput?: string
   /** Name of the self-attention Softmax that refinedOutput propagates through. */
   selfSoftmax?: string
+  /** With attention control: where this layer's scale acts (PatchOptions.controlAt). */
+  controlAt?: 'values' | 'probs'
 }
 
 export interface UnetPatch {
@@ -97,6 +99,13 @@ export interface PatchOptions {
    * before the product with the values. The caller must then feed it (all ones = the plain U-Net).
    */
   control?: boolean
+  /**
+   * Where the control scale acts: 'values' (default) scales the rows of V, P·(s⊙V), through the
+   * text embedding the layer's value projection reads (one Mul for all layers); 'probs' scales the
+   * probabilities, (P⊙s)·V, per layer (what 'values' falls back to where the value path is not a
+   * plain projection). The two are equal up to float rounding.
+   */
+  controlAt?: 'values' | 'probs'
 }
 
 /** Name of the attention-control input a `control` patch adds: [batch, tokens] float32. */
@@ -236,18 +245,48 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
   // its own, so a model with fused cross-attention gets no control (weights are then refused).
   const control = options.control === true && cross.every((e) => e.kind === 'softmax')
 
-  // Attention control: per site, Ps = Reshape(P4 * CastLike(Reshape(scale, [B, 1, 1, T]), P4), Shape(P));
-  // the site's consumers (the product with V) read Ps, the taps keep reading the softmax itself.
+  // Attention control. P·(s⊙V) = (P⊙s)·V, and V's rows are the value projection of the text
+  // embedding, V = E·Wv with no bias in SD's attn2, so s⊙V = (s⊙E)·Wv: the layers' value
+  // projections read Es = E * CastLike(Reshape(scale, [B, T, 1]), E), one Mul on [B, T, D] for the
+  // whole U-Net instead of one on [B, heads, HW, T] per layer (valueProjection checks the path).
+  // Elsewhere, per site, Ps = Reshape(P4 * CastLike(Reshape(scale, [B, 1, 1, T]), P4), Shape(P)) and
+  // the site's consumers (the product with V) read Ps. The taps read the softmax itself either way.
   const siteTails = new Map<string, onnx.INodeProto[]>()
   const scaled = new Map<string, string>()
-  if (control) {
-    nodes.push(int64Const(`${P}scaleShape`, [0, 1, 1, -1]), {
-      opType: 'Reshape',
-      input: [TOKEN_SCALE_INPUT, `${P}scaleShape`],
-      output: [`${P}scale4`],
-      name: `${P}scale4`,
-    })
+  /** Nodes to rewire: first output name -> (input -> replacement). */
+  const rewired = new Map<string, Map<string, string>>()
+  const graph = control ? graphIndex(scanned) : undefined
+  const scaledText = new Map<string, string>()
+  // nodes that read only graph inputs: they go first, before every node that may read them
+  const early: onnx.INodeProto[] = []
+  const scaleValues = (v: { node: onnx.NodeProto; input: string }): void => {
+    let es = scaledText.get(v.input)
+    if (!es) {
+      es = `${P}es${scaledText.size}`
+      if (scaledText.size === 0) {
+        early.push(int64Const(`${P}scale3Shape`, [0, -1, 1]), {
+          opType: 'Reshape',
+          input: [TOKEN_SCALE_INPUT, `${P}scale3Shape`],
+          output: [`${P}scale3`],
+          name: `${P}scale3`,
+        })
+      }
+      scaledText.set(v.input, es)
+      const mul: onnx.INodeProto[] = [
+        ...(opset >= 15
+          ? [{ opType: 'CastLike', input: [`${P}scale3`, v.input], output: [`${es}/s`], name: `${es}/s` }]
+          : []),
+        { opType: 'Mul', input: [v.input, opset >= 15 ? `${es}/s` : `${P}scale3`], output: [es], name: es },
+      ]
+      // a graph input: with the shared nodes; else right after the node that makes it (a Cast)
+      if (graph!.producer.has(v.input)) siteTails.set(v.input, mul)
+      else early.push(...mul)
+    }
+    const key = v.node.output[0]
+    rewired.set(key, new Map([...(rewired.get(key) ?? []), [v.input, es]]))
   }
+  let probsScaleMade = false
+  const sharedCount = nodes.length // the hook's shared nodes; each site's follow
 
   cross.forEach((entry, index) => {
     const t = `${P}attn${index}/`
@@ -260,7 +299,21 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
             name: entry.site.pathName || entry.site.name,
           }
     let scaleTail: onnx.INodeProto[] = []
-    if (control) {
+    const values =
+      control && options.controlAt !== 'probs' && entry.kind === 'softmax'
+        ? valueProjection(graph!, site.probs, inputs.encoderHiddenStates)
+        : undefined
+    if (values) scaleValues(values)
+    else if (control) {
+      if (!probsScaleMade) {
+        probsScaleMade = true
+        early.push(int64Const(`${P}scaleShape`, [0, 1, 1, -1]), {
+          opType: 'Reshape',
+          input: [TOKEN_SCALE_INPUT, `${P}scaleShape`],
+          output: [`${P}scale4`],
+          name: `${P}scale4`,
+        })
+      }
       const out = `${t}scaled`
       // CastLike keeps float16 exports working (the scale is fed as float32); before opset 15
       // there is no CastLike and the probabilities are float32 in the exports that old.
@@ -371,9 +424,13 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
       perHead: options.perHead === true,
       refinedOutput,
       selfSoftmax: selfSite?.name,
+      ...(control ? { controlAt: values ? ('values' as const) : ('probs' as const) } : {}),
     })
     // with control the site's nodes go right after its softmax (see rewireToScaled)
-    if (control) siteTails.set(site.probs, [...nodes.splice(first), ...scaleTail])
+    // scaling the probabilities: the site's nodes go right after its softmax (the product with V
+    // reads Ps); the other taps go after the whole graph, as appended ones do (measured: placed
+    // after each softmax they cost ~1 % more per call on the bundled U-Net)
+    if (control && !values) siteTails.set(site.probs, [...nodes.splice(first), ...scaleTail])
   })
 
   if (!control) {
@@ -385,7 +442,21 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
       tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimParam: 'tokens' }] } },
     },
   }
-  const model = rewireToScaled(bytes, nodes, outputs, input, scaled, siteTails)
+  for (const [probs, out] of scaled) {
+    for (const c of graph!.consumers.get(probs) ?? []) {
+      const key = scanned.nodes[c].output[0]
+      rewired.set(key, new Map([...(rewired.get(key) ?? []), [probs, out]]))
+    }
+  }
+  const model = rewireToScaled(
+    bytes,
+    [...nodes.slice(0, sharedCount), ...early],
+    outputs,
+    input,
+    rewired,
+    siteTails,
+    nodes.slice(sharedCount),
+  )
   return { model, taps, selfAttention, unrecognised, control: true }
 }
 
@@ -398,30 +469,33 @@ function field(no: number, body: Uint8Array): Buffer {
 }
 
 /**
- * The control patch cannot be appended: the existing products with V must read the scaled
- * probabilities. So the graph is rewritten field by field (weights copied as bytes, never
- * decoded, as engine/float32-io.ts does): the hook's shared nodes go first (they read only the
- * graph input `sample`), each tapped softmax is followed by its tap and scale nodes, and only the
- * nodes that read a tapped softmax are decoded and re-encoded, with Ps in place of P. Several
- * `graph` fields (an already patched model) are merged as protobuf merges them.
+ * The control patch cannot be appended: existing nodes (the value projections, or the products
+ * with V) must read the scaled tensors. So the graph is rewritten field by field (weights copied
+ * as bytes, never decoded, as engine/float32-io.ts does): the hook's shared nodes go first (they
+ * read only graph inputs), each node that makes a tensor in `after` (a tapped softmax, the Cast of
+ * the text input) is followed by that tensor's nodes, `trailing` (the taps) goes last, and only
+ * the nodes in `rewired` (keyed by their first output) are decoded and re-encoded with their
+ * inputs replaced. Several `graph` fields (an already patched model) are merged as protobuf
+ * merges them.
  */
 function rewireToScaled(
   bytes: Uint8Array,
   shared: onnx.INodeProto[],
   outputs: onnx.IValueInfoProto[],
   input: onnx.IValueInfoProto,
-  scaled: ReadonlyMap<string, string>,
-  byProbs: ReadonlyMap<string, onnx.INodeProto[]>,
+  rewired: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  after: ReadonlyMap<string, onnx.INodeProto[]>,
+  trailing: onnx.INodeProto[] = [],
 ): Buffer {
-  const needles = [...scaled.keys()].map((n) => Buffer.from(n, 'utf8'))
+  const needles = [...rewired.keys(), ...after.keys()].map((n) => Buffer.from(n, 'utf8'))
   const encodeNode = (n: onnx.INodeProto) => field(GRAPH_NODE, onnx.NodeProto.encode(n).finish())
   const parts: Uint8Array[] = shared.map(encodeNode)
   const before: Uint8Array[] = []
-  const after: Uint8Array[] = []
+  const tail: Uint8Array[] = []
   let sawGraph = false
   for (const f of protoFields(bytes)) {
     if (f.field !== MODEL_GRAPH) {
-      ;(sawGraph ? after : before).push(f.raw)
+      ;(sawGraph ? tail : before).push(f.raw)
       continue
     }
     sawGraph = true
@@ -432,22 +506,74 @@ function rewireToScaled(
         continue
       }
       const node = onnx.NodeProto.decode(g.body)
-      const produced = node.output.find((o) => byProbs.has(o))
-      if (produced !== undefined) {
-        parts.push(g.raw, ...byProbs.get(produced)!.map(encodeNode))
-        continue
-      }
-      if (!node.input.some((i) => scaled.has(i))) {
-        parts.push(g.raw) // the name only occurred as part of a longer one
-        continue
-      }
-      node.input = node.input.map((i) => scaled.get(i) ?? i)
-      parts.push(encodeNode(node))
+      const swap = rewired.get(node.output[0])
+      // a needle can also occur as part of a longer name: such nodes stay as they are
+      if (swap) {
+        node.input = node.input.map((i) => swap.get(i) ?? i)
+        parts.push(encodeNode(node))
+      } else parts.push(g.raw)
+      for (const o of node.output) parts.push(...(after.get(o) ?? []).map(encodeNode))
     }
   }
+  parts.push(...trailing.map(encodeNode))
   parts.push(field(GRAPH_INPUT, onnx.ValueInfoProto.encode(input).finish()))
   for (const o of outputs) parts.push(field(GRAPH_OUTPUT, onnx.ValueInfoProto.encode(o).finish()))
-  return Buffer.concat([...before, field(MODEL_GRAPH, Buffer.concat(parts)), ...after])
+  return Buffer.concat([...before, field(MODEL_GRAPH, Buffer.concat(parts)), ...tail])
+}
+
+interface GraphIndex {
+  nodes: readonly onnx.NodeProto[]
+  producer: Map<string, number>
+  consumers: Map<string, number[]>
+  inputs: Set<string>
+}
+
+function graphIndex(scanned: ScannedModel): GraphIndex {
+  const producer = new Map<string, number>()
+  const consumers = new Map<string, number[]>()
+  scanned.nodes.forEach((n, i) => {
+    for (const o of n.output) producer.set(o, i)
+    for (const x of n.input) if (x) consumers.set(x, [...(consumers.get(x) ?? []), i])
+  })
+  return { nodes: scanned.nodes, producer, consumers, inputs: new Set(scanned.inputs.map((v) => v.name)) }
+}
+
+/** Ops that move values without changing them (the head split between a projection and V). */
+const LAYOUT_ONLY = new Set(['Reshape', 'Transpose', 'Identity', 'Squeeze', 'Unsqueeze'])
+
+/**
+ * The value projection a cross-attention's probabilities are multiplied with, when scaling its
+ * input rows is exactly scaling V's rows: the softmax's only consumer is MatMul(P, V); V comes from
+ * a MatMul(E, constant W) through layout ops only, each tensor on the way used by nothing else
+ * (Shape aside: a V shared with the keys would scale them too); E is the text input or its Cast
+ * (float32-io), [B, T, D]. A bias Add (or anything else) on the way: undefined (scale P instead).
+ */
+function valueProjection(
+  g: GraphIndex,
+  probs: string,
+  text: string,
+): { node: onnx.NodeProto; input: string } | undefined {
+  const users = (t: string) => (g.consumers.get(t) ?? []).filter((i) => g.nodes[i].opType !== 'Shape')
+  const pv = users(probs)
+  if (pv.length !== 1 || g.nodes[pv[0]].opType !== 'MatMul' || g.nodes[pv[0]].input[0] !== probs) return undefined
+  let t = g.nodes[pv[0]].input[1]
+  for (let hop = 0; hop < 12; hop++) {
+    const p = g.producer.get(t)
+    if (p === undefined || users(t).length !== 1) return undefined
+    const n = g.nodes[p]
+    if (n.opType === 'MatMul') {
+      const w = g.producer.get(n.input[1])
+      const constant = w === undefined ? !g.inputs.has(n.input[1]) : g.nodes[w].opType === 'Constant'
+      const e = n.input[0]
+      const cast = g.producer.get(e)
+      const isText =
+        e === text || (cast !== undefined && g.nodes[cast].opType === 'Cast' && g.nodes[cast].input[0] === text)
+      return constant && isText ? { node: n, input: e } : undefined
+    }
+    if (!LAYOUT_ONLY.has(n.opType)) return undefined
+    t = n.input[0]
+  }
+  return undefined
 }
 
 interface FusedSiteRef {

@@ -32,6 +32,7 @@ import { createScheduler, defaultSchedulerName, type SchedulerName } from '../..
 import type { PromptEncoding } from '../../shared/tokenizer'
 import { EmphasisError, parseEmphasis, tokenScale, type ParsedEmphasis } from '../../shared/emphasis'
 import { TOKEN_SCALE_INPUT } from '../attention/patch-unet'
+import { downweightEmbeddings } from './downweight'
 import { fitPreviewMap, previewRgb, vaeOutputToRgb, type PreviewMap } from './image'
 import { encodeTextPng } from '../saving/png'
 import { gpuOnlyError, type LoadedModel, type ProviderChoice } from './model'
@@ -176,9 +177,12 @@ function checkAbort(signal: AbortSignal | undefined, done: number, total: number
   if (signal?.aborted) throw new GenerationCancelledError(done, total)
 }
 
-export async function encodeText(model: LoadedModel, encodings: PromptEncoding[]): Promise<Float32Array> {
+export async function encodeText(
+  model: LoadedModel,
+  encodings: readonly Pick<PromptEncoding, 'inputIds'>[],
+): Promise<Float32Array> {
   const { io, textEncoder } = model
-  const run = async (encs: PromptEncoding[]) => {
+  const run = async (encs: readonly Pick<PromptEncoding, 'inputIds'>[]) => {
     const ids = encs.flatMap((e) => e.inputIds)
     const out = await textEncoder.run({ input_ids: idsTensor(io.inputIds, ids, encs.length) })
     return readFloat(out[io.hiddenStateName] as ort.Tensor, 'text encoder output')
@@ -254,7 +258,15 @@ export async function runPipeline(
   checkAbort(signal, 0, total)
 
   const tText = performance.now()
-  const textEmbeddings = await encodeText(model, negativeEncoding ? [negativeEncoding, encoding] : [encoding])
+  const prompts = negativeEncoding ? [negativeEncoding, encoding] : [encoding]
+  const textEmbeddings = await encodeText(model, prompts)
+  // Weights below 1 also leave the tokens after the word (causal encoder): src/main/engine/downweight.ts
+  const weightedEmbeddings = await downweightEmbeddings(
+    (p) => encodeText(model, p),
+    prompts.map((e) => e.inputIds),
+    negativeEncoding ? [uncondScale, condScale] : [condScale],
+    textEmbeddings,
+  )
   const textMs = performance.now() - tText
   const L = encoding.inputIds.length
   const D = textEmbeddings.length / (guided ? 2 : 1) / L
@@ -272,11 +284,14 @@ export async function runPipeline(
 
   // Text conditioning tensors are built once and fed to every call.
   const batched = guided && !io.unetBatchFixedAt1
-  const ehsAll = floatTensor(io.encoderHiddenStates, textEmbeddings, [guided ? 2 : 1, L, D])
-  const ehsUncond =
-    guided && !batched ? floatTensor(io.encoderHiddenStates, textEmbeddings.subarray(0, L * D), [1, L, D]) : null
-  const ehsCond =
-    guided && !batched ? floatTensor(io.encoderHiddenStates, textEmbeddings.subarray(L * D), [1, L, D]) : null
+  const ehsTensors = (emb: Float32Array): Record<UnetCallPart, ort.Tensor> => ({
+    both: floatTensor(io.encoderHiddenStates, emb, [guided ? 2 : 1, L, D]),
+    uncond: floatTensor(io.encoderHiddenStates, emb.subarray(0, L * D), [1, L, D]),
+    cond: floatTensor(io.encoderHiddenStates, emb.subarray(guided ? L * D : 0), [1, L, D]),
+  })
+  // The down-weighted embedding goes with the weights' scale: inside the step window only.
+  const ehsOff = ehsTensors(textEmbeddings)
+  const ehsOn = weightedEmbeddings ? ehsTensors(weightedEmbeddings) : ehsOff
 
   const observers = opts.observers ?? []
   // Without a step observer, fetch only the noise prediction (see the header).
@@ -285,16 +300,16 @@ export async function runPipeline(
   // Attention control: one scale row per guidance half, ones outside the weights' step window.
   const scales = controlled ? scaleTensors(L, condScale, uncondScale) : null
   const window = params.weightSteps
-  const callUnet = async (x: Float32Array, batch: number, ehs: ort.Tensor, t: number, part?: UnetCallPart) => {
+  const callUnet = async (x: Float32Array, batch: number, t: number, part: UnetCallPart) => {
+    const on = !window || (currentStep >= window.from && currentStep <= window.to)
+    // batch 1 without guidance: 'cond' is the whole (one-prompt) embedding
+    const ehs = (on ? ehsOn : ehsOff)[guided ? part : 'both']
     const feeds: Record<string, ort.Tensor> = {
       sample: floatTensor(io.sample, x, [batch, C, h, w]),
       timestep: timestepTensor(io.timestep, t, batch),
       encoder_hidden_states: ehs,
     }
-    if (scales) {
-      const on = !window || (currentStep >= window.from && currentStep <= window.to)
-      feeds[TOKEN_SCALE_INPUT] = (on ? scales.on : scales.off)[part ?? (batch === 2 ? 'both' : 'cond')]
-    }
+    if (scales) feeds[TOKEN_SCALE_INPUT] = (on ? scales.on : scales.off)[part]
     // A U-Net optimised for GPU (packed attention) loads on the CPU provider and fails here: say so plainly.
     const out = await model.unet.run(feeds, fetches).catch((e: unknown) => {
       throw (model.provider.used === 'cpu' && gpuOnlyError(e, model.folder.unetPath)) || e
@@ -335,7 +350,7 @@ export async function runPipeline(
       const x = scheduler.scaleModelInput(latents, i)
       let eps: Float32Array
       if (!guided) {
-        const r = await callUnet(x, 1, ehsAll, t)
+        const r = await callUnet(x, 1, t, 'cond')
         unetCalls++
         announce(i, t, r.out, 'cond')
         eps = r.pred
@@ -346,16 +361,16 @@ export async function runPipeline(
           const x2 = new Float32Array(2 * n)
           x2.set(x, 0)
           x2.set(x, n)
-          const r = await callUnet(x2, 2, ehsAll, t)
+          const r = await callUnet(x2, 2, t, 'both')
           unetCalls++
           announce(i, t, r.out, 'both')
           u = r.pred.subarray(0, n)
           c = r.pred.subarray(n, 2 * n)
         } else {
-          const ru = await callUnet(x, 1, ehsUncond!, t, 'uncond')
+          const ru = await callUnet(x, 1, t, 'uncond')
           announce(i, t, ru.out, 'uncond')
           checkAbort(signal, i, total) // before every U-Net call: Cancel lands within one call
-          const rc = await callUnet(x, 1, ehsCond!, t, 'cond')
+          const rc = await callUnet(x, 1, t, 'cond')
           announce(i, t, rc.out, 'cond')
           unetCalls += 2
           u = ru.pred

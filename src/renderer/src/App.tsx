@@ -54,6 +54,9 @@ export function App(): React.JSX.Element {
   const [messages, setMessages] = useState<Message[]>([])
   const [modelsOpen, setModelsOpen] = useState(false)
   const [attributing, setAttributing] = useState(false)
+  // Knock out from a word chip's menu (WordsPanel) runs in the KnockoutPanel
+  const [knockRequest, setKnockRequest] = useState<{ word: string; n: number } | null>(null)
+  const [knockRunning, setKnockRunning] = useState(false)
   // attribution settings: noise levels and their range in % of the schedule (defaults measured, see README)
   const [attrLevels, setAttrLevels] = useState('8')
   const [attrFrom, setAttrFrom] = useState('10')
@@ -324,6 +327,12 @@ export function App(): React.JSX.Element {
               <WordsPanel
                 overlay={overlay}
                 previewPrompt={form.prompt.trim() || model.model?.demoPrompt || DEMO_PROMPT}
+                weights={form.weights ?? {}}
+                onWeights={(weights) => setForm((f) => ({ ...f, weights }))}
+                onKnockOut={
+                  current?.record ? (word) => setKnockRequest((r) => ({ word, n: (r?.n ?? 0) + 1 })) : undefined
+                }
+                knockOutBlocked={knockRunning ? 'A knock-out is running' : undefined}
               />
             </ErrorBoundary>
           )}
@@ -344,6 +353,8 @@ export function App(): React.JSX.Element {
                 overlay={overlay}
                 busy={gen.running}
                 onError={sayError}
+                request={knockRequest}
+                onRunning={setKnockRunning}
               />
             </ErrorBoundary>
           )}

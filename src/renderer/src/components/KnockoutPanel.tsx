@@ -21,12 +21,18 @@ export function KnockoutPanel({
   overlay,
   busy,
   onError,
+  request,
+  onRunning,
 }: {
   current: GenerationPayload
   overlay: OverlayState
   /** A generation runs: knock-outs wait. */
   busy: boolean
   onError: (e: IpcError) => void
+  /** A knock-out asked for elsewhere (a word chip's menu); `n` tells two asks for one word apart. */
+  request?: { word: string; n: number } | null
+  /** Whether a knock-out runs (the chip menu's Knock out waits meanwhile). */
+  onRunning?: (running: boolean) => void
 }): React.JSX.Element | null {
   const [running, setRunning] = useState(false)
   const [progress, setProgress] = useState<KnockoutProgress | null>(null)
@@ -52,14 +58,23 @@ export function KnockoutPanel({
 
   const run = async (words: string[]): Promise<void> => {
     setRunning(true)
+    onRunning?.(true)
     setProgress(null)
     const r = await window.api.knockout.run({ id: current.id, words })
     setRunning(false)
+    onRunning?.(false)
     setProgress(null)
     if (!r.ok) return onError(r.error)
     setShown(words[words.length - 1] ?? null)
     setEntries(r.value)
   }
+  const handled = useRef(request?.n)
+  useEffect(() => {
+    if (!request || request.n === handled.current || running || busy) return
+    handled.current = request.n
+    void run([request.word])
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per request, when nothing runs
+  }, [request, running, busy])
   const allWords = useMemo(() => {
     const seen = new Set<string>()
     return chips

@@ -14,6 +14,8 @@ interface Props {
   onPick: (stream: StreamName, index: number, additive: boolean) => void
   /** Settling curves of picked chips (by chip index): a sparkline under the chip. */
   settling?: ReadonlyMap<number, SettlingCurve>
+  /** The chip's context menu (right-click, context-menu key, Shift+F10): weight and Knock out. */
+  onMenu?: (index: number, chip: HTMLElement) => void
 }
 
 /** IoU with the final mask per step, as a small line (0 at the bottom, 1 at the top). */
@@ -52,6 +54,7 @@ export function WordChips({
   colors,
   onPick,
   settling,
+  onMenu,
 }: Props): React.JSX.Element {
   return (
     <ul className="words" aria-label={label} data-testid={testId}>
@@ -70,8 +73,10 @@ export function WordChips({
                 chip.disabledReason ??
                 (chip.partiallyTruncated
                   ? 'Partly truncated: only its first tokens were kept'
-                  : `Tokens ${chip.tokenIndices.join(', ')} · Shift/Ctrl-click to combine`)
+                  : `Tokens ${chip.tokenIndices.join(', ')} · Shift/Ctrl-click to combine` +
+                    (onMenu ? ' · right-click (or Shift+F10) for weight and knock-out' : ''))
               }
+              aria-haspopup={onMenu && !disabled ? 'dialog' : undefined}
               data-word={chip.text}
               style={
                 selected ? { borderColor: colors[order], boxShadow: `0 0 0 1px ${colors[order]} inset` } : undefined
@@ -79,6 +84,18 @@ export function WordChips({
               onClick={(e) => {
                 if (disabled) return
                 onPick(stream, chip.index, e.shiftKey || e.ctrlKey || e.metaKey)
+              }}
+              onContextMenu={(e) => {
+                if (!onMenu || disabled) return
+                e.preventDefault()
+                onMenu(chip.index, e.currentTarget)
+              }}
+              onKeyDown={(e) => {
+                if (!onMenu || disabled) return
+                if (e.key === 'ContextMenu' || (e.key === 'F10' && e.shiftKey)) {
+                  e.preventDefault()
+                  onMenu(chip.index, e.currentTarget)
+                }
               }}
             >
               {selected && <span className="swatch" style={{ background: colors[order] }} aria-hidden="true" />}

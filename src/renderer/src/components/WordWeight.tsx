@@ -1,9 +1,24 @@
 /**
  * The picked word's weight (issue 17), under the word chips (App's stage): a 0-3 slider that the
  * next Generate uses (the `weights` parameter: the word's cross-attention scaled by it). Weights
- * also come from emphasis typed in the prompt, `(word:1.3)`, and multiply with these.
+ * also come from emphasis typed in the prompt, `(word:1.3)`, and multiply with these. The chip's
+ * context menu (ChipMenu) sets the same weights through weightOf / withWeight.
  */
 import { MAX_WEIGHT, MIN_WEIGHT } from '../../../shared/emphasis'
+import { foldWord } from '../../../shared/tokenizer/word-spans'
+
+/** A word's weight in the form's `weights` (keys folded as the pipeline folds them), 1 if unset. */
+export function weightOf(weights: Readonly<Record<string, number>>, word: string): number {
+  return weights[foldWord(word)] ?? 1
+}
+
+/** `weights` with the word's weight set (1 removes the key: unchanged words are not listed). */
+export function withWeight(weights: Readonly<Record<string, number>>, word: string, w: number): Record<string, number> {
+  const next = { ...weights }
+  if (w === 1) delete next[foldWord(word)]
+  else next[foldWord(word)] = w
+  return next
+}
 
 export function WordWeight({
   word,
@@ -16,14 +31,9 @@ export function WordWeight({
   onChange: (weights: Record<string, number>) => void
 }): React.JSX.Element | null {
   if (!word) return null
-  const key = word.normalize('NFC').toLowerCase().trim()
-  const value = weights[key] ?? 1
-  const set = (w: number): void => {
-    const next = { ...weights }
-    if (w === 1) delete next[key]
-    else next[key] = w
-    onChange(next)
-  }
+  const key = foldWord(word)
+  const value = weightOf(weights, word)
+  const set = (w: number): void => onChange(withWeight(weights, word, w))
   const others = Object.entries(weights).filter(([k]) => k !== key)
   return (
     <div className="word-weight" data-testid="word-weight">
