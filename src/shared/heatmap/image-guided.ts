@@ -23,8 +23,10 @@
  * The output keeps the input's peak (max(q) rescaled to max(input)): in 'word' normalisation
  * the map still spans [0, 1], in 'absolute' a weak word stays dim.
  */
+import type { TokenMaps } from './aggregate'
 import type { ImageBytes } from './compose'
 import { domainTransform, guideEdges, type DomainTransformScratch, type GuideEdges } from './domain-transform'
+import { toImageSize, type Normalization } from './word-maps'
 
 export const GUIDED_PARAMS = {
   /** Step 1: spatial extent (fraction of the long side) and colour extent. */
@@ -298,4 +300,22 @@ export function refineGridMap(grid: Float32Array, r: GuidedRefiner, out: Float32
     }
   }
   return out
+}
+
+/**
+ * One word's image-guided map into `out` (image size): DAAM's map for this normalisation
+ * (`latent` from latentWordMaps) computed at the refinement's working grid, which for large images
+ * is coarser than the image (no full-size bicubic pass to average down again), refined there and
+ * brought to image size. The one recipe behind Heatmaps' 'guided' maps and the renderer's worker.
+ */
+export function guidedWordMap(
+  latent: Float32Array,
+  tm: Pick<TokenMaps, 'height' | 'width'>,
+  mode: Normalization,
+  r: GuidedRefiner,
+  out: Float32Array = new Float32Array(r.width * r.height),
+): Float32Array {
+  const grid = r.factor === 1 ? out : r.work
+  toImageSize(latent, tm.height, tm.width, r.edges.height, r.edges.width, mode, grid)
+  return refineGridMap(grid, r, out)
 }
