@@ -1,16 +1,17 @@
 /**
- * The image-guided precompute worker's logic on a real generation of the bundled model: its maps
- * are exactly the ones a click computes inline (Heatmaps' 'guided' method), in every
- * normalisation, and a newer job stops the one underway.
+ * The renderer's image-guided precompute worker (src/renderer/src/overlay/guided-worker-core.ts)
+ * on a real generation of the bundled model: its maps are exactly the ones a click computes
+ * inline (Heatmaps' 'guided' method), in every normalisation, and a newer job stops the one
+ * underway.
  */
 import { describe, expect, it } from 'vitest'
-import { traceGeneration } from '../../../main/attention/trace'
-import { Heatmaps } from '../../../shared/heatmap/heatmaps'
-import { selectWordSpecs } from '../../../shared/heatmap/prompt-words'
-import type { Normalization, WordSpec } from '../../../shared/heatmap/word-maps'
-import { loadBundled } from '../../../../test/attention/bundled-model'
-import { GuidedMapCache, type GuidedJobMessage, type GuidedResult } from './guided-cache'
-import { GuidedWorkerCore } from './guided-worker-core'
+import { traceGeneration } from '../../src/main/attention/trace'
+import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
+import { selectWordSpecs } from '../../src/shared/heatmap/prompt-words'
+import type { Normalization, WordSpec } from '../../src/shared/heatmap/word-maps'
+import { loadBundled } from './bundled-model'
+import { GuidedMapCache, type GuidedJobMessage, type GuidedResult } from '../../src/renderer/src/overlay/guided-cache'
+import { GuidedWorkerCore } from '../../src/renderer/src/overlay/guided-worker-core'
 
 const PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
 
