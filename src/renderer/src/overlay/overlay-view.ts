@@ -20,6 +20,9 @@ import type { GenerationPayload } from '../../../shared/ipc/payloads'
 import { GuidedMapCache, precomputeWords, type GuidedSettings } from './guided-cache'
 import { guidedWorker } from './guided-client'
 
+/** Marked each time the worker delivers a precomputed image-guided map (the bench and e2e wait on it). */
+export const GUIDED_MAP_MARK = 'guided-map-precomputed'
+
 export interface HoverWord {
   label: string
   /**
@@ -165,8 +168,8 @@ export class OverlayView {
       this.guidedMaps.accept({ job: job.job, error: error instanceof Error ? error.message : String(error) })
       return
     }
-    guidedWorker.run(this, this.image, job, tokenMaps, settings.normalization ?? 'word', (r) =>
-      this.guidedMaps.accept(r),
-    )
+    guidedWorker.run(this, this.image, job, tokenMaps, settings.normalization ?? 'word', (r) => {
+      if (this.guidedMaps.accept(r)) performance.mark(GUIDED_MAP_MARK)
+    })
   }
 }
