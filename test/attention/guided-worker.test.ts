@@ -12,6 +12,8 @@ import type { Normalization, WordSpec } from '../../src/shared/heatmap/word-maps
 import { loadBundled } from './bundled-model'
 import { GuidedMapCache, type GuidedJobMessage, type GuidedResult } from '../../src/renderer/src/overlay/guided-cache'
 import { GuidedWorkerCore } from '../../src/renderer/src/overlay/guided-worker-core'
+import { guideAtSize } from '../../src/shared/heatmap/image-guided'
+import type { GuidedReply, GuidedThumbsResult } from '../../src/renderer/src/overlay/guided-cache'
 
 const PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
 
@@ -30,7 +32,7 @@ describe('GuidedWorkerCore on the bundled model', () => {
   it("computes exactly the click path's guided maps, and they differ from DAAM's", async () => {
     const { hm, image, words } = await generation(['red', 'hat', 'scarf', 'neck'])
     const results: GuidedResult[] = []
-    const core = new GuidedWorkerCore((r) => results.push(r))
+    const core = new GuidedWorkerCore((r) => results.push(r as GuidedResult))
     await core.receive({ type: 'image', image: 1, ...image, channels: 3 })
     const filter = { resolutions: [16, 8] }
     for (const normalization of ['word', 'absolute', 'across'] as Normalization[]) {
@@ -69,7 +71,7 @@ describe('GuidedWorkerCore on the bundled model', () => {
     // the pause between words is where the worker's event loop hands over a newer message: here a
     // second job arrives once the first job has delivered its first word
     const core = new GuidedWorkerCore(
-      (r) => results.push(r),
+      (r) => results.push(r as GuidedResult),
       async () => {
         if (results.length === 1 && !second) {
           second = Promise.resolve()
@@ -88,5 +90,35 @@ describe('GuidedWorkerCore on the bundled model', () => {
     results.length = 0
     await core.receive(job(3, words, 2))
     expect(results).toEqual([{ job: 3, error: 'job 3: image 2 was not sent' }])
+  }, 120_000)
+
+  it("draws the per-layer grid's thumbnails as Heatmaps does at cell size, guided by the shrunk image", async () => {
+    const { hm, image, words } = await generation(['scarf'])
+    const replies: GuidedReply[] = []
+    const core = new GuidedWorkerCore((r) => replies.push(r))
+    await core.receive({ type: 'image', image: 1, ...image, channels: 3 })
+    const CELL = 64
+    const thumbs = new Heatmaps(hm.record, CELL, CELL, guideAtSize({ ...image, channels: 3 }, CELL, CELL))
+    const layers = hm.record.layers.map((l) => l.index)
+    const cells = layers.map((l) => thumbs.tokenMaps({ layers: [l] }))
+    await core.receive({
+      type: 'thumbs',
+      job: 9,
+      image: 1,
+      width: CELL,
+      height: CELL,
+      word: words[0]!,
+      normalization: 'word',
+      cells: [...cells, null],
+    })
+    expect(replies).toHaveLength(1)
+    const got = (replies[0] as GuidedThumbsResult).thumbs
+    expect(got).toHaveLength(layers.length + 1)
+    expect(got[layers.length]).toBeNull()
+    layers.forEach((l, i) => {
+      const want = thumbs.wordMaps(words, { filter: { layers: [l] }, method: 'guided' }).maps[0]!
+      expect(got[i], `layer ${l}`).toEqual(want)
+      expect(got[i]).not.toEqual(thumbs.wordMaps(words, { filter: { layers: [l] } }).maps[0])
+    })
   }, 120_000)
 })

@@ -44,10 +44,40 @@ export interface GuidedJobMessage {
   normalization: Normalization
 }
 
-export type GuidedRequest = GuidedImageMessage | GuidedJobMessage
+/**
+ * Renderer -> worker: the per-layer grid's thumbnails of one word, each cell from its own token
+ * maps (null: the cell has none), at `width` x `height` with the image shrunk to that size as guide.
+ */
+export interface GuidedThumbsMessage {
+  type: 'thumbs'
+  job: number
+  image: number
+  width: number
+  height: number
+  word: WordSpec
+  normalization: Normalization
+  cells: (TokenMaps | null)[]
+}
+
+export type GuidedRequest = GuidedImageMessage | GuidedJobMessage | GuidedThumbsMessage
 
 /** Worker -> renderer: one word's map at image size (by token key), or why the job failed. */
 export type GuidedResult = { job: number; tokens: string; map: Float32Array } | { job: number; error: string }
+
+/** Worker -> renderer: a thumbnails job's cells (null where a cell has no map). */
+export interface GuidedThumbsResult {
+  job: number
+  thumbs: (Float32Array | null)[]
+}
+
+export type GuidedReply = GuidedResult | GuidedThumbsResult
+
+let nextJob = 1
+
+/** Numbers the worker's jobs, maps and thumbnails alike, across generations. */
+export function nextJobId(): number {
+  return nextJob++
+}
 
 /** Keys a word by its tokens (the same tokens give the same map whatever the label). */
 export function tokensKey(tokens: readonly number[]): string {
@@ -87,8 +117,6 @@ export function precomputeWords(
   return out
 }
 
-let nextJob = 1
-
 export class GuidedMapCache {
   private key: string | null = null
   private readonly maps = new Map<string, Float32Array>()
@@ -122,7 +150,7 @@ export class GuidedMapCache {
       return true
     })
     if (missing.every((w) => this.pending.has(tokensKey(w.tokens)))) return null
-    const job = nextJob++
+    const job = nextJobId()
     this.jobs.set(job, key)
     this.pending.clear()
     for (const w of missing) this.pending.add(tokensKey(w.tokens))

@@ -8,18 +8,22 @@
  * a newer job (new settings, a new generation) can arrive, and the older job stops there instead
  * of finishing maps nobody will draw.
  */
-import { guidedRefiner, guidedWordMap, type GuidedRefiner } from '../../../shared/heatmap/image-guided'
+import type { ImageBytes } from '../../../shared/heatmap/compose'
+import { guideAtSize, guidedRefiner, guidedWordMap, type GuidedRefiner } from '../../../shared/heatmap/image-guided'
 import { latentWordMaps } from '../../../shared/heatmap/word-maps'
-import { tokensKey, type GuidedRequest, type GuidedResult } from './guided-cache'
+import { tokensKey, type GuidedReply, type GuidedRequest, type GuidedThumbsMessage } from './guided-cache'
 
-export type PostResult = (result: GuidedResult, transfer: ArrayBuffer[]) => void
+export type PostResult = (result: GuidedReply, transfer: ArrayBuffer[]) => void
 
 /** A macrotask: lets queued messages be handled before the next word. */
 const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0))
 
 export class GuidedWorkerCore {
-  private image: { id: number; refiner: GuidedRefiner } | null = null
+  private image: { id: number; source: ImageBytes; refiner: GuidedRefiner } | null = null
+  /** The thumbnails' refiner (the image shrunk to the cells' size), per image and size. */
+  private thumbRefiner: { key: string; refiner: GuidedRefiner } | null = null
   private latest = 0
+  private latestThumbs = 0
 
   constructor(
     private readonly post: PostResult,
@@ -31,9 +35,11 @@ export class GuidedWorkerCore {
     if (msg.type === 'image') {
       // built once per generation (at 512 px: the guide's edges and upsampling weights, ~10 ms)
       const { data, width, height, channels } = msg
-      this.image = { id: msg.image, refiner: guidedRefiner({ data, width, height, channels }) }
+      const source = { data, width, height, channels }
+      this.image = { id: msg.image, source, refiner: guidedRefiner(source) }
       return
     }
+    if (msg.type === 'thumbs') return this.thumbs(msg)
     this.latest = msg.job
     let latent: Float32Array[]
     const tm = msg.tokenMaps
@@ -56,5 +62,31 @@ export class GuidedWorkerCore {
         return
       }
     }
+  }
+
+  /** All cells of a thumbnails job at once (cheap: a few thousand pixels each), unless superseded. */
+  private async thumbs(msg: GuidedThumbsMessage): Promise<void> {
+    this.latestThumbs = msg.job
+    await this.pause()
+    if (this.latestThumbs !== msg.job) return
+    const image = this.image
+    if (image?.id !== msg.image)
+      return this.post({ job: msg.job, error: `job ${msg.job}: image ${msg.image} was not sent` }, [])
+    const key = `${msg.image}|${msg.width}x${msg.height}`
+    if (this.thumbRefiner?.key !== key)
+      this.thumbRefiner = { key, refiner: guidedRefiner(guideAtSize(image.source, msg.width, msg.height)) }
+    const r = this.thumbRefiner.refiner
+    const thumbs = msg.cells.map((tm) => {
+      if (!tm) return null
+      try {
+        return guidedWordMap(latentWordMaps(tm, [msg.word], msg.normalization)[0]!, tm, msg.normalization, r)
+      } catch {
+        return null // e.g. a word past this cell's tokens: the cell stays empty, as under DAAM
+      }
+    })
+    this.post(
+      { job: msg.job, thumbs },
+      thumbs.flatMap((t) => (t ? [t.buffer as ArrayBuffer] : [])),
+    )
   }
 }

@@ -168,7 +168,7 @@ export class OverlayView {
       this.guidedMaps.accept({ job: job.job, error: error instanceof Error ? error.message : String(error) })
       return
     }
-    guidedWorker.run(this, this.image, job, tokenMaps, settings.normalization ?? 'word', (r) => {
+    guidedWorker.run(this.image, job, tokenMaps, settings.normalization ?? 'word', (r) => {
       if (this.guidedMaps.accept(r)) performance.mark(GUIDED_MAP_MARK)
     })
   }
