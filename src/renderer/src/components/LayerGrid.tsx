@@ -21,6 +21,8 @@ import { guidedWorker } from '../overlay/guided-client'
 import type { OverlaySettings } from '../state/overlay-spec'
 
 const CELL = 64
+/** Delay of the image-guided thumbnails after a click (the overlay paints first). */
+const THUMBS_DELAY_MS = 100
 
 interface Cell {
   key: string
@@ -113,19 +115,23 @@ export function LayerGrid({ record, image, spec, only, onPick }: Props): React.J
   const [guided, setGuided] = useState<{ key: string; thumbs: Heatmaps; maps: (Float32Array | null)[] } | null>(null)
   useEffect(() => {
     if (!guidedKey || !image) return
-    const tokenMaps = filters.map((filter): TokenMaps | null => {
-      try {
-        return thumbs.tokenMaps(filter, spec.stream)
-      } catch {
-        return null
-      }
-    })
     let live = true
-    guidedWorker.thumbs(image, { width: CELL, height: CELL }, stableWord, 'word', tokenMaps, (maps) => {
-      if (live && maps) setGuided({ key: guidedKey, thumbs, maps })
-    })
+    // after the click's frame: the worker's job and the cells' redraw then do not compete with it
+    const timer = setTimeout(() => {
+      const tokenMaps = filters.map((filter): TokenMaps | null => {
+        try {
+          return thumbs.tokenMaps(filter, spec.stream)
+        } catch {
+          return null
+        }
+      })
+      guidedWorker.thumbs(image, { width: CELL, height: CELL }, stableWord, 'word', tokenMaps, (maps) => {
+        if (live && maps) setGuided({ key: guidedKey, thumbs, maps })
+      })
+    }, THUMBS_DELAY_MS)
     return () => {
       live = false
+      clearTimeout(timer)
     }
   }, [guidedKey, image, thumbs, filters, stableWord, spec.stream])
   const showGuided = guidedKey !== null && guided?.key === guidedKey && guided.thumbs === thumbs
