@@ -3,7 +3,8 @@
  * model:
  *  - the image-guided method, offered with no extra recording: pick "scarf", choose it, and the
  *    map read back from the screen covers the scarf (colour-keyed) better than DAAM's did; the
- *    mask view and Save all words use it too; back to DAAM is the DAAM overlay pixel for pixel;
+ *    maps of all words (and the per-layer grid's) are precomputed by the renderer's worker and a
+ *    click draws the same pixels from them; the mask view and Save all words use it too; back to DAAM is the DAAM overlay pixel for pixel;
  *  - with the refinedMaps recording: pick "hat", switch to the refined method (the canvas
  *    changes), back to DAAM; click one layer cell of the grid (that layer alone is drawn), then
  *    "All layers" (back to the default).
@@ -48,7 +49,17 @@ test('the image-guided method is offered without extra recording and snaps the m
     await method.selectOption('guided')
     await expect.poll(async () => differingFraction(daam, await canvasPixels(page), 0)).toBeGreaterThan(0.02)
     const guided = await canvasPixels(page)
+    // the per-layer grid shows the layers' guided maps too, from the worker
+    await expect(page.getByTestId('layer-grid')).toHaveAttribute('data-method', 'guided')
     await saveScreenshot(page, `method-guided-${app.mode}`)
+    // the worker precomputes every word's map off the click path; a click then draws the same pixels
+    const precomputed = "performance.getEntriesByName('guided-map-precomputed').length"
+    await expect.poll(() => page.evaluate(precomputed)).toBeGreaterThanOrEqual(DEMO.split(' ').length - 2)
+    await chips.getByRole('button', { name: 'hat', exact: true }).click()
+    await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', 'hat')
+    await chips.getByRole('button', { name: 'scarf', exact: true }).click()
+    await expect(page.getByTestId('image-canvas')).toHaveAttribute('data-overlay', 'scarf')
+    expect(differingFraction(guided, await canvasPixels(page), 0)).toBe(0)
     const daamIou = iou(thresholdMask(await shownWordMap(page, plain, daam), 0.4), scarfTruth)
     const guidedIou = iou(thresholdMask(await shownWordMap(page, plain, guided), 0.4), scarfTruth)
     expect(guidedIou).toBeGreaterThan(daamIou)

@@ -388,6 +388,7 @@ export function App(): React.JSX.Element {
             {view?.record && spec?.words.length === 1 ? (
               <LayerGrid
                 record={view.record}
+                image={view.image}
                 spec={spec}
                 only={overlay.settings.only}
                 onPick={(only) => overlay.changeSettings({ only })}

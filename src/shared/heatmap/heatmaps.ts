@@ -11,7 +11,7 @@ import { latentWordMaps, toImageSize, type Normalization, type WordSpec } from '
 import { resizeBicubicToBytes } from './resize'
 import { toBytes } from './compose'
 import type { HeatmapMethod } from './methods'
-import { guidedRefiner, refineGridMap, type GuidedRefiner } from './image-guided'
+import { guidedRefiner, guidedWordMap, type GuidedRefiner } from './image-guided'
 import type { ImageBytes } from './compose'
 
 export { HEATMAP_METHODS, type HeatmapMethod } from './methods'
@@ -91,28 +91,10 @@ export class Heatmaps {
     const size = this.imageHeight * this.imageWidth
     const maps = latent.map((m, i) => {
       const buf = out?.[i]?.length === size ? out[i] : undefined
-      if (refiner) return this.guidedMap(m, tm, mode, refiner, buf ?? new Float32Array(size))
+      if (refiner) return guidedWordMap(m, tm, mode, refiner, buf)
       return toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, mode, buf)
     })
     return { width: this.imageWidth, height: this.imageHeight, maps, tokenMaps: tm }
-  }
-
-  /**
-   * One word's image-guided map into `out`: DAAM's map (this normalisation's recipe) computed at
-   * the refinement's working grid, which for large images is coarser than the image (no full-size
-   * bicubic pass to average down again), refined there and brought to image size.
-   */
-  private guidedMap(
-    latent: Float32Array,
-    tm: TokenMaps,
-    mode: Normalization,
-    refiner: GuidedRefiner,
-    out: Float32Array,
-  ): Float32Array {
-    const { width: gw, height: gh } = refiner.edges
-    const grid = refiner.factor === 1 ? out : refiner.work
-    toImageSize(latent, tm.height, tm.width, gh, gw, mode, grid)
-    return refineGridMap(grid, refiner, out)
   }
 
   /**
@@ -137,7 +119,7 @@ export class Heatmaps {
     return latent.map((m, i) => {
       const buf = out?.[i]?.length === size ? out[i] : new Uint8ClampedArray(size)
       if (!viaFloat) return resizeBicubicToBytes(m, tm.height, tm.width, buf, this.imageHeight, this.imageWidth)
-      if (refiner) return toBytes(this.guidedMap(m, tm, mode, refiner, this.scratch!), buf)
+      if (refiner) return toBytes(guidedWordMap(m, tm, mode, refiner, this.scratch!), buf)
       return toBytes(toImageSize(m, tm.height, tm.width, this.imageHeight, this.imageWidth, mode, this.scratch), buf)
     })
   }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ImageBytes } from './compose'
 import { Heatmaps } from './heatmaps'
-import { guidedRefiner, refineGuided } from './image-guided'
+import { guideAtSize, guidedRefiner, refineGuided } from './image-guided'
 import { iou, thresholdMask } from './masks'
 import { makeRecord } from '../../../test/attention/fixtures'
 
@@ -119,5 +119,36 @@ describe("Heatmaps with method 'guided'", () => {
   it('says plainly when the image is missing or of another size', () => {
     expect(() => new Heatmaps(rec, 32, 32).wordMaps(words, { method: 'guided' })).toThrow(/needs the generated image/)
     expect(() => new Heatmaps(rec, 32, 16, image)).toThrow(/guide image is 32x32, maps 32x16/)
+  })
+})
+
+describe('guideAtSize', () => {
+  it('box-averages to any size: flat regions keep their colour, a border pixel mixes both', () => {
+    // left 3/8 red, the rest background, RGBA, shrunk 8x to 64 (whole blocks) and to 48 (not)
+    const image = scene(512, (x) => x < 192, 4)
+    const at64 = guideAtSize(image, 64, 64)
+    expect(at64.channels).toBe(3)
+    expect([...at64.data.subarray(0, 3)]).toEqual(RED)
+    expect([...at64.data.subarray(23 * 3, 24 * 3)]).toEqual(RED)
+    expect([...at64.data.subarray(24 * 3, 25 * 3)]).toEqual(BACKGROUND)
+    const at48 = guideAtSize(image, 48, 40)
+    expect([at48.width, at48.height, at48.data.length]).toEqual([48, 40, 48 * 40 * 3])
+    // column 18 covers source columns 192..202 (background), column 17 181..191 (red)
+    expect([...at48.data.subarray(17 * 3, 18 * 3)]).toEqual(RED)
+    expect([...at48.data.subarray(18 * 3, 19 * 3)]).toEqual(BACKGROUND)
+    const odd = guideAtSize(
+      scene(10, (x) => x < 5),
+      4,
+      4,
+    )
+    // column 1 covers source columns 2..4 (red), column 2 covers 5..7 (background)
+    expect([...odd.data.subarray(3, 6)]).toEqual(RED)
+    expect([...odd.data.subarray(6, 9)]).toEqual(BACKGROUND)
+    const mixed = guideAtSize(
+      scene(3, (x) => x < 1),
+      1,
+      1,
+    )
+    expect([...mixed.data]).toEqual(RED.map((c, i) => Math.round((c + 2 * BACKGROUND[i]!) / 3)))
   })
 })

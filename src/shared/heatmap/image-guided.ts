@@ -23,8 +23,10 @@
  * The output keeps the input's peak (max(q) rescaled to max(input)): in 'word' normalisation
  * the map still spans [0, 1], in 'absolute' a weak word stays dim.
  */
+import type { TokenMaps } from './aggregate'
 import type { ImageBytes } from './compose'
 import { domainTransform, guideEdges, type DomainTransformScratch, type GuideEdges } from './domain-transform'
+import { toImageSize, type Normalization } from './word-maps'
 
 export const GUIDED_PARAMS = {
   /** Step 1: spatial extent (fraction of the long side) and colour extent. */
@@ -298,4 +300,54 @@ export function refineGridMap(grid: Float32Array, r: GuidedRefiner, out: Float32
     }
   }
   return out
+}
+
+/**
+ * One word's image-guided map into `out` (image size): DAAM's map for this normalisation
+ * (`latent` from latentWordMaps) computed at the refinement's working grid, which for large images
+ * is coarser than the image (no full-size bicubic pass to average down again), refined there and
+ * brought to image size. The one recipe behind Heatmaps' 'guided' maps and the renderer's worker.
+ */
+export function guidedWordMap(
+  latent: Float32Array,
+  tm: Pick<TokenMaps, 'height' | 'width'>,
+  mode: Normalization,
+  r: GuidedRefiner,
+  out: Float32Array = new Float32Array(r.width * r.height),
+): Float32Array {
+  const grid = r.factor === 1 ? out : r.work
+  toImageSize(latent, tm.height, tm.width, r.edges.height, r.edges.width, mode, grid)
+  return refineGridMap(grid, r, out)
+}
+
+/**
+ * The image box-averaged to `width` x `height` (any ratio; RGB out): the guide of small maps of
+ * the same picture, such as the per-layer grid's thumbnails (src/renderer/src/components/LayerGrid.tsx).
+ */
+export function guideAtSize(image: ImageBytes, width: number, height: number): ImageBytes {
+  const { width: w, height: h, channels: ch, data } = image
+  if (data.length < w * h * ch) throw new Error('guide image buffer too small')
+  const out = new Uint8ClampedArray(width * height * 3)
+  const sum = new Float64Array(3)
+  for (let y = 0; y < height; y++) {
+    const y0 = Math.floor((y * h) / height),
+      y1 = Math.max(y0 + 1, Math.floor(((y + 1) * h) / height))
+    for (let x = 0; x < width; x++) {
+      const x0 = Math.floor((x * w) / width),
+        x1 = Math.max(x0 + 1, Math.floor(((x + 1) * w) / width))
+      sum.fill(0)
+      for (let sy = y0; sy < y1; sy++)
+        for (let sx = x0, s = (sy * w + x0) * ch; sx < x1; sx++, s += ch) {
+          sum[0] += data[s]
+          sum[1] += data[s + 1]
+          sum[2] += data[s + 2]
+        }
+      const k = 1 / ((y1 - y0) * (x1 - x0)),
+        o = (y * width + x) * 3
+      out[o] = sum[0] * k
+      out[o + 1] = sum[1] * k
+      out[o + 2] = sum[2] * k
+    }
+  }
+  return { data: out, width, height, channels: 3 }
 }

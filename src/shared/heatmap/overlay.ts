@@ -58,7 +58,9 @@ export interface OverlayScratch {
  * the prompt, a filter that selects no layer, a negative-prompt word without that stream).
  */
 export function renderOverlay(
-  heatmaps: Heatmaps,
+  // any source of word maps (the renderer's serves precomputed image-guided maps); `scratch.maps`
+  // is offered to it as buffers to reuse
+  heatmaps: Pick<Heatmaps, 'wordMaps'>,
   image: ImageBytes,
   spec: OverlaySpec,
   scratch: OverlayScratch = {},

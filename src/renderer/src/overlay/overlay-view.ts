@@ -3,15 +3,25 @@
  * record, the image pixels, cached aggregations (in Heatmaps) and reusable buffers. One instance
  * per shown generation (use-overlay.ts makes it; ImageStage draws and hovers with it). Drawing
  * calls the same `renderOverlay` main uses to save PNGs.
+ *
+ * Image-guided maps cost a refinement per word (3-4 ms at 512 px), more than a DAAM click: use-overlay
+ * asks `precomputeGuided` for all words of the shown stream once per generation and settings, a
+ * worker computes them (guided-client.ts), and drawing and hovering take them from the cache,
+ * computing inline only what the worker has not delivered yet.
  */
 import { deserializeRecord, type AttentionRecord } from '../../../shared/attention-record'
 import type { ImageBytes } from '../../../shared/heatmap/compose'
-import { Heatmaps } from '../../../shared/heatmap/heatmaps'
+import { Heatmaps, type WordMapOptions, type WordMaps } from '../../../shared/heatmap/heatmaps'
 import { rankWordsAt } from '../../../shared/heatmap/masks'
 import type { WordSpec } from '../../../shared/heatmap/word-maps'
 import { renderOverlay, specFilter, type OverlayScratch } from '../../../shared/heatmap/overlay'
 import type { OverlaySpec } from '../../../shared/ipc/overlay'
 import type { GenerationPayload } from '../../../shared/ipc/payloads'
+import { GuidedMapCache, precomputeWords, type GuidedSettings } from './guided-cache'
+import { guidedWorker } from './guided-client'
+
+/** Marked each time the worker delivers a precomputed image-guided map (the bench and e2e wait on it). */
+export const GUIDED_MAP_MARK = 'guided-map-precomputed'
 
 export interface HoverWord {
   label: string
@@ -29,6 +39,14 @@ export class OverlayView {
   private readonly scratch: OverlayScratch = {}
   private readonly imageData: ImageData
   private hoverCache: { key: string; maps: Float32Array[]; labels: string[] } | null = null
+  /** Precomputed image-guided maps (filled by the worker). */
+  readonly guidedMaps = new GuidedMapCache()
+  /** Buffers of the maps a draw computes itself (never the cache's: those are read-only). */
+  private drawMaps: Float32Array[] | undefined
+  /** What renderOverlay draws from: this view's maps, not its scratch buffers (see wordMaps). */
+  private readonly source = {
+    wordMaps: (words: readonly WordSpec[], options: WordMapOptions = {}) => this.wordMaps(words, options, true),
+  }
 
   constructor(readonly payload: GenerationPayload) {
     this.record = payload.record ? deserializeRecord(payload.record) : null
@@ -77,7 +95,7 @@ export class OverlayView {
   /** Paints the overlay for `spec`. */
   draw(ctx: CanvasRenderingContext2D, spec: OverlaySpec): void {
     if (!this.heatmaps) throw new Error('no attention record to draw')
-    const rgba = renderOverlay(this.heatmaps, this.image, spec, this.scratch)
+    const rgba = renderOverlay(this.source, this.image, spec, this.scratch)
     if (rgba !== this.imageData.data) this.imageData.data.set(rgba) // mask chains end in a scratch buffer
     ctx.putImageData(this.imageData, 0, 0)
   }
@@ -93,17 +111,65 @@ export class OverlayView {
     if (!this.heatmaps || words.length === 0) return []
     const key = `${spec.stream}|${spec.normalization}|${spec.method ?? 'daam'}|${JSON.stringify(spec.filter)}|${words.map((w) => w.tokens.join('.')).join(',')}`
     if (this.hoverCache?.key !== key) {
-      const res = this.heatmaps.wordMaps(words, {
-        filter: specFilter(spec),
-        normalization: spec.normalization,
-        stream: spec.stream,
-        method: spec.method,
-      })
+      const res = this.wordMaps(
+        words,
+        { filter: specFilter(spec), normalization: spec.normalization, stream: spec.stream, method: spec.method },
+        false,
+      )
       this.hoverCache = { key, maps: res.maps, labels: words.map((w) => w.label) }
     }
     const { maps, labels } = this.hoverCache
     return rankWordsAt(maps, x, y, this.image.width)
       .slice(0, top)
       .map(({ word, value }) => ({ label: labels[word]!, share: value }))
+  }
+
+  /**
+   * Word maps for drawing (`reuse`: into this view's draw buffers) or hovering (fresh arrays): the
+   * worker's image-guided maps where it has delivered them, the rest computed here. The cached
+   * arrays are shared and never written: renderOverlay's `out` buffers are ignored for that reason.
+   */
+  private wordMaps(words: readonly WordSpec[], options: WordMapOptions, reuse: boolean): WordMaps {
+    const hm = this.heatmaps!
+    const cached = words.map((w) =>
+      options.method === 'guided' ? this.guidedMaps.lookup(options, w.tokens) : undefined,
+    )
+    const missing = words.filter((_, i) => !cached[i])
+    let res: WordMaps | undefined
+    if (missing.length > 0) {
+      res = hm.wordMaps(missing, options, reuse ? this.drawMaps : undefined)
+      if (reuse) this.drawMaps = res.maps
+      if (missing.length === words.length) return res
+    }
+    let k = 0
+    return {
+      width: this.image.width,
+      height: this.image.height,
+      maps: cached.map((m) => m ?? res!.maps[k++]!),
+      tokenMaps: res?.tokenMaps ?? hm.tokenMaps(options.filter, options.stream, options.method),
+    }
+  }
+
+  /**
+   * Starts the worker on the image-guided maps of `words` (most wanted first; as many as the
+   * cache's memory budget holds) under `settings`, unless it has them or is on them. Returns at
+   * once; a later call with other settings or words supersedes this one.
+   */
+  precomputeGuided(settings: GuidedSettings, words: readonly (readonly WordSpec[])[]): void {
+    const hm = this.heatmaps
+    if (!hm?.hasGuide || !guidedWorker.available) return
+    const job = this.guidedMaps.want(settings, precomputeWords(words, this.image.width, this.image.height))
+    if (!job) return
+    let tokenMaps
+    try {
+      tokenMaps = hm.tokenMaps(settings.filter, settings.stream, 'guided')
+    } catch (error) {
+      // an impossible filter: the canvas reports it; nothing to precompute
+      this.guidedMaps.accept({ job: job.job, error: error instanceof Error ? error.message : String(error) })
+      return
+    }
+    guidedWorker.run(this.image, job, tokenMaps, settings.normalization ?? 'word', (r) => {
+      if (this.guidedMaps.accept(r)) performance.mark(GUIDED_MAP_MARK)
+    })
   }
 }

@@ -2,11 +2,13 @@
  * The overlay side of the window, for App: the shown generation's OverlayView, the picked chips,
  * the overlay controls' settings, the play timer and the OverlaySpec derived from them (which the
  * canvas draws and use-save-commands.ts sends to main). A new generation (or history entry)
- * starts with no word picked and full ranges, keeping the look the user chose.
+ * starts with no word picked and full ranges, keeping the look the user chose. Under the
+ * image-guided method it also has the view precompute every word's map off the click path.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import type { StreamName } from '../../../shared/attention-record'
 import { specFilter, wordColors } from '../../../shared/heatmap/overlay'
+import { mergedWordSpecs } from '../../../shared/heatmap/prompt-words'
 import { settlingCurve, type SettlingCurve } from '../../../shared/heatmap/settling'
 import type { OverlaySpec } from '../../../shared/ipc/overlay'
 import type { GenerationPayload, WordChip } from '../../../shared/ipc/payloads'
@@ -67,6 +69,11 @@ function selectionOf(view: OverlayView | null, labels: readonly string[]): ChipS
   const chips = view?.payload.words ?? []
   const picked = labels.flatMap((l) => chips.filter((c) => c.text === l && !c.disabledReason).slice(0, 1))
   return picked.length > 0 ? { stream: 'cond', indices: picked.map((c) => c.index) } : EMPTY_SELECTION
+}
+
+/** Every enabled chip of a stream, as a selection (the words the guided precompute covers). */
+function allOf(chips: readonly WordChip[], stream: StreamName): ChipSelection {
+  return { stream, indices: chips.filter((c) => !c.disabledReason).map((c) => c.index) }
 }
 
 /**
@@ -166,6 +173,25 @@ export function useOverlay(current: GenerationPayload | null, carryLabels: reado
     const timer = setTimeout(() => view.warm(), WARM_DELAY_MS)
     return () => clearTimeout(timer)
   }, [view])
+
+  // Image-guided: every word of the shown stream, precomputed in a worker once per generation and
+  // again when a setting the maps depend on changes, so that a click only composes (issue 16).
+  useEffect(() => {
+    if (!view?.heatmaps || settings.method !== 'guided') return
+    const all = toSpec(shownChips, allOf(shownChips, selection.stream), settings, totalSteps)
+    if (all?.method !== 'guided') return
+    const picked = spec?.method === 'guided' ? spec.words : []
+    const timer = setTimeout(
+      () =>
+        view.precomputeGuided({ filter: specFilter(all), stream: all.stream, normalization: all.normalization }, [
+          picked,
+          all.words,
+          mergedWordSpecs(shownChips),
+        ]),
+      WARM_DELAY_MS,
+    )
+    return () => clearTimeout(timer)
+  }, [view, settings, shownChips, selection.stream, spec, totalSteps])
 
   // Play: step through the denoising steps one at a time.
   useEffect(() => {
