@@ -16,6 +16,7 @@ import { loadTracedModel, traceGeneration, type TracedModel } from '../../src/ma
 import { LoadedModel } from '../../src/main/engine/model'
 import { ModelFolderError } from '../../src/main/engine/model-folder'
 import { encodeConditioning } from '../../src/main/engine/pipeline'
+import { modelKind } from '../../src/main/engine/sdxl'
 import { sessionOptions } from '../../src/main/engine/session-options'
 import { fromHalf } from '../../src/shared/float16'
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
@@ -74,6 +75,7 @@ describe('tiny SDXL (Optimum layout)', () => {
     expect(model.folder.scalingFactor).toBe(0.13025)
     expect(model.folder.forceZerosForEmptyPrompt).toBe(true)
     expect(hook?.warning).toBeUndefined()
+    expect(modelKind(model.folder, model.io)).toBe('SDXL')
   })
 
   it('conditioning equals PyTorch: penultimate states of both encoders side by side, pooled text_embeds', async () => {
@@ -198,6 +200,7 @@ describe('tiny SDXL (Optimum layout)', () => {
     })
     const t = await loadTracedModel(turbo, { negative: true, threads: 2 })
     try {
+      expect(modelKind(t.model.folder, t.model.io)).toBe('SDXL-Turbo')
       for (const steps of [1, 4]) {
         const g = await traceGeneration(t, { prompt: 'a red circle', seed: 1, steps, guidance: 0 })
         expect(g.params.scheduler).toBe('euler-a')

@@ -204,3 +204,13 @@ export function sdxlFeeds(
     time_ids: floatTensor(io.timeIds, ids, [rows.length, 6]),
   }
 }
+
+/**
+ * What the model picker calls an SDXL folder: SDXL-Turbo ships EulerAncestral with "trailing"
+ * spacing (its few-step schedule), SDXL base Euler with "leading". Undefined for SD 1.x / 2.x.
+ */
+export function modelKind(folder: ModelFolder, io: { sdxl?: SdxlIO }): 'SDXL' | 'SDXL-Turbo' | undefined {
+  if (!io.sdxl) return undefined
+  const s = folder.scheduler
+  return s.className === 'EulerAncestralDiscreteScheduler' && s.timestepSpacing === 'trailing' ? 'SDXL-Turbo' : 'SDXL'
+}
