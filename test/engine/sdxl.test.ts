@@ -7,6 +7,7 @@
  * the messages for incomplete SDXL folders.
  */
 import { afterAll, describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -256,4 +257,42 @@ describe('incomplete SDXL folders say what is missing', () => {
     expect(e.code).toBe('tokenizer-missing')
     expect(e.message).toMatch(/does not match .*token '(red|blue)<\/w>' has id/)
   })
+})
+
+describe('the generate CLI on SDXL', () => {
+  it('npm run generate -- --model test/fixtures/sdxl-tiny --prompt ... --heatmaps all', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'daam-sdxl-cli-')), 'result')
+    tmp.push(path.dirname(out))
+    const root = path.resolve(__dirname, '../..')
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(root, 'scripts/generate.ts'),
+        '--model',
+        SDXL_TINY,
+        '--prompt',
+        'a red circle',
+        '--negative',
+        'blue square',
+        '--steps',
+        '3',
+        '--heatmaps',
+        'all',
+        '--out',
+        out,
+      ],
+      { cwd: root, encoding: 'utf8', timeout: 120_000 },
+    )
+    expect(r.stderr).not.toMatch(/error/i)
+    expect(r.status).toBe(0)
+    for (const f of ['image.png', 'a.npy', 'red.npy', 'circle.npy', 'grid.png', 'meta.json'])
+      expect(fs.existsSync(path.join(out, f)), f).toBe(true)
+    const meta = JSON.parse(fs.readFileSync(path.join(out, 'meta.json'), 'utf8'))
+    expect(meta.params).toMatchObject({ scheduler: 'euler', steps: 3, width: 128, height: 128 })
+    const red = npyToFloat32(readNpy(fs.readFileSync(path.join(out, 'red.npy'))))
+    expect(red.length).toBe(128 * 128)
+    expect(Math.max(...red)).toBeGreaterThan(0.99)
+  }, 120_000)
 })
