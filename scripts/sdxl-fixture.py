@@ -26,7 +26,6 @@ cross-attention layer in execution order, the softmax probabilities averaged ove
 half: probs.npy [layers-concatenated] with their names and shapes in reference.json.
 """
 import json
-import math
 import os
 import shutil
 import sys
@@ -169,7 +168,9 @@ class Transformer2DModel(nn.Module):
 class DownBlock(nn.Module):
     def __init__(self, cin, cout, temb, layers, depth, heads, groups, downsample):
         super().__init__()
-        self.resnets = nn.ModuleList([ResnetBlock2D(cin if i == 0 else cout, cout, temb, groups) for i in range(layers)])
+        self.resnets = nn.ModuleList(
+            [ResnetBlock2D(cin if i == 0 else cout, cout, temb, groups) for i in range(layers)]
+        )
         self.attentions = (
             nn.ModuleList([Transformer2DModel(cout, CROSS, heads, groups, depth) for _ in range(layers)])
             if depth
@@ -394,8 +395,11 @@ def main(out):
         os.path.join(out, "text_encoder", "model.onnx"),
         ["input_ids"],
         ["last_hidden_state", "pooler_output", *hs(n1)],
-        {"input_ids": {0: "batch_size", 1: "sequence_length"}, "pooler_output": {0: "batch_size"},
-         **batch(["last_hidden_state", *hs(n1)])},
+        {
+            "input_ids": {0: "batch_size", 1: "sequence_length"},
+            "pooler_output": {0: "batch_size"},
+            **batch(["last_hidden_state", *hs(n1)]),
+        },
     )
     export(
         TextEncoder2Export(te2),
@@ -403,8 +407,11 @@ def main(out):
         os.path.join(out, "text_encoder_2", "model.onnx"),
         ["input_ids"],
         ["text_embeds", "last_hidden_state", *hs(n2)],
-        {"input_ids": {0: "batch_size", 1: "sequence_length"}, "text_embeds": {0: "batch_size"},
-         **batch(["last_hidden_state", *hs(n2)])},
+        {
+            "input_ids": {0: "batch_size", 1: "sequence_length"},
+            "text_embeds": {0: "batch_size"},
+            **batch(["last_hidden_state", *hs(n2)]),
+        },
     )
     write_json(os.path.join(out, "text_encoder", "config.json"), text_config(TEXT1, "CLIPTextModel"))
     write_json(os.path.join(out, "text_encoder_2", "config.json"), text_config(TEXT2, "CLIPTextModelWithProjection"))
