@@ -23,6 +23,7 @@ import { fromHalf } from '../../src/shared/float16'
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
 import { promptWordSpecs } from '../../src/shared/heatmap/prompt-words'
 import { npyToFloat32, readNpy } from '../../src/shared/npy'
+import { toFloat16Model } from './fp16'
 
 export const SDXL_TINY = path.resolve(__dirname, '../fixtures/sdxl-tiny')
 const REF = path.join(SDXL_TINY, 'reference')
@@ -212,6 +213,34 @@ describe('tiny SDXL (Optimum layout)', () => {
         expect(g.record!.timesteps[0]).toBe(999)
         expect(g.record!.uncond).toBeUndefined()
       }
+    } finally {
+      await t.model.release()
+    }
+  })
+})
+
+describe('SDXL fp16 (float16 weights and IO, as `--fp16` exports)', () => {
+  it('loads, generates and taps all 28 layers; maps close to the fp32 model', async () => {
+    const dir = variant((d) => {
+      for (const c of ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder']) {
+        const p = path.join(d, c, 'model.onnx')
+        fs.writeFileSync(p, toFloat16Model(fs.readFileSync(p)))
+      }
+    })
+    const t = await loadTracedModel(dir, { negative: true, threads: 2 })
+    try {
+      const unet = t.model.unet.inputMetadata.find((m) => m.name === 'text_embeds')
+      expect(unet && 'type' in unet ? unet.type : undefined).toBe('float32') // the float32 boundary
+      const params = { prompt: 'a red circle', negativePrompt: 'blue square', seed: 3, steps: 3, guidance: 5 }
+      const half = await traceGeneration(t, params)
+      expect(half.record!.layers.length).toBe(28)
+      const full = await traceGeneration(await loadSdxl(), params)
+      const words = promptWordSpecs(half.encoding)
+      const a = new Heatmaps(half.record!, 128, 128).wordMaps(words).maps
+      const b = new Heatmaps(full.record!, 128, 128).wordMaps(words).maps
+      const worst = Math.max(...a.map((m, i) => maxAbsDiff(m, b[i])))
+      console.log(`SDXL fp16 vs fp32 word maps: max |diff| ${worst.toExponential(2)}`)
+      expect(worst).toBeLessThan(0.01)
     } finally {
       await t.model.release()
     }
