@@ -58,10 +58,10 @@ TEXT1 = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=2, interme
 TEXT2 = dict(hidden_size=48, num_hidden_layers=3, num_attention_heads=3, intermediate_size=96, projection_dim=32)
 CROSS = TEXT1["hidden_size"] + TEXT2["hidden_size"]
 UNET = dict(
-    block_out_channels=(16, 24, 32),
+    block_out_channels=(8, 16, 24),
     layers_per_block=2,
     # heads per level (SDXL: 5, 10, 20 = head width 64); head width 8 here
-    heads=(2, 3, 4),
+    heads=(1, 2, 3),
     # transformer depth per level (SDXL: 1, 2, 10; level 0 has no attention)
     depth=(1, 2, 3),
     norm_num_groups=8,

@@ -21,7 +21,8 @@ import { modelKind } from '../../src/main/engine/sdxl'
 import { sessionOptions } from '../../src/main/engine/session-options'
 import { fromHalf } from '../../src/shared/float16'
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
-import { promptWordSpecs } from '../../src/shared/heatmap/prompt-words'
+import { promptWordSpecs, selectWordSpecs } from '../../src/shared/heatmap/prompt-words'
+import { knockOutWord } from '../../src/main/attention/knockout'
 import { npyToFloat32, readNpy } from '../../src/shared/npy'
 import { toFloat16Model } from './fp16'
 
@@ -154,6 +155,20 @@ describe('tiny SDXL (Optimum layout)', () => {
     const neg = new Heatmaps(record, g.width, g.height).wordMaps(negWords, { stream: 'uncond' }).maps
     expect(neg.length).toBe(2)
     expect(Math.max(...neg[0])).toBeGreaterThan(0.99)
+  })
+
+  it('word weights and knock-outs act on SDXL (attention control on its 28 layers)', async () => {
+    const t = await loadSdxl()
+    const params = { prompt: 'a red circle', seed: 5, steps: 3, guidance: 5 }
+    const g = await traceGeneration(t, params)
+    const ones = await traceGeneration(t, { ...params, weights: { red: 1 } })
+    expect(Buffer.from(ones.rgb).equals(Buffer.from(g.rgb))).toBe(true)
+    const [red] = selectWordSpecs(g.encoding, ['red']).words
+    const source = { params: g.params, rgb: g.rgb, width: g.width, height: g.height, record: g.record! }
+    const k = await knockOutWord(t, source, red)
+    expect(Buffer.from(k.rgb).equals(Buffer.from(g.rgb))).toBe(false)
+    expect(k.changeSize).toBeGreaterThan(0)
+    expect(k.attentionShare).toBeGreaterThan(0)
   })
 
   it('an empty negative prompt is zeros (force_zeros_for_empty_prompt): its attention is uniform over the 77 keys', async () => {
