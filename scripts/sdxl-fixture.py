@@ -18,7 +18,8 @@ stabilityai/stable-diffusion-xl-base-1.0 and Optimum's ONNX export contract:
     the pooled text go through add_embedding and are added to the time embedding; no attention at
     the finest level, 2-layer transformers at the middle one, deeper (3 here, 10 in SDXL) at the
     coarsest and in the mid block; linear proj_in/proj_out; output out_sample;
-  - vae_decoder (scaling_factor 0.13025 as SDXL's), scheduler EulerDiscrete "leading" as SDXL base.
+  - vae_decoder (scaling_factor 0.13025 as SDXL's) and vae_encoder (latent_parameters: mean and
+    log-variance), scheduler EulerDiscrete "leading" as SDXL base.
 The Turbo variant (EulerAncestral, "trailing") is made by the tests from a copy of this folder.
 
 Reference (reference/): one batch-2 U-Net call ([uncond, cond]) on fixed inputs; for every
@@ -47,6 +48,7 @@ from models.training.nets import (  # noqa: E402  (the project's own SD building
     Timesteps,
     Upsample2D,
     VAEDecoder,
+    VAEEncoder,
 )
 
 OPSET = 17
@@ -287,6 +289,18 @@ class VAEDecoderExport(nn.Module):
         return self.decoder(self.post_quant_conv(latent_sample)).clamp(-1, 1)
 
 
+class VAEEncoderExport(nn.Module):
+    """sample [-1, 1] -> latent_parameters (mean and log-variance, 2 x 4 channels) as Optimum names it."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = VAEEncoder(list(VAE_CHANNELS), 4, 4, 1)
+        self.quant_conv = nn.Conv2d(8, 8, 1)
+
+    def forward(self, sample):
+        return self.quant_conv(self.encoder(sample))
+
+
 # ----------------------------------------------------------------------------- export
 
 
@@ -376,6 +390,7 @@ def main(out):
     te2 = TextEncoder(**TEXT2).eval()
     unet = UNetSDXL().eval()
     vae = VAEDecoderExport().eval()
+    vae_encoder = VAEEncoderExport().eval()  # made last: the other components' weights do not move
     # Random weights, scaled so that activations stay O(1) and the image is not saturated.
     with torch.no_grad():
         unet.conv_out.weight.mul_(0.2)
@@ -489,6 +504,18 @@ def main(out):
             "scaling_factor": SCALING_FACTOR,
         },
     )
+    export(
+        vae_encoder,
+        (torch.randn(1, 3, s * 8, s * 8),),
+        os.path.join(out, "vae_encoder", "model.onnx"),
+        ["sample"],
+        ["latent_parameters"],
+        {"sample": {0: "batch_size", 2: "height", 3: "width"}, "latent_parameters": {0: "batch_size", 2: "h", 3: "w"}},
+    )
+    write_json(
+        os.path.join(out, "vae_encoder", "config.json"),
+        json.load(open(os.path.join(out, "vae_decoder", "config.json"))),
+    )
     write_json(os.path.join(out, "scheduler", "scheduler_config.json"), SCHEDULER)
     write_json(
         os.path.join(out, "model_index.json"),
@@ -503,6 +530,7 @@ def main(out):
             "tokenizer_2": ["transformers", "CLIPTokenizer"],
             "unet": ["optimum", "ORTModelUnet"],
             "vae_decoder": ["optimum", "ORTModelVaeDecoder"],
+            "vae_encoder": ["optimum", "ORTModelVaeEncoder"],
         },
     )
 
@@ -553,7 +581,7 @@ def main(out):
             "note": "probs.npy: per layer in order, [uncond, cond] x [HW, T] head means, float32",
         },
     )
-    params = sum(p.numel() for m in (te1, te2, unet, vae) for p in m.parameters())
+    params = sum(p.numel() for m in (te1, te2, unet, vae, vae_encoder) for p in m.parameters())
     print(f"{out}: {len(names)} cross-attention layers, {params} parameters")
 
 

@@ -3,8 +3,9 @@
  * with PyTorch modules of SDXL's structure, exported the way Optimum exports SDXL): loading, the
  * two text encoders' conditioning against PyTorch, the hook's taps of every cross-attention layer
  * against PyTorch's attention probabilities, generation with word maps and a negative prompt,
- * force_zeros_for_empty_prompt, an SDXL-Turbo variant (EulerAncestral, trailing, guidance 0) and
- * the messages for incomplete SDXL folders.
+ * weights and knock-outs, attribution of an existing image, force_zeros_for_empty_prompt, an
+ * SDXL-Turbo variant (EulerAncestral, trailing, guidance 0), fp16, the CLI and the messages for
+ * incomplete SDXL folders.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
@@ -23,6 +24,8 @@ import { fromHalf } from '../../src/shared/float16'
 import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
 import { promptWordSpecs, selectWordSpecs } from '../../src/shared/heatmap/prompt-words'
 import { knockOutWord } from '../../src/main/attention/knockout'
+import { ATTRIBUTE_DEFAULTS, attributeImage } from '../../src/main/attention/attribute'
+import { fitImage } from '../../src/main/engine/image-input'
 import { npyToFloat32, readNpy } from '../../src/shared/npy'
 import { toFloat16Model } from './fp16'
 
@@ -169,6 +172,20 @@ describe('tiny SDXL (Optimum layout)', () => {
     expect(Buffer.from(k.rgb).equals(Buffer.from(g.rgb))).toBe(false)
     expect(k.changeSize).toBeGreaterThan(0)
     expect(k.attentionShare).toBeGreaterThan(0)
+  })
+
+  it('attributes an existing image (vae_encoder), unguided and guided, to the same prompt maps', async () => {
+    const t = await loadSdxl()
+    const g = await traceGeneration(t, { prompt: 'a red circle', seed: 4, steps: 3, guidance: 5 })
+    const fitted = await fitImage(g.png, 128, 128)
+    const a = await attributeImage(t, fitted, 'a red circle')
+    expect(a.record.layers).toHaveLength(28)
+    expect(a.record.steps).toBe(ATTRIBUTE_DEFAULTS.timesteps)
+    // guided: batch 2 with the empty prompt (zeros, force_zeros_for_empty_prompt) beside the caption
+    const guided = await attributeImage(t, fitted, 'a red circle', { ...ATTRIBUTE_DEFAULTS, guided: true })
+    const t1 = new Heatmaps(a.record, 128, 128).tokenMaps().data
+    const t2 = new Heatmaps(guided.record, 128, 128).tokenMaps().data
+    expect(maxAbsDiff(t1, t2)).toBeLessThan(1e-3)
   })
 
   it('an empty negative prompt is zeros (force_zeros_for_empty_prompt): its attention is uniform over the 77 keys', async () => {
