@@ -6,7 +6,7 @@ import * as path from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sessionOptions } from './session-options'
-import { concatLastAxis, penultimateOutput, sdxlFeeds, timeIds, type SdxlIO } from './sdxl'
+import { concatLastAxis, penultimateOutput, sdxlFeeds, timeIds } from './sdxl'
 import { ClipTokenizer } from './tokenizer'
 
 const FIXTURE = path.resolve(__dirname, '../../../test/fixtures/sdxl-tiny')
@@ -41,7 +41,7 @@ describe('SDXL conditioning helpers', () => {
   it('time_ids are (height, width, 0, 0, height, width); feeds pick the halves a call carries', () => {
     expect(Array.from(timeIds(1024, 768))).toEqual([768, 1024, 0, 0, 768, 1024])
     const meta = (name: string) => ({ name, type: 'float32' as const, shape: ['batch_size', 0] })
-    const io = { textEmbeds: meta('text_embeds'), timeIds: meta('time_ids') } as SdxlIO
+    const io = { textEmbeds: meta('text_embeds'), timeIds: meta('time_ids') }
     const pooled = Float32Array.of(1, 1, 1, 2, 2, 2) // [uncond, cond] x 3
     const both = sdxlFeeds(io, pooled, 2, [0, 1], 64, 32)
     expect(both.text_embeds.dims).toEqual([2, 3])

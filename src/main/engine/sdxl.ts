@@ -187,7 +187,7 @@ export function timeIds(width: number, height: number): Float32Array {
  * `pooled` [B, P], B = 1 or 2 in [uncond, cond] order) and the time ids, once per row.
  */
 export function sdxlFeeds(
-  io: SdxlIO,
+  io: Pick<SdxlIO, 'textEmbeds' | 'timeIds'>,
   pooled: Float32Array,
   batch: number,
   rows: readonly number[],
