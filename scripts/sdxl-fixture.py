@@ -4,6 +4,7 @@ Callers: scripts/sdxl-fixture.sh (regenerates the committed fixture); the tests 
 (src/main/engine/sdxl.test.ts, test/engine/sdxl.test.ts, e2e/sdxl.spec.ts).
 
     /usr/bin/python3 scripts/sdxl-fixture.py [OUT_DIR]     (default test/fixtures/sdxl-tiny)
+    /usr/bin/python3 scripts/sdxl-fixture.py --full-depth-unet FILE.onnx   (SDXL's depths, 70 layers)
 
 SDXL's structure, scaled down (widths, depths and image size), from the public configs of
 stabilityai/stable-diffusion-xl-base-1.0 and Optimum's ONNX export contract:
@@ -585,5 +586,31 @@ def main(out):
     print(f"{out}: {len(names)} cross-attention layers, {params} parameters")
 
 
+def full_depth_unet(path):
+    """SDXL's own transformer depths (1, 2, 10) at this fixture's widths, U-Net only, 256 px (latent
+    32^2: depth 2 at 16^2, depth 10 at 8^2): 70 cross-attention layers, as SDXL. Too large to commit
+    (about 10 MB); written on demand to check the hook finds all 70 by structure."""
+    UNET["depth"] = (1, 2, 10)
+    torch.manual_seed(0)
+    unet = UNetSDXL().eval()
+    s = 32
+    args = (
+        torch.randn(2, 4, s, s),
+        torch.tensor([500, 500]),
+        torch.randn(2, MAX_LEN, CROSS),
+        torch.randn(2, TEXT2["projection_dim"]),
+        torch.tensor([[256.0, 256.0, 0.0, 0.0, 256.0, 256.0]] * 2),
+    )
+    names = ["sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids"]
+    axes = {"sample": {0: "batch_size", 2: "height", 3: "width"}, "timestep": {0: "steps"}}
+    axes.update({n: {0: "batch_size"} for n in names[2:]})
+    export(unet, args, path, names, ["out_sample"], axes)
+    count = sum(1 for n, _ in unet.named_modules() if n.endswith("attn2"))
+    print(f"{path}: {count} cross-attention layers")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "test", "fixtures", "sdxl-tiny"))
+    if len(sys.argv) == 3 and sys.argv[1] == "--full-depth-unet":
+        full_depth_unet(sys.argv[2])
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "test", "fixtures", "sdxl-tiny"))
