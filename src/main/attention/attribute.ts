@@ -21,7 +21,7 @@ import type { AttentionRecord } from '../../shared/attention-record'
 import { gaussianNoise } from '../../shared/noise'
 import { alphasCumprod } from '../../shared/schedulers/math'
 import type { PromptEncoding } from '../../shared/tokenizer'
-import { encodeText, neutralControlFeed, type GenerationPlan } from '../engine/pipeline'
+import { addedConditionFeeds, encodeConditioning, neutralControlFeed, type GenerationPlan } from '../engine/pipeline'
 import { sessionOptions } from '../engine/session-options'
 import { floatTensor, readFloat, timestepTensor } from '../engine/tensors'
 import { AttentionRecorder } from './recorder'
@@ -129,7 +129,13 @@ export async function attributeImage(
   const encoding = model.tokenizer.encode(prompt)
   const guided = !!settings.guided
   const negativeEncoding = guided ? model.tokenizer.encode('') : null
-  const text = await encodeText(model, negativeEncoding ? [negativeEncoding, encoding] : [encoding])
+  // SDXL: the empty negative prompt is zeros when the model asks for it, as in a generation.
+  const conditioning = await encodeConditioning(
+    model,
+    negativeEncoding ? [negativeEncoding, encoding] : [encoding],
+    guided && folder.forceZerosForEmptyPrompt,
+  )
+  const text = conditioning.hidden
   const L = encoding.inputIds.length
   const D = text.length / (guided ? 2 : 1) / L
   const batched = guided && !io.unetBatchFixedAt1
@@ -170,6 +176,14 @@ export async function attributeImage(
         sample: floatTensor(io.sample, sample, [batch, C, h, w]),
         timestep: timestepTensor(io.timestep, t, batch),
         encoder_hidden_states: ehs,
+        ...addedConditionFeeds(
+          model,
+          conditioning,
+          guided,
+          batched ? 'both' : 'cond',
+          w * folder.vaeScaleFactor,
+          h * folder.vaeScaleFactor,
+        ),
         // word weights do not apply to an attribution: a controlled U-Net runs as the plain one
         ...neutralControlFeed(model, batch, ehs.dims[1]!),
       })

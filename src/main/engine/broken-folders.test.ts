@@ -185,12 +185,14 @@ const cases: BrokenCase[] = [
     message: /produces 8-wide hidden states but the U-Net .* cross-attends over 12/,
   },
   {
-    // The second text encoder's 1280 (here 8 + 8) widths made this a hidden-size mismatch before.
-    name: 'SDXL layout (second text encoder, U-Net inputs text_embeds and time_ids)',
+    // The second text encoder's 1280 (here 8 + 8) widths made this a hidden-size mismatch before;
+    // SDXL is supported now (test/engine/sdxl.test.ts), so what is wrong is the missing encoder.
+    name: 'SDXL U-Net (inputs text_embeds and time_ids) without text_encoder_2',
     make: () => writeTinyModel({ textDim: 8, unetTextDim: 16, sdxlInputs: true }),
-    code: 'unet-inputs',
+    code: 'component-missing',
     path: (d) => join(d, 'unet', 'model.onnx'),
-    message: /is an SDXL U-Net \(extra inputs text_embeds, time_ids\).*SDXL is not supported yet/,
+    message:
+      /is an SDXL U-Net \(inputs text_embeds, time_ids\).*needs the second text encoder: .* has no text_encoder_2/,
   },
   {
     name: 'invalid unet/config.json value',

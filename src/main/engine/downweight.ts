@@ -25,6 +25,8 @@ export interface DownweightGroup {
   dropped: number[]
   /** The prompt's ids with `dropped` removed, shifted left, refilled at the end to the same length. */
   inputIds: number[]
+  /** Positions before padding in `inputIds` (the prompt's own less the dropped tokens). */
+  length: number
 }
 
 /**
@@ -32,7 +34,11 @@ export interface DownweightGroup {
  * ordered by weight; none when no token is below 1. The refill repeats the last id (padding, or EOS
  * when the prompt fills every position): the shifted tail is never read (see alignedBlend).
  */
-export function downweightGroups(inputIds: readonly number[], scale: ArrayLike<number> | null): DownweightGroup[] {
+export function downweightGroups(
+  inputIds: readonly number[],
+  scale: ArrayLike<number> | null,
+  length = inputIds.length,
+): DownweightGroup[] {
   if (!scale) return []
   if (scale.length !== inputIds.length) {
     throw new Error(`token scale has ${scale.length} values for ${inputIds.length} token ids`)
@@ -48,7 +54,7 @@ export function downweightGroups(inputIds: readonly number[], scale: ArrayLike<n
       const kept = inputIds.filter((_, t) => !drop.has(t))
       const fill = inputIds[inputIds.length - 1]
       while (kept.length < inputIds.length) kept.push(fill)
-      return { weight, dropped, inputIds: kept }
+      return { weight, dropped, inputIds: kept, length: length - dropped.length }
     })
 }
 
@@ -89,20 +95,21 @@ export function alignedBlend(
  * The down-weighted embeddings of a batch of prompts laid out as the encoder returns them
  * ([prompts, tokens, dim] in `full`), one scale per prompt (null = all ones); null when no prompt
  * has a weight below 1, so nothing is encoded again. `encode` runs the text encoder on a batch of
- * token-id lists and returns their outputs in order (the pipeline's encodeText).
+ * token-id lists (with their lengths before padding, which SDXL's second tokenizer re-pads from)
+ * and returns their outputs in order (the pipeline's encodeConditioning).
  */
 export async function downweightEmbeddings(
-  encode: (prompts: { inputIds: number[] }[]) => Promise<Float32Array>,
-  inputIds: readonly (readonly number[])[],
+  encode: (prompts: { inputIds: number[]; length: number }[]) => Promise<Float32Array>,
+  prompts: readonly { inputIds: readonly number[]; length: number }[],
   scales: readonly (ArrayLike<number> | null)[],
   full: Float32Array,
 ): Promise<Float32Array | null> {
-  const groups = inputIds.map((ids, p) => downweightGroups(ids, scales[p]))
+  const groups = prompts.map((e, p) => downweightGroups(e.inputIds, scales[p], e.length))
   const extra = groups.flat()
   if (extra.length === 0) return null
-  const per = full.length / inputIds.length
-  const dim = per / inputIds[0].length
-  const encoded = await encode(extra.map((g) => ({ inputIds: g.inputIds })))
+  const per = full.length / prompts.length
+  const dim = per / prompts[0].inputIds.length
+  const encoded = await encode(extra.map((g) => ({ inputIds: g.inputIds, length: g.length })))
   const out = new Float32Array(full.length)
   let e = 0
   groups.forEach((gs, p) => {

@@ -66,10 +66,23 @@ export interface ModelFolder {
   /** Default image size in pixels, from the U-Net's sample_size. */
   defaultWidth: number
   defaultHeight: number
+  /**
+   * SDXL (Optimum's layout): the second text encoder and its tokenizer, present together when the
+   * folder has text_encoder_2/. Whether the U-Net needs them is decided on the graph (model.ts).
+   */
+  textEncoder2Path?: string
+  tokenizer2Dir?: string
+  /**
+   * model_index.json's force_zeros_for_empty_prompt (SDXL: an empty negative prompt is encoded as
+   * zeros, hidden states and pooled embedding alike). diffusers' SDXL pipelines default it to true.
+   */
+  forceZerosForEmptyPrompt: boolean
   /** From configs when present (the graphs are checked too). */
   unetInChannels?: number
   crossAttentionDim?: number
   textHiddenSize?: number
+  /** text_encoder_2/config.json's hidden_size (SDXL). */
+  text2HiddenSize?: number
   latentChannels?: number
 }
 
@@ -189,6 +202,19 @@ function requireFile(path: string, what: string): string {
   return path
 }
 
+/** A tokenizer folder: vocab.json + merges.txt, or tokenizer.json. Returns the folder. */
+function requireTokenizer(tokenizerDir: string): string {
+  const hasBpe = existsSync(join(tokenizerDir, 'vocab.json')) && existsSync(join(tokenizerDir, 'merges.txt'))
+  if (!hasBpe && !existsSync(join(tokenizerDir, 'tokenizer.json'))) {
+    throw new ModelFolderError(
+      'tokenizer-missing',
+      tokenizerDir,
+      `tokenizer missing: ${tokenizerDir} needs vocab.json + merges.txt or tokenizer.json`,
+    )
+  }
+  return tokenizerDir
+}
+
 /** The folder with a measured VAE scale factor: sizes and the size multiple follow it. */
 export function withVaeScaleFactor(folder: ModelFolder, factor: number): ModelFolder {
   const ratio = factor / folder.vaeScaleFactor
@@ -223,15 +249,13 @@ export function inspectModelFolder(folder: string): ModelFolder {
   const unetPath = requireFile(join(dir, 'unet', 'model.onnx'), 'U-Net')
   const vaeDecoderPath = requireFile(join(dir, 'vae_decoder', 'model.onnx'), 'VAE decoder')
 
-  const tokenizerDir = join(dir, 'tokenizer')
-  const hasBpe = existsSync(join(tokenizerDir, 'vocab.json')) && existsSync(join(tokenizerDir, 'merges.txt'))
-  if (!hasBpe && !existsSync(join(tokenizerDir, 'tokenizer.json'))) {
-    throw new ModelFolderError(
-      'tokenizer-missing',
-      tokenizerDir,
-      `tokenizer missing: ${tokenizerDir} needs vocab.json + merges.txt or tokenizer.json`,
-    )
-  }
+  const tokenizerDir = requireTokenizer(join(dir, 'tokenizer'))
+  // SDXL: a second text encoder comes with its own tokenizer (same vocabulary, its own pad token).
+  const hasText2 = existsSync(join(dir, 'text_encoder_2'))
+  const textEncoder2Path = hasText2
+    ? requireFile(join(dir, 'text_encoder_2', 'model.onnx'), 'second text encoder (SDXL)')
+    : undefined
+  const tokenizer2Dir = hasText2 ? requireTokenizer(join(dir, 'tokenizer_2')) : undefined
 
   const schedulerConfigPath = join(dir, 'scheduler', 'scheduler_config.json')
   if (!existsSync(schedulerConfigPath)) {
@@ -258,6 +282,16 @@ export function inspectModelFolder(folder: string): ModelFolder {
   const unetCfg = optionalConfig(unetCfgPath)
   const vaeCfg = optionalConfig(vaeCfgPath)
   const textCfg = optionalConfig(textCfgPath)
+  const text2CfgPath = join(dir, 'text_encoder_2', 'config.json')
+  const text2Cfg = hasText2 ? optionalConfig(text2CfgPath) : {}
+  const forceZeros = modelIndex.force_zeros_for_empty_prompt
+  if (forceZeros !== undefined && typeof forceZeros !== 'boolean') {
+    throw new ModelFolderError(
+      'model-index-invalid',
+      indexPath,
+      `${indexPath}: 'force_zeros_for_empty_prompt' must be true or false, got ${JSON.stringify(forceZeros)}`,
+    )
+  }
 
   const scalingFactor = num(vaeCfg, 'scaling_factor', vaeCfgPath) ?? 0.18215
   const vaeBlocks = listLength(vaeCfg, 'block_out_channels')
@@ -287,6 +321,9 @@ export function inspectModelFolder(folder: string): ModelFolder {
     unetPath,
     vaeDecoderPath,
     tokenizerDir,
+    textEncoder2Path,
+    tokenizer2Dir,
+    forceZerosForEmptyPrompt: forceZeros ?? true,
     schedulerConfigPath,
     scheduler,
     scalingFactor,
@@ -301,6 +338,7 @@ export function inspectModelFolder(folder: string): ModelFolder {
       ? num({ d: unetCfg.cross_attention_dim[0] }, 'd', unetCfgPath)
       : num(unetCfg, 'cross_attention_dim', unetCfgPath),
     textHiddenSize: num(textCfg, 'hidden_size', textCfgPath),
+    text2HiddenSize: num(text2Cfg, 'hidden_size', text2CfgPath),
     latentChannels: num(vaeCfg, 'latent_channels', vaeCfgPath),
   }
 }

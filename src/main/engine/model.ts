@@ -25,6 +25,7 @@ import {
 import { ortBackendName, sessionOptions, type SessionSettings } from './session-options'
 import { floatTensor, staticDim, tensorMeta, type TensorMeta } from './tensors'
 import { ClipTokenizer } from './tokenizer'
+import { isSdxlUnet, validateSdxl, type SdxlIO } from './sdxl'
 
 /** Provider (CPU is the default and the fallback), threads and spinning: see SessionSettings. */
 export interface LoadOptions extends Pick<SessionSettings, 'provider' | 'threads' | 'spinning'> {
@@ -48,6 +49,14 @@ export interface ModelIO {
   latentChannels: number
   hiddenSize: number | undefined
   maxTokens: number
+  /** SDXL: the second text encoder's and the extra U-Net inputs' contract (see sdxl.ts). */
+  sdxl?: SdxlIO
+}
+
+/** SDXL's second text encoder and tokenizer (see sdxl.ts). */
+export interface SdxlParts {
+  textEncoder2: ort.InferenceSession
+  tokenizer2: ClipTokenizer
 }
 
 export interface ProviderChoice {
@@ -147,6 +156,8 @@ export class LoadedModel {
     readonly vaeDecoder: ort.InferenceSession,
     readonly io: ModelIO,
     readonly provider: ProviderChoice,
+    /** SDXL's second text encoder and tokenizer; null for SD 1.x / 2.x models. */
+    readonly sdxl: SdxlParts | null = null,
   ) {}
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
@@ -185,15 +196,19 @@ export class LoadedModel {
     }
     try {
       const textEncoder = await make(folder.textEncoderPath, folder.textEncoderPath)
+      const t2 = folder.textEncoder2Path
+      const textEncoder2 = t2 ? await make(t2, t2) : undefined
       const unet = await make(opts.unetModel ?? folder.unetPath, folder.unetPath)
       const vae = await make(folder.vaeDecoderPath, folder.vaeDecoderPath)
-      const io = validateSessions(folder, textEncoder, unet, vae)
+      const io = validateSessions(folder, textEncoder, unet, vae, textEncoder2)
       const measured = folder.vaeScaleFactorKnown
         ? folder
         : withVaeScaleFactor(folder, await vaeScaleFactor(vae, io, folder))
       tokenizer =
         io.maxTokens === tokenizer.special.maxLength ? tokenizer : new ClipTokenizer(folder.tokenizerDir, io.maxTokens)
-      return new LoadedModel(measured, tokenizer, textEncoder, unet, vae, io, { requested, used, fallbackReason })
+      const sdxl = io.sdxl && textEncoder2 ? { textEncoder2, tokenizer2: secondTokenizer(folder, tokenizer, io) } : null
+      const provider = { requested, used, fallbackReason }
+      return new LoadedModel(measured, tokenizer, textEncoder, unet, vae, io, provider, sdxl)
     } catch (e) {
       await Promise.all(sessions.map((s) => s.release().catch(() => undefined)))
       throw e
@@ -201,8 +216,33 @@ export class LoadedModel {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.textEncoder.release(), this.unet.release(), this.vaeDecoder.release()])
+    const second = this.sdxl ? [this.sdxl.textEncoder2.release()] : []
+    await Promise.all([this.textEncoder.release(), this.unet.release(), this.vaeDecoder.release(), ...second])
   }
+}
+
+/**
+ * SDXL's tokenizer_2: the same vocabulary and special tokens as tokenizer/ (the pipeline shares
+ * the first tokenizer's ids and word spans), its own pad token, read from its files.
+ */
+function secondTokenizer(folder: ModelFolder, first: ClipTokenizer, io: ModelIO): ClipTokenizer {
+  const dir = folder.tokenizer2Dir!
+  let t: ClipTokenizer
+  try {
+    t = new ClipTokenizer(dir, io.maxTokens)
+  } catch (e) {
+    throw new ModelFolderError('tokenizer-missing', dir, `bad tokenizer: ${(e as Error).message}`)
+  }
+  const why = first.differenceFrom(t)
+  if (why) {
+    throw new ModelFolderError(
+      'tokenizer-missing',
+      dir,
+      `${dir} does not match ${folder.tokenizerDir}: ${why}. SDXL's two tokenizers share one vocabulary; ` +
+        `this export mixes components.`,
+    )
+  }
+  return t
 }
 
 /** Latent side of the probe decode: small, so even SD's VAE decodes it in well under a second. */
@@ -264,6 +304,7 @@ export function validateSessions(
   text: ort.InferenceSession,
   unet: ort.InferenceSession,
   vae: ort.InferenceSession,
+  text2?: ort.InferenceSession,
 ): ModelIO {
   const tp = folder.textEncoderPath
   const up = folder.unetPath
@@ -292,14 +333,14 @@ export function validateSessions(
       `VAE decoder ${vp} has no 'latent_sample' input (it has ${vae.inputNames.join(', ')})`,
     )
   }
-  // SDXL: its second text encoder is not read, so the widths below would only say "mismatch".
-  const sdxl = ['text_embeds', 'time_ids'].filter((n) => unet.inputNames.includes(n))
-  if (sdxl.length > 0) {
+  // SDXL: the prompt embedding is both encoders' penultimate hidden states side by side (sdxl.ts).
+  const sdxl = isSdxlUnet(unet) ? validateSdxl(folder, text, text2, unet) : undefined
+  if (!sdxl && text2) {
     throw new ModelFolderError(
       'unet-inputs',
       up,
-      `U-Net ${up} is an SDXL U-Net (extra inputs ${sdxl.join(', ')}), which also needs the second text ` +
-        `encoder (text_encoder_2) and its pooled output: SDXL is not supported yet. Use an SD 1.x, 2.x or Turbo export.`,
+      `${folder.dir} has a second text encoder (text_encoder_2, as SDXL) but its U-Net ${up} takes no ` +
+        `text_embeds / time_ids: the components do not belong together`,
     )
   }
   const sample = tensorMeta(unet.inputMetadata, 'sample', up)
@@ -307,7 +348,7 @@ export function validateSessions(
   const ehs = tensorMeta(unet.inputMetadata, 'encoder_hidden_states', up)
   const inputIds = tensorMeta(text.inputMetadata, 'input_ids', tp)
   const latentSample = tensorMeta(vae.inputMetadata, 'latent_sample', vp)
-  const hiddenStateName = outputName(text, 'last_hidden_state', tp, 'text-encoder-io')
+  const hiddenStateName = sdxl?.penultimate1 ?? outputName(text, 'last_hidden_state', tp, 'text-encoder-io')
   const hiddenState = tensorMeta(text.outputMetadata, hiddenStateName, tp)
 
   for (const [m, path] of [
@@ -354,14 +395,21 @@ export function validateSessions(
     )
   }
 
-  // Text encoder width must equal the U-Net's cross-attention width.
-  const hidden = staticDim(hiddenState, 2) ?? folder.textHiddenSize
+  // Text encoder width (SDXL: both encoders' together) must equal the U-Net's cross-attention width.
+  const hidden = sdxl
+    ? sdxl.width1 !== undefined && sdxl.width2 !== undefined
+      ? sdxl.width1 + sdxl.width2
+      : undefined
+    : (staticDim(hiddenState, 2) ?? folder.textHiddenSize)
   const cross = staticDim(ehs, 2) ?? folder.crossAttentionDim
   if (hidden !== undefined && cross !== undefined && hidden !== cross) {
     throw new ModelFolderError(
       'hidden-size-mismatch',
       tp,
-      `text encoder ${tp} produces ${hidden}-wide hidden states but the U-Net ${up} cross-attends over ${cross} (mismatched components)`,
+      sdxl
+        ? `text encoders ${tp} and ${folder.textEncoder2Path} produce ${sdxl.width1} + ${sdxl.width2} = ${hidden}-wide ` +
+            `hidden states but the U-Net ${up} cross-attends over ${cross} (mismatched components)`
+        : `text encoder ${tp} produces ${hidden}-wide hidden states but the U-Net ${up} cross-attends over ${cross} (mismatched components)`,
     )
   }
 
@@ -381,5 +429,6 @@ export function validateSessions(
     latentChannels: vaeC,
     hiddenSize: hidden ?? cross,
     maxTokens,
+    ...(sdxl ? { sdxl } : {}),
   }
 }

@@ -37,6 +37,7 @@ import { fitPreviewMap, previewRgb, vaeOutputToRgb, type PreviewMap } from './im
 import { encodeTextPng } from '../saving/png'
 import { gpuOnlyError, type LoadedModel, type ProviderChoice } from './model'
 import { floatTensor, idsTensor, readFloat, staticDim, timestepTensor, type TensorMeta } from './tensors'
+import { concatLastAxis, sdxlFeeds } from './sdxl'
 
 export type UnetCallPart = 'both' | 'cond' | 'uncond'
 
@@ -177,27 +178,99 @@ function checkAbort(signal: AbortSignal | undefined, done: number, total: number
   if (signal?.aborted) throw new GenerationCancelledError(done, total)
 }
 
-export async function encodeText(
-  model: LoadedModel,
-  encodings: readonly Pick<PromptEncoding, 'inputIds'>[],
-): Promise<Float32Array> {
-  const { io, textEncoder } = model
-  const run = async (encs: readonly Pick<PromptEncoding, 'inputIds'>[]) => {
-    const ids = encs.flatMap((e) => e.inputIds)
-    const out = await textEncoder.run({ input_ids: idsTensor(io.inputIds, ids, encs.length) })
-    return readFloat(out[io.hiddenStateName] as ort.Tensor, 'text encoder output')
+/** What a text encoder reads of a prompt: its ids and, for SDXL's second tokenizer's padding, its length. */
+export type TextInput = Pick<PromptEncoding, 'inputIds' | 'length'>
+
+/** What the U-Net is conditioned on, for [uncond, cond] (or [cond]) in the order encoded. */
+export interface TextConditioning {
+  /** encoder_hidden_states [B, L, D]. */
+  hidden: Float32Array
+  /** SDXL: text_encoder_2's pooled projection [B, P] (the U-Net's text_embeds); null otherwise. */
+  pooled: Float32Array | null
+}
+
+/** Runs one text encoder on `encs`, one call per prompt when its batch is fixed at 1; returns the named outputs. */
+async function runEncoder(
+  session: ort.InferenceSession,
+  idsMeta: TensorMeta,
+  fixedAt1: boolean,
+  ids: readonly number[][],
+  names: readonly string[],
+): Promise<Float32Array[]> {
+  const run = async (rows: readonly number[][]) => {
+    const out = await session.run({ input_ids: idsTensor(idsMeta, rows.flat(), rows.length) }, [...names])
+    return names.map((n) => readFloat(out[n] as ort.Tensor, 'text encoder output'))
   }
-  if (encodings.length === 1 || !io.textBatchFixedAt1) return run(encodings)
+  if (ids.length === 1 || !fixedAt1) return run(ids)
   // Batch fixed at 1: one call per prompt, in order (no concurrent runs on one session).
-  const parts: Float32Array[] = []
-  for (const e of encodings) parts.push(await run([e]))
-  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    all.set(p, o)
-    o += p.length
+  const parts: Float32Array[][] = []
+  for (const row of ids) parts.push(await run([row]))
+  return names.map((_, k) => {
+    const all = new Float32Array(parts.reduce((n, p) => n + p[k].length, 0))
+    let o = 0
+    for (const p of parts) {
+      all.set(p[k], o)
+      o += p[k].length
+    }
+    return all
+  })
+}
+
+/**
+ * The conditioning of `encodings` (SD: the text encoder's output; SDXL: both encoders' penultimate
+ * hidden states side by side and the pooled embedding, see sdxl.ts). `zeroFirst`: the first
+ * encoding is SDXL's empty negative prompt under force_zeros_for_empty_prompt, all zeros.
+ */
+export async function encodeConditioning(
+  model: LoadedModel,
+  encodings: readonly TextInput[],
+  zeroFirst = false,
+): Promise<TextConditioning> {
+  const { io, textEncoder } = model
+  const ids = encodings.map((e) => e.inputIds)
+  const sx = io.sdxl
+  if (!sx || !model.sdxl) {
+    const [hidden] = await runEncoder(textEncoder, io.inputIds, io.textBatchFixedAt1, ids, [io.hiddenStateName])
+    return { hidden, pooled: null }
   }
-  return all
+  const { textEncoder2, tokenizer2 } = model.sdxl
+  const [h1] = await runEncoder(textEncoder, io.inputIds, io.textBatchFixedAt1, ids, [sx.penultimate1])
+  const ids2 = encodings.map((e) => tokenizer2.repad(e))
+  const [h2, pooled] = await runEncoder(textEncoder2, sx.inputIds2, sx.text2BatchFixedAt1, ids2, [
+    sx.penultimate2,
+    sx.pooledName,
+  ])
+  const rows = encodings.length * encodings[0].inputIds.length
+  const hidden = concatLastAxis(h1, h1.length / rows, h2, h2.length / rows)
+  if (zeroFirst) {
+    hidden.fill(0, 0, hidden.length / encodings.length)
+    pooled.fill(0, 0, pooled.length / encodings.length)
+  }
+  return { hidden, pooled }
+}
+
+/** The U-Net's encoder_hidden_states for `encodings` (callers that need no SDXL pooled embedding). */
+export async function encodeText(model: LoadedModel, encodings: readonly TextInput[]): Promise<Float32Array> {
+  return (await encodeConditioning(model, encodings)).hidden
+}
+
+/**
+ * The U-Net inputs besides sample, timestep and encoder_hidden_states that a call carrying `part`
+ * needs: SDXL's text_embeds and time_ids; nothing for SD. `cond` is [uncond, cond] when guided.
+ */
+export function addedConditionFeeds(
+  model: LoadedModel,
+  cond: TextConditioning,
+  guided: boolean,
+  part: UnetCallPart,
+  width: number,
+  height: number,
+): Record<string, ort.Tensor> {
+  const sx = model.io.sdxl
+  if (!sx || !cond.pooled) return {}
+  const batch = guided ? 2 : 1
+  const rows = part === 'both' ? [0, 1] : part === 'uncond' ? [0] : [batch - 1]
+  return sdxlFeeds(sx, cond.pooled, batch, rows, width, height)
 }
 
 function extraOutputs(out: ort.InferenceSession.ReturnType, skip: string): Record<string, ort.Tensor> {
@@ -258,12 +331,15 @@ export async function runPipeline(
   checkAbort(signal, 0, total)
 
   const tText = performance.now()
+  // SDXL: an empty negative prompt is zeros when the model asks for it (force_zeros_for_empty_prompt).
+  const zeroNegative = !!io.sdxl && folder.forceZerosForEmptyPrompt && negativeEmphasis?.text.trim() === ''
   const prompts = negativeEncoding ? [negativeEncoding, encoding] : [encoding]
-  const textEmbeddings = await encodeText(model, prompts)
+  const conditioning = await encodeConditioning(model, prompts, zeroNegative)
+  const textEmbeddings = conditioning.hidden
   // Weights below 1 also leave the tokens after the word (causal encoder): src/main/engine/downweight.ts
   const weightedEmbeddings = await downweightEmbeddings(
-    (p) => encodeText(model, p),
-    prompts.map((e) => e.inputIds),
+    async (p) => (await encodeConditioning(model, p)).hidden,
+    prompts,
     negativeEncoding ? [uncondScale, condScale] : [condScale],
     textEmbeddings,
   )
@@ -300,6 +376,12 @@ export async function runPipeline(
   // Attention control: one scale row per guidance half, ones outside the weights' step window.
   const scales = controlled ? scaleTensors(L, condScale, uncondScale) : null
   const window = params.weightSteps
+  // SDXL's text_embeds and time_ids per call part, built once like the text tensors.
+  const added = {
+    both: guided ? addedConditionFeeds(model, conditioning, guided, 'both', params.width, params.height) : {},
+    cond: addedConditionFeeds(model, conditioning, guided, 'cond', params.width, params.height),
+    uncond: guided ? addedConditionFeeds(model, conditioning, guided, 'uncond', params.width, params.height) : {},
+  }
   const callUnet = async (x: Float32Array, batch: number, t: number, part: UnetCallPart) => {
     const on = !window || (currentStep >= window.from && currentStep <= window.to)
     // batch 1 without guidance: 'cond' is the whole (one-prompt) embedding
@@ -308,6 +390,7 @@ export async function runPipeline(
       sample: floatTensor(io.sample, x, [batch, C, h, w]),
       timestep: timestepTensor(io.timestep, t, batch),
       encoder_hidden_states: ehs,
+      ...added[part],
     }
     if (scales) feeds[TOKEN_SCALE_INPUT] = (on ? scales.on : scales.off)[part]
     // A U-Net optimised for GPU (packed attention) loads on the CPU provider and fails here: say so plainly.

@@ -151,6 +151,33 @@ export class ClipTokenizer {
     return r
   }
 
+  /**
+   * Why `other` cannot share this tokenizer's ids (SDXL's tokenizer_2 against tokenizer/), or
+   * undefined when it can: same vocabulary, BOS, EOS and length; only the pad token may differ.
+   */
+  differenceFrom(other: ClipTokenizer): string | undefined {
+    const a = this.vocab
+    const b = other.vocab
+    const keys = Object.keys(a)
+    if (keys.length !== Object.keys(b).length)
+      return `vocabularies of ${keys.length} and ${Object.keys(b).length} tokens`
+    const differing = keys.find((k) => a[k] !== b[k])
+    if (differing !== undefined) return `token '${differing}' has id ${a[differing]} vs ${b[differing]}`
+    const s = this.special
+    const o = other.special
+    if (s.bosId !== o.bosId || s.eosId !== o.eosId) return `BOS/EOS ids ${s.bosId}/${s.eosId} vs ${o.bosId}/${o.eosId}`
+    if (s.maxLength !== o.maxLength) return `${s.maxLength} vs ${o.maxLength} tokens`
+    return undefined
+  }
+
+  /**
+   * The ids `encoding` (made by a tokenizer with the same vocabulary, see differenceFrom) has under
+   * this tokenizer: the same up to the first EOS, this tokenizer's pad token after it.
+   */
+  repad(encoding: Pick<PromptEncoding, 'inputIds' | 'length'>): number[] {
+    return encoding.inputIds.map((id, i) => (i < encoding.length ? id : this.special.padId))
+  }
+
   encode(prompt: string): PromptEncoding {
     const pieces = preTokenize(prompt)
     const enc = pieces.map((p) => this.encodePiece(p.text))

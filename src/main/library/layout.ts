@@ -8,7 +8,8 @@ import { AppError } from '../../shared/ipc/result'
 import type { HubFile } from './hub-client'
 
 /** Components the txt2img pipeline loads; every file inside them is fetched except PyTorch weights. */
-const COMPONENTS = ['text_encoder', 'unet', 'vae_decoder', 'tokenizer', 'scheduler']
+// SDXL adds text_encoder_2 and tokenizer_2 (src/main/engine/sdxl.ts).
+const COMPONENTS = ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'tokenizer', 'tokenizer_2', 'scheduler']
 /** Weights of other frameworks: the ONNX graphs (and their external data) are all the app reads. */
 const FOREIGN_WEIGHTS = /\.(bin|safetensors|ckpt|pt|pth|msgpack|h5|ot|gguf)$/i
 const REQUIRED: [string, string][] = [

@@ -10,6 +10,7 @@ import { largestSquareFor, readMemoryProfile } from '../engine/memory-estimate'
 import { outOfMemoryError } from '../engine/ort-errors'
 import { MAX_SIDE } from '../../shared/image-size'
 import { defaultSchedulerName } from '../../shared/schedulers'
+import { modelKind } from '../engine/sdxl'
 import { AppError } from '../../shared/ipc/result'
 import type { ModelSummary } from '../../shared/ipc/payloads'
 import { DEMO_PROMPT } from '../../shared/generation'
@@ -80,6 +81,7 @@ export class ModelManager {
         dir,
         name: path.basename(dir),
         bundled,
+        kind: modelKind(f, model.io),
         width: f.defaultWidth,
         height: f.defaultHeight,
         spatialMultiple: f.spatialMultiple,

@@ -17,6 +17,8 @@ export interface ModelSummary {
   dir: string
   name: string
   bundled: boolean
+  /** The model family when it is not SD 1.x / 2.x (from the graphs: text_encoder_2, text_embeds, time_ids). */
+  kind?: 'SDXL' | 'SDXL-Turbo'
   /** Default image size (the U-Net's sample_size times the VAE factor). */
   width: number
   height: number

@@ -41,6 +41,7 @@ export function ModelPicker({
         <span className="badge-title">{label}</span>
         {m && (
           <span className="badge-detail" data-testid="model-detail">
+            {m.kind && `${m.kind} · `}
             {m.width}×{m.height} · {m.provider.toUpperCase()} ·{' '}
             {m.layers.length === 0
               ? 'no heat maps'
