@@ -24,6 +24,29 @@ export const GENERATION_DEFAULTS = {
   eta: 0,
 } as const
 
+/** Steps and guidance a model runs with when the user gives none. */
+export interface ModelGenerationDefaults {
+  steps: number
+  guidance: number
+}
+
+/**
+ * The defaults for a model, from its scheduler config: the distilled Turbo models (SD-Turbo,
+ * SDXL-Turbo: an Euler scheduler with "trailing" timestep spacing, as their repositories write it)
+ * are made for one step without classifier-free guidance (their model cards: 1 step, guidance 0;
+ * guidance 7.5 burns their images); every other model gets GENERATION_DEFAULTS. Callers: the
+ * engine's resolveParams (CLI, service, knock-outs), the model summary the form reads.
+ */
+export function modelGenerationDefaults(scheduler: {
+  className: string
+  timestepSpacing?: string
+}): ModelGenerationDefaults {
+  const euler =
+    scheduler.className === 'EulerDiscreteScheduler' || scheduler.className === 'EulerAncestralDiscreteScheduler'
+  if (euler && scheduler.timestepSpacing === 'trailing') return { steps: 1, guidance: 0 }
+  return { steps: GENERATION_DEFAULTS.steps, guidance: GENERATION_DEFAULTS.guidance }
+}
+
 export const MAX_STEPS = 200
 export const MAX_PROMPT_CHARS = 4000
 export const MAX_GUIDANCE = 50

@@ -273,6 +273,9 @@ describe('tiny SDXL (Optimum layout)', () => {
         expect(g.record!.timesteps[0]).toBe(999)
         expect(g.record!.uncond).toBeUndefined()
       }
+      // Left out, steps and guidance are the Turbo model card's: 1 step, no guidance (not 20 at 7.5)
+      const d = await traceGeneration(t, { prompt: 'a red circle', seed: 1 })
+      expect([d.params.steps, d.params.guidance, d.unetCalls, d.guided]).toEqual([1, 0, 1, false])
     } finally {
       await t.model.release()
     }

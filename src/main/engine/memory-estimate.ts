@@ -25,7 +25,7 @@ import { freemem, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { scanModel, type ScannedModel } from '../attention/onnx-scan'
 import { findAttention, unetInputNames } from '../attention/find-attention'
-import { GENERATION_DEFAULTS } from '../../shared/generation'
+import { modelGenerationDefaults } from '../../shared/generation'
 import { AppError } from '../../shared/ipc/result'
 import type { LoadedModel } from './model'
 import { MAX_CONFIG_BYTES, readRegularFile, type ModelFolder } from './model-folder'
@@ -262,7 +262,9 @@ export function readMemoryProfile(folder: ModelFolder, unetBytes?: Uint8Array): 
 
 /** The U-Net batch of a run: guidance puts both halves in one call unless the graph fixes batch 1. */
 function batchOf(model: LoadedModel, guidance: number | undefined): number {
-  return (guidance ?? GENERATION_DEFAULTS.guidance) > 1 && !model.io.unetBatchFixedAt1 ? 2 : 1
+  return (guidance ?? modelGenerationDefaults(model.folder.scheduler).guidance) > 1 && !model.io.unetBatchFixedAt1
+    ? 2
+    : 1
 }
 
 /** The largest square size that fits this machine now (with guidance), for the model summary. */

@@ -20,6 +20,7 @@
 import { basename } from 'node:path'
 import type * as ort from 'onnxruntime-node'
 import {
+  modelGenerationDefaults,
   parseGenerationParams,
   type GenerationParams,
   type GenerationParamsInput,
@@ -152,8 +153,10 @@ export class InvalidParamsError extends Error {
 /** Resolves model-dependent defaults and checks the size against the model's spatial multiple. */
 export function resolveParams(model: LoadedModel, input: GenerationParamsInput): ResolvedParams {
   let p: GenerationParams
+  // Steps and guidance the user left out are the model's (Turbo models: 1 step, no guidance).
+  const d = modelGenerationDefaults(model.folder.scheduler)
   try {
-    p = parseGenerationParams(input)
+    p = parseGenerationParams({ ...input, steps: input.steps ?? d.steps, guidance: input.guidance ?? d.guidance })
   } catch (e) {
     throw new InvalidParamsError((e as Error).message)
   }

@@ -11,7 +11,7 @@ import { traceGeneration } from '../attention/trace'
 import { assertMemoryFits } from '../engine/memory-estimate'
 import { outOfMemoryError } from '../engine/ort-errors'
 import { serializeRecord } from '../../shared/attention-record'
-import { GENERATION_DEFAULTS, type GenerationParamsInput } from '../../shared/generation'
+import type { GenerationParamsInput } from '../../shared/generation'
 import { checkImageSize, MAX_SIDE } from '../../shared/image-size'
 import { AppError } from '../../shared/ipc/result'
 import type { GenerationPayload, ProgressEvent } from '../../shared/ipc/payloads'
@@ -47,7 +47,7 @@ export function checkRequest(active: ActiveModel, input: GenerationParamsInput):
 export function checkStepCount(active: ActiveModel, input: GenerationParamsInput): void {
   const trainSteps = active.model.folder.scheduler.numTrainTimesteps
   const turbo = (input.scheduler ?? active.summary.defaultScheduler) === 'turbo'
-  const steps = turbo ? 1 : (input.steps ?? GENERATION_DEFAULTS.steps)
+  const steps = turbo ? 1 : (input.steps ?? active.summary.defaults.steps)
   if (steps > trainSteps)
     throw new AppError('invalid-params', `${steps} steps is more than this model has: at most ${trainSteps}.`)
 }

@@ -13,7 +13,7 @@ import { defaultSchedulerName } from '../../shared/schedulers'
 import { modelKind } from '../engine/sdxl'
 import { AppError } from '../../shared/ipc/result'
 import type { ModelSummary } from '../../shared/ipc/payloads'
-import { DEMO_PROMPT } from '../../shared/generation'
+import { DEMO_PROMPT, modelGenerationDefaults } from '../../shared/generation'
 
 export interface ActiveModel extends TracedModel {
   /** The hook that patched the U-Net; its taps are empty when attention is fused. */
@@ -87,6 +87,7 @@ export class ModelManager {
         spatialMultiple: f.spatialMultiple,
         sizePresets: sizePresets(f.defaultWidth, f.defaultHeight, f.spatialMultiple),
         defaultScheduler: defaultSchedulerName(f.scheduler),
+        defaults: modelGenerationDefaults(f.scheduler),
         provider: model.provider.used,
         providerNote: model.provider.fallbackReason,
         maxTokens: model.io.maxTokens,

@@ -4,8 +4,8 @@
  * so a render error stays in its pane. App keeps the form, the shown generation and the messages;
  * the overlay state is use-overlay.ts, the save commands use-save-commands.ts.
  */
-import { useCallback, useMemo, useRef, useState } from 'react'
-import { DEMO_PROMPT } from '../../shared/generation'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { DEMO_PROMPT, GENERATION_DEFAULTS, type ModelGenerationDefaults } from '../../shared/generation'
 import { wordColors } from '../../shared/heatmap/overlay'
 import type { GenerationPayload, IpcError } from '../../shared/ipc/contract'
 import { AttributedSource } from './components/AttributedSource'
@@ -30,6 +30,7 @@ import {
   formFrom,
   generateBlockedReason,
   initialForm,
+  withModelDefaults,
   randomSeed,
   toParams,
   validateForm,
@@ -50,6 +51,15 @@ export function App(): React.JSX.Element {
   const history = useHistory()
   const [form, setForm] = useState<FormState>(initialForm)
   const [showErrors, setShowErrors] = useState(false)
+  // Steps and guidance follow the loaded model's defaults until the user types their own.
+  const formDefaults = useRef<ModelGenerationDefaults>(GENERATION_DEFAULTS)
+  const modelDefaults = model.model?.defaults
+  useEffect(() => {
+    if (!modelDefaults) return
+    const previous = formDefaults.current
+    formDefaults.current = modelDefaults
+    setForm((f) => withModelDefaults(f, previous, modelDefaults))
+  }, [modelDefaults])
   const [current, setCurrent] = useState<GenerationPayload | null>(null)
   const [messages, setMessages] = useState<Message[]>([])
   const [modelsOpen, setModelsOpen] = useState(false)

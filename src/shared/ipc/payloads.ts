@@ -9,7 +9,7 @@
  */
 import { z } from 'zod'
 import type { RecordLayer } from '../attention-record'
-import { generationParamsSchema, type GenerationProgress } from '../generation'
+import { generationParamsSchema, type GenerationProgress, type ModelGenerationDefaults } from '../generation'
 import type { LiveStep } from '../live-attention'
 
 /** A model as the UI shows it: what it is, how big its images are, what runs it. */
@@ -28,6 +28,8 @@ export interface ModelSummary {
   sizePresets: { width: number; height: number }[]
   /** The scheduler the model's scheduler_config.json names. */
   defaultScheduler: string
+  /** Steps and guidance the form starts from for this model (Turbo models: 1 step, guidance 0). */
+  defaults: ModelGenerationDefaults
   provider: string
   providerNote?: string
   /** Token limit of the text encoder (77 for CLIP). */

@@ -1,7 +1,15 @@
 /** The prompt side's validation messages and the parameters it sends. */
 import { describe, expect, it } from 'vitest'
-import { formFrom, generateBlockedReason, initialForm, toParams, validateForm, type FormState } from './form'
-import { GENERATION_DEFAULTS, parseGenerationParams } from '../../../shared/generation'
+import {
+  formFrom,
+  generateBlockedReason,
+  initialForm,
+  toParams,
+  validateForm,
+  withModelDefaults,
+  type FormState,
+} from './form'
+import { GENERATION_DEFAULTS, modelGenerationDefaults, parseGenerationParams } from '../../../shared/generation'
 import type { GenerationPayload, ModelSummary } from '../../../shared/ipc/payloads'
 
 const model = { spatialMultiple: 32, width: 128, height: 128, maxTokens: 77 } as ModelSummary
@@ -41,6 +49,35 @@ describe('initialForm', () => {
     const { seed: _seed, ...sent } = toParams({ ...f, prompt: 'x' }, 1)
     const { seed: _s, eta: _eta, ...filled } = parseGenerationParams({ prompt: 'x' })
     expect(sent).toEqual(filled)
+  })
+})
+
+describe('withModelDefaults', () => {
+  const sd = modelGenerationDefaults({ className: 'PNDMScheduler' })
+  const sdxlTurbo = modelGenerationDefaults({
+    className: 'EulerAncestralDiscreteScheduler',
+    timestepSpacing: 'trailing',
+  })
+  const sdTurbo = modelGenerationDefaults({ className: 'EulerDiscreteScheduler', timestepSpacing: 'trailing' })
+  const sdxlBase = modelGenerationDefaults({ className: 'EulerDiscreteScheduler', timestepSpacing: 'leading' })
+
+  it('Turbo models (Euler, trailing spacing) start at 1 step without guidance; others at the shared defaults', () => {
+    expect(sdxlTurbo).toEqual({ steps: 1, guidance: 0 })
+    expect(sdTurbo).toEqual({ steps: 1, guidance: 0 })
+    expect(sdxlBase).toEqual({ steps: GENERATION_DEFAULTS.steps, guidance: GENERATION_DEFAULTS.guidance })
+    expect(sd).toEqual(sdxlBase)
+  })
+
+  it("fields still at the old model's defaults follow the new model; typed values stay", () => {
+    const turbo = withModelDefaults(initialForm(), sd, sdxlTurbo)
+    expect([turbo.steps, turbo.guidance]).toEqual(['1', '0'])
+    expect(withModelDefaults(turbo, sdxlTurbo, sd)).toMatchObject({ steps: '20', guidance: '7.5' })
+    const typed = withModelDefaults(form({ steps: '4', guidance: '7.5' }), sd, sdxlTurbo)
+    expect([typed.steps, typed.guidance]).toEqual(['4', '0'])
+    expect(withModelDefaults(form({ steps: '', guidance: '3' }), sd, sdxlTurbo)).toMatchObject({
+      steps: '1',
+      guidance: '3',
+    })
   })
 })
 

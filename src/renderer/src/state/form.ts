@@ -10,6 +10,7 @@ import {
   MAX_PROMPT_CHARS,
   MAX_STEPS,
   type GenerationParamsInput,
+  type ModelGenerationDefaults,
 } from '../../../shared/generation'
 import { checkImageSide } from '../../../shared/image-size'
 import type { GenerationPayload, ModelSummary } from '../../../shared/ipc/payloads'
@@ -46,6 +47,24 @@ export function initialForm(): FormState {
     scheduler: '',
     width: '',
     height: '',
+  }
+}
+
+/**
+ * The form after another model loads: steps and guidance still at the previous model's defaults
+ * follow the new model's (a Turbo model starts at 1 step without guidance, and switching back
+ * restores 20 and 7.5); values the user typed are kept.
+ */
+export function withModelDefaults(
+  form: FormState,
+  previous: ModelGenerationDefaults,
+  next: ModelGenerationDefaults,
+): FormState {
+  const follows = (value: string, old: number) => value.trim() === '' || Number(value) === old
+  return {
+    ...form,
+    steps: follows(form.steps, previous.steps) ? String(next.steps) : form.steps,
+    guidance: follows(form.guidance, previous.guidance) ? String(next.guidance) : form.guidance,
   }
 }
 
