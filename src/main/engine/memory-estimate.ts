@@ -20,9 +20,9 @@
  * Callers: ModelManager (the profile and the largest fitting size at load), checkRequest in
  * src/main/service/generator.ts (refuse or warn before a run), bench/memory-peaks.ts.
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { freemem, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { scanModel, type ScannedModel } from '../attention/onnx-scan'
 import { findAttention, unetInputNames } from '../attention/find-attention'
 import { GENERATION_DEFAULTS } from '../../shared/generation'
@@ -232,6 +232,22 @@ export function judgeMemory(
 }
 
 const profiles = new WeakMap<ModelFolder, MemoryProfile>()
+
+/**
+ * Bytes of a model's weights on disk: every file but JSON configs in the folders of its text
+ * encoder, U-Net and VAE decoder (model.onnx and its external data, whatever their names). The
+ * yardstick of the memory goal (peak ≤ 2× the weights, bench/sd15-scale.ts) and what picks the
+ * session memory settings (memoryPolicy in session-options.ts; caller: LoadedModel.load).
+ */
+export function modelWeightBytes(folder: Pick<ModelFolder, 'textEncoderPath' | 'unetPath' | 'vaeDecoderPath'>): number {
+  let total = 0
+  for (const dir of new Set([folder.textEncoderPath, folder.unetPath, folder.vaeDecoderPath].map((p) => dirname(p)))) {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isFile() && !e.name.endsWith('.json')) total += statSync(join(dir, e.name)).size
+    }
+  }
+  return total
+}
 
 function readConfig(path: string): Record<string, unknown> {
   try {

@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node'
 import { withFloat32IO } from './float32-io'
 import type { ExecutionProviderName } from '../../shared/generation'
 import { mayHaveExternalData, prepareExternalData } from './external-data'
+import { modelWeightBytes } from './memory-estimate'
 import {
   inspectModelFolder,
   MAX_ONNX_BYTES,
@@ -57,7 +58,7 @@ export interface ProviderChoice {
   fallbackReason?: string
 }
 
-type SessionTuning = Pick<SessionSettings, 'threads' | 'spinning'>
+type SessionTuning = Pick<SessionSettings, 'threads' | 'spinning' | 'weightBytes'>
 
 async function createSession(
   source: string | Uint8Array,
@@ -165,7 +166,12 @@ export class LoadedModel {
       fallbackReason = `${requested} is not available in this ONNX Runtime build`
     }
     const sessions: ort.InferenceSession[] = []
-    const tuning: SessionTuning = { threads: opts.threads, spinning: opts.spinning }
+    // The whole model's size picks every session's memory settings (memoryPolicy in session-options.ts).
+    const tuning: SessionTuning = {
+      threads: opts.threads,
+      spinning: opts.spinning,
+      weightBytes: modelWeightBytes(folder),
+    }
     const make = async (src: string | Uint8Array, path: string) => {
       try {
         const s = await createSession(src, path, used, tuning)
