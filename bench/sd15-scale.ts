@@ -21,7 +21,7 @@
  * the memory goal: hooked peak ≤ 2× the weights.
  */
 import { spawnSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 // First: ONNX Runtime telemetry off before the binding loads.
@@ -32,6 +32,8 @@ import { TOKEN_SCALE_INPUT } from '../src/main/attention/patch-unet'
 import { AttentionRecorder } from '../src/main/attention/recorder'
 import { loadTracedModel, traceGeneration } from '../src/main/attention/trace'
 import { withFloat32IO } from '../src/main/engine/float32-io'
+import { modelWeightBytes } from '../src/main/engine/memory-estimate'
+import { inspectModelFolder } from '../src/main/engine/model-folder'
 import { sessionOptions } from '../src/main/engine/session-options'
 import { recordBytes, type AttentionRecord } from '../src/shared/attention-record'
 import { Heatmaps } from '../src/shared/heatmap/heatmaps'
@@ -65,13 +67,7 @@ const streamTokens = (r: AttentionRecord): number[] =>
   [r.cond, r.uncond, r.refined].filter((s) => s !== undefined).map((s) => s.tokens)
 
 /** Bytes of weights on disk: the three components' model files and external data. */
-export function weightsOnDisk(dir: string): number {
-  let total = 0
-  for (const c of ['text_encoder', 'unet', 'vae_decoder']) {
-    for (const f of readdirSync(join(dir, c))) if (f !== 'config.json') total += statSync(join(dir, c, f)).size
-  }
-  return total
-}
+const weightsOnDisk = (dir: string): number => modelWeightBytes(inspectModelFolder(dir))
 
 /** Plain vs hooked U-Net calls, the 50-step record and the heat maps (one process). */
 async function childUnet(dir: string): Promise<void> {
@@ -79,8 +75,10 @@ async function childUnet(dir: string): Promise<void> {
   const hook = prepareAttentionHook(unetPath, { negative: true, control: true })
   if (hook.taps.length === 0) throw new Error(`no taps: ${hook.warning}`)
   const opts = sessionOptions({ threads, externalDataDir: join(dir, 'unet'), weightBytes: weightsOnDisk(dir) })
-  const plain = await ort.InferenceSession.create(withFloat32IO(unetPath) as string | Uint8Array, opts)
-  const hooked = await ort.InferenceSession.create(withFloat32IO(hook.model), opts)
+  const create = (source: string | Uint8Array) =>
+    typeof source === 'string' ? ort.InferenceSession.create(source, opts) : ort.InferenceSession.create(source, opts)
+  const plain = await create(withFloat32IO(unetPath))
+  const hooked = await create(withFloat32IO(hook.model))
   const latent = size / 8
   const B = 2
   const rnd = (n: number): Float32Array => Float32Array.from({ length: n }, () => Math.random() * 2 - 1)
@@ -218,7 +216,9 @@ function main(): void {
     '--calls',
     values.calls,
   ]
-  console.log(`SD-1.5 shape at ${size}², ${threads} threads, batch 2 (guidance 7.5); load average ${loadavg()}`)
+  console.log(
+    `SD-1.5 shape at ${size}², ${threads} threads, batch 2 (guidance 7.5); load average ${loadavg()[0].toFixed(1)}`,
+  )
   for (const variant of values.variants.split(',') as Sd15Variant[]) {
     const dir = ensureSd15Shape(variant, values.dir)
     const weights = weightsOnDisk(dir)
@@ -258,10 +258,6 @@ function main(): void {
         `peak hooked/plain ${(peaks['1'] / peaks['0']).toFixed(3)}; goal hooked ≤ 2× weights = ${gb(2 * weights)}`,
       )
   }
-}
-
-function loadavg(): string {
-  return (require('node:os') as typeof import('node:os')).loadavg()[0].toFixed(1)
 }
 
 if (values.child === 'unet') void childUnet(values.model!)

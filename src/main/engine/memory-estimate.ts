@@ -13,6 +13,9 @@
  *   (a Softmax in its graph, as in SD's) adds 3 × (h·w)² at batch 1.
  * - The loaded weights and the runtime are already resident (they are in the process's RSS and
  *   out of the machine's free memory), so only the extra bytes are compared with free memory.
+ * - Large models run without ONNX Runtime's CPU arena (memoryPolicy in session-options.ts): their
+ *   U-Net and VAE peaks do not add up. SD-1.5 shape at 512², hooked (bench/sd15-scale.ts): measured
+ *   3.04 GB over the loaded model, estimated 3.30 GB.
  * Calibrated with bench/memory-peaks.ts on the bundled model (peak RSS minus RSS after loading,
  * guidance on, batch 2): 128² 0.03 GB, 256² 0.11, 384² 0.33, 512² 1.01, 768² 3.43; the estimate
  * gives 0.01, 0.06, 0.28, 0.85, 4.17 (scores 3×, conv 3 tensors).
@@ -29,6 +32,7 @@ import { GENERATION_DEFAULTS } from '../../shared/generation'
 import { AppError } from '../../shared/ipc/result'
 import type { LoadedModel } from './model'
 import { MAX_CONFIG_BYTES, readRegularFile, type ModelFolder } from './model-folder'
+import { memoryPolicy } from './session-options'
 
 /** One attention softmax of a graph: at which resolution level (0 = finest) and with how many heads. */
 export interface AttentionSiteShape {
@@ -50,6 +54,12 @@ export interface MemoryProfile {
   vaeChannels: number
   /** Softmax nodes in the VAE decoder (SD's has one mid-block attention at latent resolution). */
   vaeAttentionSites: number
+  /**
+   * Whether the sessions keep ONNX Runtime's CPU arena (memoryPolicy in session-options.ts: small
+   * models do, large ones do not). With it, the U-Net's and the VAE's peaks both stay resident and
+   * add up; without it the VAE decodes after the U-Net's activations are freed, so the larger counts.
+   */
+  arena: boolean
 }
 
 export interface MemoryRequest {
@@ -106,6 +116,8 @@ export function memoryProfileFromGraphs(args: {
   unetConfig: Record<string, unknown>
   vaeConfig: Record<string, unknown>
   vaeScale: number
+  /** The model's weights on disk (modelWeightBytes); unknown: the small-model settings. */
+  weightBytes?: number
 }): MemoryProfile {
   const { unet, vaeDecoder, unetConfig, vaeConfig } = args
   const blocks = Array.isArray(unetConfig.block_out_channels) ? unetConfig.block_out_channels.length : 4
@@ -135,6 +147,7 @@ export function memoryProfileFromGraphs(args: {
     unetChannels: firstNumber(unetConfig.block_out_channels, 320),
     vaeChannels: firstNumber(vaeConfig.block_out_channels, 128),
     vaeAttentionSites: vaeDecoder.nodes.filter((n) => n.opType === 'Softmax').length,
+    arena: memoryPolicy(args.weightBytes).arena,
   }
 }
 
@@ -151,8 +164,11 @@ export function estimateGenerationMemory(p: MemoryProfile, req: MemoryRequest): 
   const unetConv = UNET_TENSORS * p.unetChannels * h * w * req.batch * p.elementBytes
   const vaeConv = VAE_TENSORS * p.vaeChannels * req.width * req.height * 4
   const vaeScores = p.vaeAttentionSites > 0 ? h * w * h * w * 4 : 0
+  const unet = SCORE_COPIES * largestScores + unetConv
+  const vae = vaeConv + SCORE_COPIES * vaeScores
   // ONNX Runtime's CPU arena keeps each session's peak after a run: the U-Net's and the VAE's add up.
-  const extraBytes = SCORE_COPIES * largestScores + unetConv + vaeConv + SCORE_COPIES * vaeScores
+  // Without it (large models) the U-Net's activations are freed before the VAE decodes.
+  const extraBytes = p.arena ? unet + vae : Math.max(unet, vae)
   return { extraBytes, largestBufferBytes: Math.max(largestScores, vaeScores, vaeConv / VAE_TENSORS) }
 }
 
@@ -271,6 +287,7 @@ export function readMemoryProfile(folder: ModelFolder, unetBytes?: Uint8Array): 
     unetConfig: readConfig(join(folder.dir, 'unet', 'config.json')),
     vaeConfig: readConfig(join(folder.dir, 'vae_decoder', 'config.json')),
     vaeScale: folder.vaeScaleFactor,
+    weightBytes: modelWeightBytes(folder),
   })
   profiles.set(folder, profile)
   return profile
