@@ -17,6 +17,7 @@
  *   CLI and the model manager run it; the session options and session lifetimes the app uses),
  *   with and without the hook: peak RSS (getrusage), RSS after loading, load and step times. Few
  *   steps (default 2): each step is one U-Net call; the peak does not grow with steps.
+ * - `--tune [--tune-size 256] [--rounds 1]`: the session settings compared (see childTune).
  * The weights on disk (every .onnx and .onnx_data of the three components) are the yardstick of
  * the memory goal: hooked peak ≤ 2× the weights.
  */
@@ -50,6 +51,10 @@ const { values } = parseArgs({
     child: { type: 'string' },
     model: { type: 'string' },
     hook: { type: 'string', default: '1' },
+    tune: { type: 'boolean', default: false },
+    'tune-size': { type: 'string', default: '256' },
+    rounds: { type: 'string', default: '1' },
+    variant: { type: 'string', default: 'app' },
   },
 })
 const GB = 1024 ** 3
@@ -188,6 +193,90 @@ async function childGen(dir: string, hook: boolean): Promise<void> {
   await traced.model.release()
 }
 
+/**
+ * `--tune`: the session settings the app could pick, each in a fresh process on the U-Net and the
+ * VAE decoder at `--tune-size` (default 256², quicker than 512²): session creation, RSS after
+ * creating both, median U-Net call (batch 2) and VAE decode, peak RSS. The app's choice is in
+ * sessionOptions / memoryPolicy; this is how it was made.
+ */
+const TUNE_VARIANTS: Record<string, (o: ort.InferenceSession.SessionOptions) => void> = {
+  app: () => {},
+  'arena+pattern on': (o) => Object.assign(o, { enableCpuMemArena: true, enableMemPattern: true }),
+  'level extended': (o) => Object.assign(o, { graphOptimizationLevel: 'extended' }),
+  'level basic': (o) => Object.assign(o, { graphOptimizationLevel: 'basic' }),
+  'no prepacking': (o) => ((o.extra as { session: Record<string, unknown> }).session.disable_prepacking = '1'),
+  spinning: (o) => delete (o.extra as { session: Record<string, unknown> }).session.intra_op,
+  '1 thread': (o) => Object.assign(o, { intraOpNumThreads: 1 }),
+}
+
+async function childTune(dir: string, variant: string): Promise<void> {
+  const opts = sessionOptions({ threads, weightBytes: weightsOnDisk(dir) })
+  TUNE_VARIANTS[variant](opts)
+  const t0 = performance.now()
+  const unet = await ort.InferenceSession.create(join(dir, 'unet', 'model.onnx'), opts)
+  const vae = await ort.InferenceSession.create(join(dir, 'vae_decoder', 'model.onnx'), opts)
+  const createMs = performance.now() - t0
+  const createdRss = process.memoryUsage().rss
+  const latent = Number(values['tune-size']) / 8
+  const B = 2
+  const f = {
+    sample: new ort.Tensor('float32', new Float32Array(B * 4 * latent * latent).fill(0.1), [B, 4, latent, latent]),
+    timestep: new ort.Tensor('int64', BigInt64Array.from([500n, 500n]), [B]),
+    encoder_hidden_states: new ort.Tensor('float32', new Float32Array(B * 77 * 768).fill(0.1), [B, 77, 768]),
+  }
+  const z = {
+    latent_sample: new ort.Tensor('float32', new Float32Array(4 * latent * latent).fill(0.1), [1, 4, latent, latent]),
+  }
+  const unetMs: number[] = []
+  const vaeMs: number[] = []
+  for (let i = 0; i < 4; i++) {
+    let t = performance.now()
+    await unet.run(f)
+    unetMs.push(performance.now() - t)
+    t = performance.now()
+    await vae.run(z)
+    vaeMs.push(performance.now() - t)
+  }
+  console.log(
+    JSON.stringify({
+      createMs,
+      createdRss,
+      unetFirst: unetMs[0],
+      unetMs: median(unetMs.slice(1)),
+      vaeMs: median(vaeMs.slice(1)),
+      peakRss: peakRss(),
+    }),
+  )
+}
+
+function tune(): void {
+  const dir = ensureSd15Shape('fp32', values.dir)
+  console.log(
+    `session settings on the SD-1.5-shape fp32 U-Net + VAE at ${values['tune-size']}², load average ${loadavg()[0].toFixed(1)}`,
+  )
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const v of Object.keys(TUNE_VARIANTS)) {
+      const r = runChild([
+        '--child',
+        'tune',
+        '--variant',
+        v,
+        '--model',
+        dir,
+        '--threads',
+        String(threads),
+        '--tune-size',
+        values['tune-size'],
+      ])
+      if (!r) continue
+      console.log(
+        `${v.padEnd(18)} create ${s(r.createMs)}, RSS ${gb(r.createdRss)}; U-Net call ${s(r.unetMs)} (first ${s(r.unetFirst)}), ` +
+          `VAE ${s(r.vaeMs)}; peak ${gb(r.peakRss)}`,
+      )
+    }
+  }
+}
+
 function runChild(args: string[]): Record<string, unknown> | null {
   const r = spawnSync('nice', [process.execPath, '--import', 'tsx', __filename, ...args], {
     encoding: 'utf8',
@@ -262,4 +351,6 @@ function main(): void {
 
 if (values.child === 'unet') void childUnet(values.model!)
 else if (values.child === 'gen') void childGen(values.model!, values.hook === '1')
+else if (values.child === 'tune') void childTune(values.model!, values.variant)
+else if (values.tune) tune()
 else main()
