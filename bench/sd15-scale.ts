@@ -17,7 +17,7 @@
  *   CLI and the model manager run it; the session options and session lifetimes the app uses),
  *   with and without the hook: peak RSS (getrusage), RSS after loading, load and step times. Few
  *   steps (default 2): each step is one U-Net call; the peak does not grow with steps.
- * - `--tune [--tune-size 256] [--rounds 1]`: the session settings compared (see childTune).
+ * - `--tune [--tune-size 256] [--rounds 1] [--only app,spinning]`: the session settings compared (see childTune).
  * The weights on disk (every .onnx and .onnx_data of the three components) are the yardstick of
  * the memory goal: hooked peak ≤ 2× the weights.
  */
@@ -54,6 +54,7 @@ const { values } = parseArgs({
     tune: { type: 'boolean', default: false },
     'tune-size': { type: 'string', default: '256' },
     rounds: { type: 'string', default: '1' },
+    only: { type: 'string' },
     variant: { type: 'string', default: 'app' },
   },
 })
@@ -202,7 +203,7 @@ async function childGen(dir: string, hook: boolean): Promise<void> {
 const TUNE_VARIANTS: Record<string, (o: ort.InferenceSession.SessionOptions) => void> = {
   app: () => {},
   'arena+pattern on': (o) => Object.assign(o, { enableCpuMemArena: true, enableMemPattern: true }),
-  'level extended': (o) => Object.assign(o, { graphOptimizationLevel: 'extended' }),
+  'level all': (o) => Object.assign(o, { graphOptimizationLevel: 'all' }),
   'level basic': (o) => Object.assign(o, { graphOptimizationLevel: 'basic' }),
   'no prepacking': (o) => ((o.extra as { session: Record<string, unknown> }).session.disable_prepacking = '1'),
   spinning: (o) => delete (o.extra as { session: Record<string, unknown> }).session.intra_op,
@@ -255,7 +256,7 @@ function tune(): void {
     `session settings on the SD-1.5-shape fp32 U-Net + VAE at ${values['tune-size']}², load average ${loadavg()[0].toFixed(1)}`,
   )
   for (let round = 0; round < Number(values.rounds); round++) {
-    for (const v of Object.keys(TUNE_VARIANTS)) {
+    for (const v of values.only ? values.only.split(',') : Object.keys(TUNE_VARIANTS)) {
       const r = runChild([
         '--child',
         'tune',

@@ -16,10 +16,10 @@ const temp = mkdtempSync(join(tmpdir(), 'daam-session-options-'))
 afterAll(() => rmSync(temp, { recursive: true, force: true }))
 
 describe('session options', () => {
-  it('turns the CPU arena and the memory pattern off for large models only', () => {
-    expect(memoryPolicy(undefined)).toEqual({ arena: true, pattern: true })
-    expect(memoryPolicy(LARGE_MODEL_BYTES - 1)).toEqual({ arena: true, pattern: true })
-    expect(memoryPolicy(LARGE_MODEL_BYTES)).toEqual({ arena: false, pattern: false })
+  it('turns the CPU arena, the memory pattern and the layout transforms off for large models only', () => {
+    expect(memoryPolicy(undefined)).toEqual({ arena: true, pattern: true, level: 'all' })
+    expect(memoryPolicy(LARGE_MODEL_BYTES - 1)).toEqual({ arena: true, pattern: true, level: 'all' })
+    expect(memoryPolicy(LARGE_MODEL_BYTES)).toEqual({ arena: false, pattern: false, level: 'extended' })
     const sd15 = sessionOptions({ weightBytes: 3.9e9, threads: 2 })
     expect(sd15.enableCpuMemArena).toBe(false)
     expect(sd15.enableMemPattern).toBe(false)
@@ -27,11 +27,11 @@ describe('session options', () => {
     const small = sessionOptions({ weightBytes: modelWeightBytes(bundled) })
     expect(small.enableCpuMemArena).toBe(true)
     expect(small.enableMemPattern).toBe(true)
-    // the same settings otherwise: one graph optimisation level, no spinning
-    for (const o of [sd15, small]) {
-      expect(o.graphOptimizationLevel).toBe('all')
-      expect(o.extra).toEqual({ session: { intra_op: { allow_spinning: '0' } } })
-    }
+    // no layout transforms (NCHWc) for the large model: they copy every convolution weight
+    expect(sd15.graphOptimizationLevel).toBe('extended')
+    expect(small.graphOptimizationLevel).toBe('all')
+    // the same otherwise: no spinning
+    for (const o of [sd15, small]) expect(o.extra).toEqual({ session: { intra_op: { allow_spinning: '0' } } })
   })
 
   it("measures a model's weights as its three components' files, configs left out", () => {

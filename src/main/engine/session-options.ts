@@ -36,7 +36,8 @@ export interface SessionSettings {
 
 /**
  * From this many bytes of weights a model is "large" (Stable Diffusion: 2 GB in fp16, 4 GB in fp32;
- * the bundled model: 13 MB) and its sessions run without ONNX Runtime's CPU arena and memory pattern.
+ * the bundled model: 13 MB) and its sessions run without ONNX Runtime's CPU arena, memory pattern and layout
+ * transforms (memoryPolicy).
  */
 export const LARGE_MODEL_BYTES = 1024 ** 3
 
@@ -45,6 +46,13 @@ export interface MemoryPolicy {
   arena: boolean
   /** Pre-planned activation buffers per input shape (enableMemPattern). */
   pattern: boolean
+  /**
+   * Graph optimisation level. 'all' adds the layout transforms (NCHWc convolutions), which copy
+   * every convolution weight into a new layout at session creation: the copy is resident beside
+   * the original weights of a graph that holds them inline, and it reads all of a memory-mapped
+   * external-data file at once.
+   */
+  level: 'all' | 'extended'
 }
 
 /**
@@ -58,7 +66,7 @@ export interface MemoryPolicy {
  */
 export function memoryPolicy(weightBytes: number | undefined): MemoryPolicy {
   const large = weightBytes !== undefined && weightBytes >= LARGE_MODEL_BYTES
-  return { arena: !large, pattern: !large }
+  return { arena: !large, pattern: !large, level: large ? 'extended' : 'all' }
 }
 
 const ORT_EP: Record<ExecutionProviderName, string> = { cpu: 'cpu', cuda: 'cuda', dml: 'dml', coreml: 'coreml' }
@@ -77,7 +85,7 @@ export function sessionOptions(settings: SessionSettings = {}): InferenceSession
   const memory = memoryPolicy(settings.weightBytes)
   return {
     executionProviders: provider === 'cpu' ? ['cpu'] : [ORT_EP[provider], 'cpu'],
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: memory.level,
     enableCpuMemArena: memory.arena,
     enableMemPattern: memory.pattern,
     ...(settings.threads ? { intraOpNumThreads: settings.threads } : {}),
