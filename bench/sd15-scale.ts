@@ -58,7 +58,7 @@ const { values } = parseArgs({
     variant: { type: 'string', default: 'app' },
   },
 })
-const GB = 1024 ** 3
+const GiB = 1024 ** 3
 const RECORD_STEPS = 50
 const WORDS = 10
 const PROMPT = 'a red circle above a blue square beside a green triangle under a yellow star'
@@ -292,7 +292,7 @@ function runChild(args: string[]): Record<string, unknown> | null {
   return JSON.parse(line) as Record<string, unknown>
 }
 
-const gb = (v: unknown): string => `${(Number(v) / GB).toFixed(2)} GB`
+const gb = (v: unknown): string => `${(Number(v) / GiB).toFixed(2)} GiB`
 const s = (ms: unknown): string => `${(Number(ms) / 1000).toFixed(1)} s`
 
 function main(): void {
