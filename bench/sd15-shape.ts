@@ -13,6 +13,8 @@
  * 3. DIR/fp16: what `optimum-cli export onnx --fp16` gives: the whole graph in float16 (weights,
  *    inputs, outputs, constants, casts), except the inputs ONNX requires in float32 (Resize scales).
  *    Written here by rewriting the fp32 graphs, since fp16 tracing needs a GPU under torch 1.13.
+ * 4. DIR/fp16-inline (only when asked for): the same with the U-Net's 1.7 GB of weights inside
+ *    model.onnx, as single-file fp16 exports ship them (under protobuf's 2 GB limit).
  * Callers: bench/sd15-scale.ts (ensureSd15Shape).
  */
 import { spawnSync } from 'node:child_process'
@@ -40,7 +42,7 @@ const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL
 const ALIGN = 4096
 const COMPONENTS = ['text_encoder', 'unet', 'vae_decoder'] as const
 export const DEFAULT_SD15_DIR = '/var/tmp/sd15-shape'
-export type Sd15Variant = 'fp32' | 'fp16'
+export type Sd15Variant = 'fp32' | 'fp16' | 'fp16-inline'
 
 function externalEntry(t: onnx.ITensorProto, key: string): string | undefined {
   return t.externalData?.find((e) => e.key === key)?.value ?? undefined
@@ -135,7 +137,7 @@ function writeModel(model: onnx.ModelProto, srcDir: string, outDir: string, exte
   writeFileSync(join(outDir, 'model.onnx'), onnx.ModelProto.encode(model).finish())
 }
 
-function writeVariant(raw: string, out: string, half: boolean): void {
+function writeVariant(raw: string, out: string, half: boolean, inline: boolean): void {
   const tmp = `${out}.partial`
   rmSync(tmp, { recursive: true, force: true })
   mkdirSync(tmp, { recursive: true })
@@ -147,7 +149,7 @@ function writeVariant(raw: string, out: string, half: boolean): void {
     const src = join(raw, c)
     const model = onnx.ModelProto.decode(readFileSync(join(src, 'model.onnx')))
     // Optimum's layout: only the U-Net (over 2 GB in fp32) keeps its weights outside model.onnx.
-    writeModel(model, src, join(tmp, c), c === 'unet' ? 1024 : Infinity, half)
+    writeModel(model, src, join(tmp, c), c === 'unet' && !inline ? 1024 : Infinity, half)
     const config = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8')) as Record<string, unknown>
     if (half && 'torch_dtype' in config) config.torch_dtype = 'float16'
     writeFileSync(join(tmp, c, 'config.json'), JSON.stringify(config, null, 2) + '\n')
@@ -170,7 +172,7 @@ export function ensureSd15Shape(variant: Sd15Variant, dir = DEFAULT_SD15_DIR): s
     if (r.status !== 0) throw new Error(`the export failed (${r.signal ?? r.status})`)
   }
   console.log(`writing the ${variant} variant to ${out}...`)
-  writeVariant(raw, out, variant === 'fp16')
+  writeVariant(raw, out, variant !== 'fp32', variant === 'fp16-inline')
   return out
 }
 
