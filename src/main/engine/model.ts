@@ -79,7 +79,7 @@ async function createSession(
       // From a buffer ORT has no file path: point it at the folder holding the external data.
       const options = sessionOptions({ provider, ...tuning, externalDataDir: ext.folder })
       const { externalData } = ext
-      return await ort.InferenceSession.create(model, externalData.length ? { ...options, externalData } : options)
+      return await ort.InferenceSession.create(ext.model, externalData.length ? { ...options, externalData } : options)
     } finally {
       ext.done()
     }
