@@ -4,13 +4,14 @@
  * session exists changes nothing. (Truncation, which used to kill the process, is exercised in a
  * child process by test/engine/weights-file.test.ts.)
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { onnx } from 'onnx-proto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { externalDataLocations, prepareExternalData } from './external-data'
+import { externalDataLocations, INLINE_WEIGHTS_FILE, inlineWeightBytes, prepareExternalData } from './external-data'
+import { sessionOptions } from './session-options'
 
 const N = 1 << 20 // 4 MB of float32: large enough for ORT to map it
 const FLOAT = onnx.TensorProto.DataType.FLOAT
@@ -119,5 +120,38 @@ describe('external data', () => {
   it('refuses files outside the model folder', () => {
     expect(() => prepareExternalData(addModel('../secret.bin'), dir)).toThrow(/lies outside the model's folder/)
     expect(() => prepareExternalData(addModel('/etc/passwd'), dir)).toThrow(/lies outside the model's folder/)
+  })
+
+  it('writes the inline weights of a model given as bytes to the private folder, for ORT to map', async () => {
+    const unetDir = resolve(__dirname, '../../../models/daam-shapes/unet')
+    const bytes = readFileSync(join(unetDir, 'model.onnx'))
+    const inline = inlineWeightBytes(bytes)
+    expect(inline).toBeGreaterThan(5e6) // the bundled U-Net keeps its 6 MB of weights inside
+    // below the threshold nothing changes
+    expect(prepareExternalData(bytes, unetDir, { tempRoot: temp }).model).toBe(bytes)
+    const ext = prepareExternalData(bytes, unetDir, { tempRoot: temp, inlineMinBytes: 1 })
+    let lean: ort.InferenceSession
+    try {
+      expect(ext.folder.startsWith(temp)).toBe(true)
+      expect(ext.externalData).toEqual([])
+      expect(ext.model.byteLength).toBeLessThan(bytes.byteLength - 0.9 * inline)
+      expect(inlineWeightBytes(ext.model)).toBeLessThan(0.05 * inline) // only small constants stay
+      expect(statSync(join(ext.folder, INLINE_WEIGHTS_FILE)).size).toBeGreaterThanOrEqual(0.95 * inline)
+      lean = await ort.InferenceSession.create(ext.model, sessionOptions({ externalDataDir: ext.folder }))
+    } finally {
+      ext.done()
+    }
+    expect(readdirSync(temp)).toEqual([]) // the file is gone; ORT's mapping keeps it
+    const full = await ort.InferenceSession.create(bytes, sessionOptions())
+    const rnd = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed))
+    const feeds = {
+      sample: new ort.Tensor('float32', rnd(2 * 4 * 16 * 16, 1), [2, 4, 16, 16]),
+      timestep: new ort.Tensor('int64', BigInt64Array.from([999n, 1n]), [2]),
+      encoder_hidden_states: new ort.Tensor('float32', rnd(2 * 77 * 64, 2), [2, 77, 64]),
+    }
+    const a = (await full.run(feeds)).out_sample.data as Float32Array
+    const b = (await lean.run(feeds)).out_sample.data as Float32Array
+    expect(Array.from(b)).toEqual(Array.from(a)) // the same weights, bit for bit
+    await Promise.all([full.release(), lean.release()])
   })
 })

@@ -13,6 +13,9 @@
  *   (a Softmax in its graph, as in SD's) adds 3 × (h·w)² at batch 1.
  * - The loaded weights and the runtime are already resident (they are in the process's RSS and
  *   out of the machine's free memory), so only the extra bytes are compared with free memory.
+ * - Large models run without ONNX Runtime's CPU arena (memoryPolicy in session-options.ts): their
+ *   U-Net and VAE peaks do not add up. SD-1.5 shape at 512², hooked (bench/sd15-scale.ts): measured
+ *   3.04 GB over the loaded model, estimated 3.30 GB.
  * Calibrated with bench/memory-peaks.ts on the bundled model (peak RSS minus RSS after loading,
  * guidance on, batch 2): 128² 0.03 GB, 256² 0.11, 384² 0.33, 512² 1.01, 768² 3.43; the estimate
  * gives 0.01, 0.06, 0.28, 0.85, 4.17 (scores 3×, conv 3 tensors).
@@ -20,15 +23,16 @@
  * Callers: ModelManager (the profile and the largest fitting size at load), checkRequest in
  * src/main/service/generator.ts (refuse or warn before a run), bench/memory-peaks.ts.
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { freemem, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { scanModel, type ScannedModel } from '../attention/onnx-scan'
 import { findAttention, unetInputNames } from '../attention/find-attention'
 import { modelGenerationDefaults } from '../../shared/generation'
 import { AppError } from '../../shared/ipc/result'
 import type { LoadedModel } from './model'
 import { MAX_CONFIG_BYTES, readRegularFile, type ModelFolder } from './model-folder'
+import { memoryPolicy } from './session-options'
 
 /** One attention softmax of a graph: at which resolution level (0 = finest) and with how many heads. */
 export interface AttentionSiteShape {
@@ -50,6 +54,12 @@ export interface MemoryProfile {
   vaeChannels: number
   /** Softmax nodes in the VAE decoder (SD's has one mid-block attention at latent resolution). */
   vaeAttentionSites: number
+  /**
+   * Whether the sessions keep ONNX Runtime's CPU arena (memoryPolicy in session-options.ts: small
+   * models do, large ones do not). With it, the U-Net's and the VAE's peaks both stay resident and
+   * add up; without it the VAE decodes after the U-Net's activations are freed, so the larger counts.
+   */
+  arena: boolean
 }
 
 export interface MemoryRequest {
@@ -106,6 +116,8 @@ export function memoryProfileFromGraphs(args: {
   unetConfig: Record<string, unknown>
   vaeConfig: Record<string, unknown>
   vaeScale: number
+  /** The model's weights on disk (modelWeightBytes); unknown: the small-model settings. */
+  weightBytes?: number
 }): MemoryProfile {
   const { unet, vaeDecoder, unetConfig, vaeConfig } = args
   const blocks = Array.isArray(unetConfig.block_out_channels) ? unetConfig.block_out_channels.length : 4
@@ -135,6 +147,7 @@ export function memoryProfileFromGraphs(args: {
     unetChannels: firstNumber(unetConfig.block_out_channels, 320),
     vaeChannels: firstNumber(vaeConfig.block_out_channels, 128),
     vaeAttentionSites: vaeDecoder.nodes.filter((n) => n.opType === 'Softmax').length,
+    arena: memoryPolicy(args.weightBytes).arena,
   }
 }
 
@@ -151,8 +164,11 @@ export function estimateGenerationMemory(p: MemoryProfile, req: MemoryRequest): 
   const unetConv = UNET_TENSORS * p.unetChannels * h * w * req.batch * p.elementBytes
   const vaeConv = VAE_TENSORS * p.vaeChannels * req.width * req.height * 4
   const vaeScores = p.vaeAttentionSites > 0 ? h * w * h * w * 4 : 0
+  const unet = SCORE_COPIES * largestScores + unetConv
+  const vae = vaeConv + SCORE_COPIES * vaeScores
   // ONNX Runtime's CPU arena keeps each session's peak after a run: the U-Net's and the VAE's add up.
-  const extraBytes = SCORE_COPIES * largestScores + unetConv + vaeConv + SCORE_COPIES * vaeScores
+  // Without it (large models) the U-Net's activations are freed before the VAE decodes.
+  const extraBytes = p.arena ? unet + vae : Math.max(unet, vae)
   return { extraBytes, largestBufferBytes: Math.max(largestScores, vaeScores, vaeConv / VAE_TENSORS) }
 }
 
@@ -233,6 +249,22 @@ export function judgeMemory(
 
 const profiles = new WeakMap<ModelFolder, MemoryProfile>()
 
+/**
+ * Bytes of a model's weights on disk: every file but JSON configs in the folders of its text
+ * encoder, U-Net and VAE decoder (model.onnx and its external data, whatever their names). The
+ * yardstick of the memory goal (peak ≤ 2× the weights, bench/sd15-scale.ts) and what picks the
+ * session memory settings (memoryPolicy in session-options.ts; caller: LoadedModel.load).
+ */
+export function modelWeightBytes(folder: Pick<ModelFolder, 'textEncoderPath' | 'unetPath' | 'vaeDecoderPath'>): number {
+  let total = 0
+  for (const dir of new Set([folder.textEncoderPath, folder.unetPath, folder.vaeDecoderPath].map((p) => dirname(p)))) {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isFile() && !e.name.endsWith('.json')) total += statSync(join(dir, e.name)).size
+    }
+  }
+  return total
+}
+
 function readConfig(path: string): Record<string, unknown> {
   try {
     const v = JSON.parse(readRegularFile(path, MAX_CONFIG_BYTES)) as unknown
@@ -255,6 +287,7 @@ export function readMemoryProfile(folder: ModelFolder, unetBytes?: Uint8Array): 
     unetConfig: readConfig(join(folder.dir, 'unet', 'config.json')),
     vaeConfig: readConfig(join(folder.dir, 'vae_decoder', 'config.json')),
     vaeScale: folder.vaeScaleFactor,
+    weightBytes: modelWeightBytes(folder),
   })
   profiles.set(folder, profile)
   return profile

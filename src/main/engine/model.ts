@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node'
 import { withFloat32IO } from './float32-io'
 import type { ExecutionProviderName } from '../../shared/generation'
 import { mayHaveExternalData, prepareExternalData } from './external-data'
+import { modelWeightBytes } from './memory-estimate'
 import {
   inspectModelFolder,
   MAX_ONNX_BYTES,
@@ -66,7 +67,7 @@ export interface ProviderChoice {
   fallbackReason?: string
 }
 
-type SessionTuning = Pick<SessionSettings, 'threads' | 'spinning'>
+type SessionTuning = Pick<SessionSettings, 'threads' | 'spinning' | 'weightBytes'>
 
 async function createSession(
   source: string | Uint8Array,
@@ -87,7 +88,7 @@ async function createSession(
       // From a buffer ORT has no file path: point it at the folder holding the external data.
       const options = sessionOptions({ provider, ...tuning, externalDataDir: ext.folder })
       const { externalData } = ext
-      return await ort.InferenceSession.create(model, externalData.length ? { ...options, externalData } : options)
+      return await ort.InferenceSession.create(ext.model, externalData.length ? { ...options, externalData } : options)
     } finally {
       ext.done()
     }
@@ -176,7 +177,12 @@ export class LoadedModel {
       fallbackReason = `${requested} is not available in this ONNX Runtime build`
     }
     const sessions: ort.InferenceSession[] = []
-    const tuning: SessionTuning = { threads: opts.threads, spinning: opts.spinning }
+    // The whole model's size picks every session's memory settings (memoryPolicy in session-options.ts).
+    const tuning: SessionTuning = {
+      threads: opts.threads,
+      spinning: opts.spinning,
+      weightBytes: modelWeightBytes(folder),
+    }
     const make = async (src: string | Uint8Array, path: string) => {
       try {
         const s = await createSession(src, path, used, tuning)

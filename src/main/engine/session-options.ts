@@ -27,6 +27,46 @@ export interface SessionSettings {
    * src/main/attention/patch-unet.test.ts).
    */
   externalDataDir?: string
+  /**
+   * Bytes of the whole model's weights on disk (all three components; modelWeightBytes in
+   * memory-estimate.ts). Picks the memory settings: see memoryPolicy. Unknown: the small-model settings.
+   */
+  weightBytes?: number
+}
+
+/**
+ * From this many bytes of weights a model is "large" (Stable Diffusion: 2 GB in fp16, 4 GB in fp32;
+ * the bundled model: 13 MB) and its sessions run without ONNX Runtime's CPU arena, memory pattern and layout
+ * transforms (memoryPolicy).
+ */
+export const LARGE_MODEL_BYTES = 1024 ** 3
+
+export interface MemoryPolicy {
+  /** ONNX Runtime's CPU memory arena (enableCpuMemArena). */
+  arena: boolean
+  /** Pre-planned activation buffers per input shape (enableMemPattern). */
+  pattern: boolean
+  /**
+   * Graph optimisation level. 'all' adds the layout transforms (NCHWc convolutions), which copy
+   * every convolution weight into a new layout at session creation: the copy is resident beside
+   * the original weights of a graph that holds them inline, and it reads all of a memory-mapped
+   * external-data file at once.
+   */
+  level: 'all' | 'extended'
+}
+
+/**
+ * The memory settings for a model of `weightBytes`. ONNX Runtime's CPU arena keeps the largest
+ * chunks a session ever asked for, rounded up, for the session's life, and the memory pattern
+ * sizes one block for a whole run. On an SD-1.5-shape model at 512² (bench/sd15-scale.ts) the
+ * U-Net's self-attention scores alone are 1 GB a copy: with both on, the U-Net's and the VAE's peaks
+ * stay resident side by side after a generation, on top of the weights. Off, activations go back
+ * to the allocator as soon as they die. Small models keep both: there the arena pays (fewer
+ * allocations per call) and nothing large is held.
+ */
+export function memoryPolicy(weightBytes: number | undefined): MemoryPolicy {
+  const large = weightBytes !== undefined && weightBytes >= LARGE_MODEL_BYTES
+  return { arena: !large, pattern: !large, level: large ? 'extended' : 'all' }
 }
 
 const ORT_EP: Record<ExecutionProviderName, string> = { cpu: 'cpu', cuda: 'cuda', dml: 'dml', coreml: 'coreml' }
@@ -42,9 +82,12 @@ export function sessionOptions(settings: SessionSettings = {}): InferenceSession
   const session: Record<string, unknown> = {}
   if (!settings.spinning) session.intra_op = { allow_spinning: '0' }
   if (settings.externalDataDir) session.model_external_initializers_file_folder_path = settings.externalDataDir
+  const memory = memoryPolicy(settings.weightBytes)
   return {
     executionProviders: provider === 'cpu' ? ['cpu'] : [ORT_EP[provider], 'cpu'],
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: memory.level,
+    enableCpuMemArena: memory.arena,
+    enableMemPattern: memory.pattern,
     ...(settings.threads ? { intraOpNumThreads: settings.threads } : {}),
     extra: { session },
     logSeverityLevel: 3,
