@@ -251,13 +251,16 @@ const profiles = new WeakMap<ModelFolder, MemoryProfile>()
 
 /**
  * Bytes of a model's weights on disk: every file but JSON configs in the folders of its text
- * encoder, U-Net and VAE decoder (model.onnx and its external data, whatever their names). The
+ * encoder(s: SDXL's text_encoder_2 too), U-Net and VAE decoder (model.onnx and its external data, whatever their names). The
  * yardstick of the memory goal (peak ≤ 2× the weights, bench/sd15-scale.ts) and what picks the
  * session memory settings (memoryPolicy in session-options.ts; caller: LoadedModel.load).
  */
-export function modelWeightBytes(folder: Pick<ModelFolder, 'textEncoderPath' | 'unetPath' | 'vaeDecoderPath'>): number {
+export function modelWeightBytes(
+  folder: Pick<ModelFolder, 'textEncoderPath' | 'textEncoder2Path' | 'unetPath' | 'vaeDecoderPath'>,
+): number {
   let total = 0
-  for (const dir of new Set([folder.textEncoderPath, folder.unetPath, folder.vaeDecoderPath].map((p) => dirname(p)))) {
+  const graphs = [folder.textEncoderPath, folder.textEncoder2Path, folder.unetPath, folder.vaeDecoderPath]
+  for (const dir of new Set(graphs.filter((p): p is string => !!p).map((p) => dirname(p)))) {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (e.isFile() && !e.name.endsWith('.json')) total += statSync(join(dir, e.name)).size
     }

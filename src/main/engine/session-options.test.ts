@@ -53,5 +53,12 @@ describe('session options', () => {
       vaeDecoderPath: join(dirs[2], 'model.onnx'),
     }
     expect(modelWeightBytes(folder)).toBe(10 + 20 + 300 + 4000)
+    // SDXL: the second text encoder counts too
+    const second = join(temp, 'text_encoder_2')
+    mkdirSync(second)
+    writeFileSync(join(second, 'model.onnx'), new Uint8Array(50000))
+    expect(modelWeightBytes({ ...folder, textEncoder2Path: join(second, 'model.onnx') })).toBe(
+      10 + 20 + 300 + 4000 + 50000,
+    )
   })
 })
