@@ -13,15 +13,9 @@ import { gaussianNoise } from '../../src/shared/noise'
 import { toFloat32IO } from '../../src/main/engine/float32-io'
 import { BUNDLED } from './bundled-model'
 import { buildSyntheticUnet, randn } from './synthetic-unet'
+import { maxAbsDiff } from '../helpers/max-abs-diff'
 
 const unetPath = path.join(BUNDLED, 'unet', 'model.onnx')
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
-  return m
-}
 
 describe('attention control patch on the bundled U-Net', async () => {
   const bytes = fs.readFileSync(unetPath)

@@ -15,6 +15,7 @@ import { patchUnet } from '../../src/main/attention/patch-unet'
 import { loadTracedModel, traceGeneration } from '../../src/main/attention/trace'
 import { sessionOptions } from '../../src/main/engine/session-options'
 import { npyToFloat32, readNpy } from '../../src/shared/npy'
+import { maxAbsDiff, tapsMaxAbsDiff } from '../helpers/max-abs-diff'
 
 const SDXL_TINY = path.resolve(__dirname, '../fixtures/sdxl-tiny')
 const FUSED = path.resolve(__dirname, '../fixtures/fused/sdxl-tiny-unet.cpu.onnx')
@@ -22,13 +23,6 @@ const npy = (name: string) => npyToFloat32(readNpy(fs.readFileSync(path.join(SDX
 
 const tmp: string[] = []
 afterAll(() => tmp.forEach((d) => fs.rmSync(d, { recursive: true, force: true })))
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
-  return m
-}
 
 describe('fused attention (ORT optimizer, CPU options) on the SDXL U-Net', () => {
   it('recomputes all 28 cross-attention maps equal to the unfused taps; the output is the fused model’s own', async () => {
@@ -53,16 +47,7 @@ describe('fused attention (ORT optimizer, CPU options) on the SDXL U-Net', () =>
     )
     try {
       const [f, p, raw] = await Promise.all(sessions.map((s) => s.run(feeds)))
-      let worst = 0
-      fused.taps.forEach((tap, i) => {
-        const ref = plain.taps[i]
-        expect(f[tap.output].dims).toEqual(p[ref.output].dims)
-        worst = Math.max(worst, maxAbsDiff(f[tap.output].data as Float32Array, p[ref.output].data as Float32Array))
-        worst = Math.max(
-          worst,
-          maxAbsDiff(f[tap.uncondOutput!].data as Float32Array, p[ref.uncondOutput!].data as Float32Array),
-        )
-      })
+      const worst = tapsMaxAbsDiff(fused.taps, f, plain.taps, p)
       console.log(`SDXL fused vs unfused maps: max |diff| ${worst.toExponential(2)} over 28 layers`)
       expect(worst).toBeLessThanOrEqual(1e-4)
       expect(maxAbsDiff(f.out_sample.data as Float32Array, raw.out_sample.data as Float32Array)).toBe(0)

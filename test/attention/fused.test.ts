@@ -20,6 +20,7 @@ import { fromHalf } from '../../src/shared/float16'
 import { randn } from './synthetic-unet'
 import { BUNDLED } from './bundled-model'
 import { ModelManager } from '../../src/main/service/models'
+import { maxAbsDiff, tapsMaxAbsDiff } from '../helpers/max-abs-diff'
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/fused')
 const fixture = (kind: 'cpu' | 'packed' | 'gpu') =>
@@ -34,13 +35,6 @@ function folderWith(unet: Uint8Array): string {
   fs.cpSync(BUNDLED, dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'unet', 'model.onnx'), unet)
   return dir
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
-  return m
 }
 
 const options = () => sessionOptions({ threads: 2 })
@@ -71,16 +65,7 @@ describe('fused attention (ORT optimizer, CPU options) on the bundled U-Net', ()
     const t = sessions[1].inputMetadata.find((m) => m.name === 'timestep')
     if (t && 'type' in t && t.type === 'int64') feeds.timestep = new ort.Tensor('int64', [500n, 500n], [B])
     const [f, p, raw] = await Promise.all(sessions.map((s) => s.run(feeds)))
-    let worst = 0
-    fused.taps.forEach((tap, i) => {
-      const ref = plain.taps[i]
-      expect(f[tap.output].dims).toEqual(p[ref.output].dims)
-      worst = Math.max(worst, maxAbsDiff(f[tap.output].data as Float32Array, p[ref.output].data as Float32Array))
-      worst = Math.max(
-        worst,
-        maxAbsDiff(f[tap.uncondOutput!].data as Float32Array, p[ref.uncondOutput!].data as Float32Array),
-      )
-    })
+    const worst = tapsMaxAbsDiff(fused.taps, f, plain.taps, p)
     expect(worst).toBeLessThanOrEqual(1e-4)
     expect(maxAbsDiff(f.out_sample.data as Float32Array, raw.out_sample.data as Float32Array)).toBe(0)
     await Promise.all(sessions.map((s) => s.release()))

@@ -30,6 +30,7 @@ import { npyToFloat32, readNpy } from '../../src/shared/npy'
 import { toFloat16Model } from './fp16'
 import { downweightEmbeddings } from '../../src/main/engine/downweight'
 import { tokenScale } from '../../src/shared/emphasis'
+import { maxAbsDiff } from '../helpers/max-abs-diff'
 
 export const SDXL_TINY = path.resolve(__dirname, '../fixtures/sdxl-tiny')
 const REF = path.join(SDXL_TINY, 'reference')
@@ -51,13 +52,6 @@ function variant(edit: (dir: string) => void): string {
   fs.rmSync(path.join(dir, 'reference'), { recursive: true })
   edit(dir)
   return dir
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
-  return m
 }
 
 let traced: Promise<TracedModel> | undefined

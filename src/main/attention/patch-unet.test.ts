@@ -10,6 +10,7 @@ import { sessionOptions } from '../engine/session-options'
 import { prepareAttentionHook } from './hook'
 import { fromHalf, toHalf } from '../../shared/float16'
 import { toFloat32IO } from '../engine/float32-io'
+import { maxAbsDiff } from '../../../test/helpers/max-abs-diff'
 
 const H = 4,
   W = 6,
@@ -43,13 +44,6 @@ function expectedMap(scores: ort.Tensor, b: number, heads: number): Float32Array
     }
   }
   return out
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
-  return m
 }
 
 describe.each([

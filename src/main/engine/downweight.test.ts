@@ -10,6 +10,7 @@ import { encodeText } from './pipeline'
 import { alignedBlend, downweightEmbeddings, downweightGroups } from './downweight'
 import { tokenScale } from '../../shared/emphasis'
 import { DEMO_PROMPT } from '../../shared/generation'
+import { maxAbsDiff } from '../../../test/helpers/max-abs-diff'
 
 const BUNDLED = path.resolve(__dirname, '../../../models/daam-shapes')
 
@@ -23,11 +24,6 @@ afterAll(async () => {
 
 const encode = (p: { inputIds: number[]; length: number }[]) => encodeText(model, p)
 const row = (a: Float32Array, j: number, dim: number) => Array.from(a.subarray(j * dim, (j + 1) * dim))
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let d = 0
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]))
-  return d
-}
 
 describe('down-weighted embeddings', () => {
   it('groups tokens below 1 by weight and drops them from the ids, refilling the tail', () => {
@@ -59,10 +55,10 @@ describe('down-weighted embeddings', () => {
     expect(row(out, r, dim)).toEqual(row(full, r, dim))
     // "hat" and every token after it (EOS, padding) read as in the prompt typed without "red"
     for (let j = hat.tokenIndices[0]; j < enc.inputIds.length; j++) {
-      expect(maxDiff(row(out, j, dim), row(without, j - k, dim))).toBeLessThan(1e-5)
+      expect(maxAbsDiff(row(out, j, dim), row(without, j - k, dim))).toBeLessThan(1e-5)
     }
     // and "hat" did carry "red": the realignment changed it
-    expect(maxDiff(row(out, hat.tokenIndices[0], dim), row(full, hat.tokenIndices[0], dim))).toBeGreaterThan(0.01)
+    expect(maxAbsDiff(row(out, hat.tokenIndices[0], dim), row(full, hat.tokenIndices[0], dim))).toBeGreaterThan(0.01)
     // all ones: nothing encoded again
     expect(await downweightEmbeddings(encode, [enc], [null], full)).toBeNull()
   })
@@ -78,7 +74,7 @@ describe('down-weighted embeddings', () => {
     expect(Array.from(quarter.subarray(0, per))).toEqual(Array.from(full.subarray(0, per))) // negative: all ones
     const c = full.subarray(per)
     const expected = c.map((v, i) => v + 0.75 * (zero[i] - v))
-    expect(maxDiff(quarter.subarray(per), expected)).toBeLessThan(1e-5)
+    expect(maxAbsDiff(quarter.subarray(per), expected)).toBeLessThan(1e-5)
 
     // two distinct weights: one extra encoding each, changes summed
     const two = tokenScale(enc, [], { red: 0, scarf: 0.5 })!
@@ -90,7 +86,7 @@ describe('down-weighted embeddings', () => {
     const redOnly = alignedBlend(c, [groups[0]], [withouts[0]], dim)
     const scarfOnly = alignedBlend(c, [groups[1]], [withouts[1]], dim)
     expect(
-      maxDiff(
+      maxAbsDiff(
         both,
         c.map((v, i) => v + (redOnly[i] - v) + (scarfOnly[i] - v)),
       ),

@@ -22,6 +22,7 @@ import { gaussianNoise } from '../../shared/noise'
 import { toFloat16Model } from '../../../test/engine/fp16'
 import { float16IO, float16IOOfFile } from './float32-io'
 import { writeTinyModel } from '../../../test/engine/tiny-model'
+import { maxAbsDiff } from '../../../test/helpers/max-abs-diff'
 
 const base = {
   prompt: 'a red circle',
@@ -35,13 +36,6 @@ const base = {
 /** An observer that only collects the guidance part of each U-Net call. */
 function partsOf(parts: UnetCallPart[]): { observers: PipelineObserver[] } {
   return { observers: [{ step: (call) => parts.push(call.part) }] }
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
-  return m
 }
 
 let dir: string

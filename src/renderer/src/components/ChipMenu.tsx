@@ -6,8 +6,7 @@
  * Tab past the last control closes it and gives focus back to the chip.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'react'
-import { MAX_WEIGHT, MIN_WEIGHT } from '../../../shared/emphasis'
-import { weightOf, withWeight } from './WordWeight'
+import { WeightRange, weightOf, withWeight } from './WordWeight'
 
 export function ChipMenu({
   word,
@@ -77,15 +76,11 @@ export function ChipMenu({
       <div className="chip-menu-title">“{word}”</div>
       <label className="chip-menu-weight">
         <span>Weight</span>
-        <input
-          ref={slider}
-          type="range"
-          min={MIN_WEIGHT}
-          max={MAX_WEIGHT}
-          step={0.1}
+        <WeightRange
+          inputRef={slider}
+          word={word}
           value={value}
-          aria-label={`Weight of ${word}`}
-          onChange={(e) => onWeights(withWeight(weights, word, Number(e.target.value)))}
+          onChange={(w) => onWeights(withWeight(weights, word, w))}
         />
         <output data-testid="chip-menu-weight">{value.toFixed(1)}</output>
       </label>

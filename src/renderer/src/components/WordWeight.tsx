@@ -20,6 +20,32 @@ export function withWeight(weights: Readonly<Record<string, number>>, word: stri
   return next
 }
 
+/** The 0-3 weight slider of one word, shared by WordWeight and the chip's menu (ChipMenu). */
+export function WeightRange({
+  word,
+  value,
+  onChange,
+  inputRef,
+}: {
+  word: string
+  value: number
+  onChange: (weight: number) => void
+  inputRef?: React.Ref<HTMLInputElement>
+}): React.JSX.Element {
+  return (
+    <input
+      ref={inputRef}
+      type="range"
+      min={MIN_WEIGHT}
+      max={MAX_WEIGHT}
+      step={0.1}
+      value={value}
+      aria-label={`Weight of ${word}`}
+      onChange={(e) => onChange(Number(e.target.value))}
+    />
+  )
+}
+
 export function WordWeight({
   word,
   weights,
@@ -38,17 +64,7 @@ export function WordWeight({
   return (
     <div className="word-weight" data-testid="word-weight">
       <label>
-        Weight of “{word}”{' '}
-        <input
-          type="range"
-          min={MIN_WEIGHT}
-          max={MAX_WEIGHT}
-          step={0.1}
-          value={value}
-          aria-label={`Weight of ${word}`}
-          onChange={(e) => set(Number(e.target.value))}
-        />{' '}
-        <output>{value.toFixed(1)}</output>
+        Weight of “{word}” <WeightRange word={word} value={value} onChange={set} /> <output>{value.toFixed(1)}</output>
       </label>
       {value !== 1 && (
         <button type="button" className="link" onClick={() => set(1)}>
