@@ -28,6 +28,7 @@ import { readNpy } from '../src/shared/npy'
 import type { PromptEncoding } from '../src/shared/tokenizer'
 import world from '../models/daam-shapes/world.json'
 import { colourMask } from '../scripts/colour-key'
+import { EVAL_GENERATION } from '../scripts/eval'
 
 const { values } = parseArgs({
   options: {
@@ -112,9 +113,7 @@ async function main(): Promise<void> {
     const g = await traceGeneration(traced, {
       prompt: c.prompt,
       seed: c.seed,
-      steps: 20,
-      guidance: 5,
-      scheduler: 'ddim',
+      ...EVAL_GENERATION,
     })
     const truths = c.targets.map((t) => ({ word: t.word, mask: colourMask(g.rgb, t.colour) }))
     const kept = truths.filter((t) => t.mask.some((v) => v))

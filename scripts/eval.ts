@@ -40,6 +40,9 @@ export interface Case {
   targets: { word: string; colour: string }[]
 }
 
+/** How eval generates each case (20 DDIM steps, guidance 5); --steps/--guidance override. */
+export const EVAL_GENERATION = { steps: 20, guidance: 5, scheduler: 'ddim' } as const
+
 /**
  * 'heldout' (the issue's evaluation): every prompt names a combination never drawn in training.
  * 'seen': only combinations from training, to tell heat-map quality from generalisation.
@@ -140,8 +143,8 @@ async function main(): Promise<void> {
     return
   }
   const n = Number(arg('n', '100'))
-  const steps = Number(arg('steps', '20'))
-  const guidance = Number(arg('guidance', '5'))
+  const steps = Number(arg('steps', String(EVAL_GENERATION.steps)))
+  const guidance = Number(arg('guidance', String(EVAL_GENERATION.guidance)))
   const perHead = process.argv.includes('--per-head')
   const traced = await loadTracedModel(arg('model', 'models/daam-shapes'), { threads: 2, perHead, refine: !perHead })
   const taps = traced.hook?.taps ?? []
@@ -199,7 +202,7 @@ async function main(): Promise<void> {
   let missingGt = 0
   const t0 = Date.now()
   for (const [ci, c] of cases.entries()) {
-    const g = await traceGeneration(traced, { prompt: c.prompt, seed: c.seed, steps, guidance, scheduler: 'ddim' })
+    const g = await traceGeneration(traced, { ...EVAL_GENERATION, prompt: c.prompt, seed: c.seed, steps, guidance })
     const record = g.record
     if (!record) throw new Error(`"${c.prompt}": no attention record`)
     if (!explored) {

@@ -18,7 +18,7 @@ import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
 import { iou, thresholdMask } from '../../src/shared/heatmap/masks'
 import { selectWordSpecs } from '../../src/shared/heatmap/prompt-words'
 import { colourMask } from '../../scripts/colour-key'
-import { buildCases } from '../../scripts/eval'
+import { buildCases, EVAL_GENERATION } from '../../scripts/eval'
 import { loadBundled } from './bundled-model'
 
 describe('image-guided maps on the bundled model', () => {
@@ -32,9 +32,7 @@ describe('image-guided maps on the bundled model', () => {
       const g = await traceGeneration(traced, {
         prompt: c.prompt,
         seed: c.seed,
-        steps: 20,
-        guidance: 5,
-        scheduler: 'ddim',
+        ...EVAL_GENERATION,
       })
       const hm = new Heatmaps(g.record!, g.width, g.height, {
         data: g.rgb,

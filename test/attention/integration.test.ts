@@ -12,6 +12,7 @@ import { Heatmaps } from '../../src/shared/heatmap/heatmaps'
 import { selectWordSpecs } from '../../src/shared/heatmap/prompt-words'
 import { thresholdMask } from '../../src/shared/heatmap/masks'
 import { centroidY, colourMask, coverage } from '../../scripts/colour-key'
+import { EVAL_GENERATION } from '../../scripts/eval'
 
 const PROMPT = 'a snowman wearing a red hat and a blue scarf around its neck'
 
@@ -22,9 +23,7 @@ describe('snowman heat maps on the bundled model', () => {
       const g = await traceGeneration(await loadBundled(), {
         prompt: PROMPT,
         seed,
-        steps: 20,
-        guidance: 5,
-        scheduler: 'ddim',
+        ...EVAL_GENERATION,
       })
       if (!g.record) throw new Error('no attention record')
       const red = colourMask(g.rgb, 'red')
