@@ -11,7 +11,7 @@ import path from 'node:path'
 import { DEMO_PROMPT } from '../src/shared/generation'
 import { colourMask } from '../scripts/colour-key'
 import { canvasPixels, rgbOf } from './support/canvas'
-import { expect, launchApp, ROOT, saveScreenshot, test } from './fixtures'
+import { expect, generatePrompt, launchApp, ROOT, saveScreenshot, test } from './fixtures'
 
 test.setTimeout(180_000)
 
@@ -23,10 +23,8 @@ test('word chip menu: weight and knock out, by mouse and keyboard', async () => 
   try {
     const page = app.page
     await expect(page.getByTestId('model-detail')).toContainText('128×128')
-    await page.getByTestId('prompt').fill(DEMO_PROMPT)
-    await page.getByTestId('prompt').press('Control+Enter')
+    await generatePrompt(page)
     const chips = page.getByTestId('word-chips')
-    await expect(chips.getByRole('button')).toHaveText(DEMO_PROMPT.split(' '), { timeout: 60_000 })
     const red0 = count(colourMask(rgbOf(await canvasPixels(page)), 'red'))
     expect(red0).toBeGreaterThan(50) // the demo image has its red hat
 

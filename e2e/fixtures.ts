@@ -44,6 +44,7 @@ import {
   type ServiceOptions,
 } from '../src/main/service'
 import { serveStatic, type StaticServer } from './support/static-server'
+import { DEMO_PROMPT } from '../src/shared/generation'
 
 export { expect }
 
@@ -303,6 +304,16 @@ export function evaluateApi<R, A = undefined>(
   const argument = arg === undefined ? 'undefined' : JSON.stringify(arg)
   // A string expression is evaluated by the DevTools protocol, which the page's CSP (no eval) allows.
   return page.evaluate(`(${fn.toString()})(globalThis.api, ${argument})`) as Promise<R>
+}
+
+/**
+ * Generates `prompt` (the bundled model's demo by default) from the prompt box with Ctrl+Enter
+ * and waits until its words are chips: the start of the specs that work on a finished image.
+ */
+export async function generatePrompt(page: Page, prompt = DEMO_PROMPT): Promise<void> {
+  await page.getByTestId('prompt').fill(prompt)
+  await page.getByTestId('prompt').press('Control+Enter')
+  await expect(page.getByTestId('word-chips').getByRole('button')).toHaveText(prompt.split(' '), { timeout: 60_000 })
 }
 
 /** Saves a full-window PNG to e2e/artifacts/<name>.png and returns its path. */
