@@ -35,7 +35,6 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -43,13 +42,12 @@ from models.training.export import _export as export  # noqa: E402
 from models.training.export import _json as write_json  # noqa: E402
 from models.training.nets import (  # noqa: E402  (the project's own SD building blocks)
     CLIPEncoderLayer,
-    DownBlock,
     TimestepEmbedding,
     Timesteps,
-    UNetMidBlock2DCrossAttn,
-    UpBlock,
     VAEDecoder,
     VAEEncoder,
+    add_unet_blocks,
+    run_unet_blocks,
 )
 from models.training.scheduler_configs import SDXL_SCHEDULER_CONFIG  # noqa: E402
 
@@ -141,32 +139,13 @@ class UNetSDXL(nn.Module):
         ch = list(UNET["block_out_channels"])
         heads, depth, g, L = UNET["heads"], UNET["depth"], UNET["norm_num_groups"], UNET["layers_per_block"]
         attn = [0] + list(depth[1:])  # SDXL: no attention at the finest level
-        n = len(ch)
         temb = ch[0] * 4
         self.conv_in = nn.Conv2d(4, ch[0], 3, padding=1)
         self.time_proj = Timesteps(ch[0])
         self.time_embedding = TimestepEmbedding(ch[0], temb)
         self.add_time_proj = Timesteps(UNET["addition_time_embed_dim"])
         self.add_embedding = TimestepEmbedding(6 * UNET["addition_time_embed_dim"] + TEXT2["projection_dim"], temb)
-        self.down_blocks = nn.ModuleList()
-        skip_ch = [ch[0]]
-        cin = ch[0]
-        for i, c in enumerate(ch):
-            last = i == n - 1
-            self.down_blocks.append(DownBlock(cin, c, temb, L, attn[i], CROSS, heads[i], g, not last, linear=True))
-            skip_ch += [c] * L + ([] if last else [c])
-            cin = c
-        self.mid_block = UNetMidBlock2DCrossAttn(ch[-1], temb, CROSS, heads[-1], g, depth[-1], linear=True)
-        self.up_blocks = nn.ModuleList()
-        prev = ch[-1]
-        for i, c in enumerate(ch[::-1]):
-            last = i == n - 1
-            skips = [skip_ch.pop() for _ in range(L + 1)]
-            lvl = n - 1 - i
-            self.up_blocks.append(
-                UpBlock(skips, prev, c, temb, L + 1, attn[lvl], CROSS, heads[lvl], g, not last, linear=True)
-            )
-            prev = c
+        add_unet_blocks(self, ch, temb, L, attn, CROSS, heads, g, mid_depth=depth[-1], linear=True)
         self.conv_norm_out = nn.GroupNorm(g, ch[0], eps=1e-5)
         self.conv_out = nn.Conv2d(ch[0], 4, 3, padding=1)
 
@@ -175,15 +154,7 @@ class UNetSDXL(nn.Module):
         b = time_ids.shape[0]
         t_emb = self.add_time_proj(time_ids.reshape(-1)).reshape(b, -1)
         temb = temb + self.add_embedding(torch.cat([text_embeds, t_emb], dim=-1))
-        x = self.conv_in(sample)
-        skips = [x]
-        for blk in self.down_blocks:
-            x, s = blk(x, temb, encoder_hidden_states)
-            skips += s
-        x = self.mid_block(x, temb, encoder_hidden_states)
-        for blk in self.up_blocks:
-            x = blk(x, skips, temb, encoder_hidden_states)
-        return self.conv_out(F.silu(self.conv_norm_out(x)))
+        return run_unet_blocks(self, sample, temb, encoder_hidden_states)
 
 
 class VAEDecoderExport(nn.Module):

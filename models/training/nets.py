@@ -4,6 +4,9 @@ Module names mirror diffusers (down_blocks.N.attentions.M.transformer_blocks.0.a
 mid_block, up_blocks, conv_in, time_embedding, ...) so an ONNX export gets node names like a
 real SD export. Attention is written unfused in the old 3-D layout:
 q,k,v -> [B*heads, S, d]; MatMul(q, k^T) -> Mul(scale) -> Softmax -> MatMul(v).
+Callers: the training and export stages here (export.py, train_*.py, sampler.py, ...), sd15_shape.py
+(SD 1.5's shapes) and scripts/sdxl-fixture.py (the SDXL-shaped test fixture, linear projections and
+deeper transformers through the same blocks).
 """
 import math
 
@@ -412,42 +415,56 @@ class UNet2DConditionModel(nn.Module):
         self.conv_in = nn.Conv2d(in_channels, ch[0], 3, padding=1)
         self.time_proj = Timesteps(ch[0])
         self.time_embedding = TimestepEmbedding(ch[0], temb)
-        self.down_blocks = nn.ModuleList()
-        skip_ch = [ch[0]]
-        cin = ch[0]
-        for i, c in enumerate(ch):
-            last = i == n - 1
-            self.down_blocks.append(
-                DownBlock(cin, c, temb, L, int(attn_down[i]), cross_attention_dim, heads, g, not last)
-            )
-            skip_ch += [c] * L + ([] if last else [c])
-            cin = c
-        self.mid_block = UNetMidBlock2DCrossAttn(ch[-1], temb, cross_attention_dim, heads, g)
-        self.up_blocks = nn.ModuleList()
-        rev = ch[::-1]
-        prev = ch[-1]
-        attn_up = attn_down[::-1]
-        for i, c in enumerate(rev):
-            last = i == n - 1
-            skips = [skip_ch.pop() for _ in range(L + 1)]
-            self.up_blocks.append(
-                UpBlock(skips, prev, c, temb, L + 1, int(attn_up[i]), cross_attention_dim, heads, g, not last)
-            )
-            prev = c
+        depths = [int(a) for a in attn_down]
+        add_unet_blocks(self, ch, temb, L, depths, cross_attention_dim, [heads] * n, g)
         self.conv_norm_out = nn.GroupNorm(g, ch[0], eps=1e-5)
         self.conv_out = nn.Conv2d(ch[0], out_channels, 3, padding=1)
 
     def forward(self, sample, timestep, encoder_hidden_states):
         temb = self.time_embedding(self.time_proj(timestep))
-        x = self.conv_in(sample)
-        skips = [x]
-        for blk in self.down_blocks:
-            x, s = blk(x, temb, encoder_hidden_states)
-            skips += s
-        x = self.mid_block(x, temb, encoder_hidden_states)
-        for blk in self.up_blocks:
-            x = blk(x, skips, temb, encoder_hidden_states)
-        return self.conv_out(F.silu(self.conv_norm_out(x)))
+        return run_unet_blocks(self, sample, temb, encoder_hidden_states)
+
+
+def add_unet_blocks(unet, ch, temb, layers, depths, context_dim, heads, groups, mid_depth=1, linear=False):
+    """Adds down_blocks, mid_block and up_blocks to `unet` (in that order: the seeded init depends on
+    it). Per level i: ch[i] channels, depths[i] transformer blocks per attention (0: none), heads[i]
+    heads; the up path mirrors the down one. UNet2DConditionModel and scripts/sdxl-fixture.py's
+    UNetSDXL build theirs here."""
+    n = len(ch)
+    unet.down_blocks = nn.ModuleList()
+    skip_ch = [ch[0]]
+    cin = ch[0]
+    for i, c in enumerate(ch):
+        last = i == n - 1
+        unet.down_blocks.append(
+            DownBlock(cin, c, temb, layers, depths[i], context_dim, heads[i], groups, not last, linear)
+        )
+        skip_ch += [c] * layers + ([] if last else [c])
+        cin = c
+    unet.mid_block = UNetMidBlock2DCrossAttn(ch[-1], temb, context_dim, heads[-1], groups, mid_depth, linear)
+    unet.up_blocks = nn.ModuleList()
+    prev = ch[-1]
+    for i, c in enumerate(ch[::-1]):
+        last = i == n - 1
+        skips = [skip_ch.pop() for _ in range(layers + 1)]
+        lvl = n - 1 - i
+        unet.up_blocks.append(
+            UpBlock(skips, prev, c, temb, layers + 1, depths[lvl], context_dim, heads[lvl], groups, not last, linear)
+        )
+        prev = c
+
+
+def run_unet_blocks(unet, sample, temb, context):
+    """conv_in, the down, mid and up blocks with their skip connections, and the output head."""
+    x = unet.conv_in(sample)
+    skips = [x]
+    for blk in unet.down_blocks:
+        x, s = blk(x, temb, context)
+        skips += s
+    x = unet.mid_block(x, temb, context)
+    for blk in unet.up_blocks:
+        x = blk(x, skips, temb, context)
+    return unet.conv_out(F.silu(unet.conv_norm_out(x)))
 
 
 # ----------------------------------------------------------------------------- autoencoder
