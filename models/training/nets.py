@@ -4,7 +4,7 @@ Module names mirror diffusers (down_blocks.N.attentions.M.transformer_blocks.0.a
 mid_block, up_blocks, conv_in, time_embedding, ...) so an ONNX export gets node names like a
 real SD export. Attention is written unfused in the old 3-D layout:
 q,k,v -> [B*heads, S, d]; MatMul(q, k^T) -> Mul(scale) -> Softmax -> MatMul(v).
-Callers: the training and export stages here (export.py, train_*.py, sampler.py, ...), sd15_shape.py
+Callers: the training and export stages here (export.py, train_unet.py, train_vae.py), sd15_shape.py
 (SD 1.5's shapes) and scripts/sdxl-fixture.py (the SDXL-shaped test fixture, linear projections and
 deeper transformers through the same blocks).
 """
