@@ -200,7 +200,8 @@ def text_config(cfg, arch):
     }
 
 
-# SDXL base's, with the diffusers version its file names second (the committed fixture carries it)
+# SDXL base's, with the diffusers version second as the committed fixture has it (the None only
+# reserves _class_name's first place; the spread fills it)
 SCHEDULER = {"_class_name": None, "_diffusers_version": "0.19.0.dev0", **SDXL_SCHEDULER_CONFIG}
 
 
