@@ -35,24 +35,22 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+from models.training.export import _export as export  # noqa: E402
+from models.training.export import _json as write_json  # noqa: E402
 from models.training.nets import (  # noqa: E402  (the project's own SD building blocks)
-    Attention,
     CLIPEncoderLayer,
-    Downsample2D,
-    FeedForward,
-    ResnetBlock2D,
     TimestepEmbedding,
     Timesteps,
-    Upsample2D,
     VAEDecoder,
     VAEEncoder,
+    add_unet_blocks,
+    run_unet_blocks,
 )
+from models.training.scheduler_configs import SDXL_SCHEDULER_CONFIG  # noqa: E402
 
-OPSET = 17
 MAX_LEN = 77
 VOCAB = 662  # the bundled model's tokenizer (copied into tokenizer/ and tokenizer_2/)
 BOS_ID, EOS_ID = 660, 661
@@ -131,102 +129,6 @@ class TextEncoder2Export(nn.Module):
 # ----------------------------------------------------------------------------- U-Net
 
 
-class BasicTransformerBlock(nn.Module):
-    def __init__(self, dim, context_dim, heads):
-        super().__init__()
-        self.norm1 = nn.LayerNorm(dim)
-        self.attn1 = Attention(dim, dim, heads)
-        self.norm2 = nn.LayerNorm(dim)
-        self.attn2 = Attention(dim, context_dim, heads)
-        self.norm3 = nn.LayerNorm(dim)
-        self.ff = FeedForward(dim)
-
-    def forward(self, x, context):
-        x = self.attn1(self.norm1(x)) + x
-        x = self.attn2(self.norm2(x), context) + x
-        return self.ff(self.norm3(x)) + x
-
-
-class Transformer2DModel(nn.Module):
-    """SDXL's transformer: linear proj_in/proj_out (use_linear_projection) around `depth` blocks."""
-
-    def __init__(self, c, context_dim, heads, groups, depth):
-        super().__init__()
-        self.norm = nn.GroupNorm(groups, c, eps=1e-6)
-        self.proj_in = nn.Linear(c, c)
-        self.transformer_blocks = nn.ModuleList([BasicTransformerBlock(c, context_dim, heads) for _ in range(depth)])
-        self.proj_out = nn.Linear(c, c)
-
-    def forward(self, x, context):
-        b, c, h, w = x.shape
-        res = x
-        x = self.norm(x).permute(0, 2, 3, 1).reshape(b, h * w, c)
-        x = self.proj_in(x)
-        for blk in self.transformer_blocks:
-            x = blk(x, context)
-        x = self.proj_out(x).reshape(b, h, w, c).permute(0, 3, 1, 2)
-        return x + res
-
-
-class DownBlock(nn.Module):
-    def __init__(self, cin, cout, temb, layers, depth, heads, groups, downsample):
-        super().__init__()
-        self.resnets = nn.ModuleList(
-            [ResnetBlock2D(cin if i == 0 else cout, cout, temb, groups) for i in range(layers)]
-        )
-        self.attentions = (
-            nn.ModuleList([Transformer2DModel(cout, CROSS, heads, groups, depth) for _ in range(layers)])
-            if depth
-            else None
-        )
-        self.downsamplers = nn.ModuleList([Downsample2D(cout)]) if downsample else None
-
-    def forward(self, x, temb, context):
-        skips = []
-        for i, r in enumerate(self.resnets):
-            x = r(x, temb)
-            if self.attentions is not None:
-                x = self.attentions[i](x, context)
-            skips.append(x)
-        if self.downsamplers is not None:
-            x = self.downsamplers[0](x)
-            skips.append(x)
-        return x, skips
-
-
-class UpBlock(nn.Module):
-    def __init__(self, skip_ch, prev, cout, temb, layers, depth, heads, groups, upsample):
-        super().__init__()
-        self.resnets = nn.ModuleList(
-            [ResnetBlock2D((prev if i == 0 else cout) + skip_ch[i], cout, temb, groups) for i in range(layers)]
-        )
-        self.attentions = (
-            nn.ModuleList([Transformer2DModel(cout, CROSS, heads, groups, depth) for _ in range(layers)])
-            if depth
-            else None
-        )
-        self.upsamplers = nn.ModuleList([Upsample2D(cout)]) if upsample else None
-
-    def forward(self, x, skips, temb, context):
-        for i, r in enumerate(self.resnets):
-            x = r(torch.cat([x, skips.pop()], dim=1), temb)
-            if self.attentions is not None:
-                x = self.attentions[i](x, context)
-        if self.upsamplers is not None:
-            x = self.upsamplers[0](x)
-        return x
-
-
-class MidBlock(nn.Module):
-    def __init__(self, c, temb, heads, groups, depth):
-        super().__init__()
-        self.resnets = nn.ModuleList([ResnetBlock2D(c, c, temb, groups), ResnetBlock2D(c, c, temb, groups)])
-        self.attentions = nn.ModuleList([Transformer2DModel(c, CROSS, heads, groups, depth)])
-
-    def forward(self, x, temb, context):
-        return self.resnets[1](self.attentions[0](self.resnets[0](x, temb), context), temb)
-
-
 class UNetSDXL(nn.Module):
     """Down: plain (16^2) -> CrossAttn depth 2 (8^2) -> CrossAttn depth 3 (4^2); mid depth 3;
     up: CrossAttn depth 3 (4^2) -> CrossAttn depth 2 (8^2) -> plain (16^2), like SDXL's
@@ -237,30 +139,13 @@ class UNetSDXL(nn.Module):
         ch = list(UNET["block_out_channels"])
         heads, depth, g, L = UNET["heads"], UNET["depth"], UNET["norm_num_groups"], UNET["layers_per_block"]
         attn = [0] + list(depth[1:])  # SDXL: no attention at the finest level
-        n = len(ch)
         temb = ch[0] * 4
         self.conv_in = nn.Conv2d(4, ch[0], 3, padding=1)
         self.time_proj = Timesteps(ch[0])
         self.time_embedding = TimestepEmbedding(ch[0], temb)
         self.add_time_proj = Timesteps(UNET["addition_time_embed_dim"])
         self.add_embedding = TimestepEmbedding(6 * UNET["addition_time_embed_dim"] + TEXT2["projection_dim"], temb)
-        self.down_blocks = nn.ModuleList()
-        skip_ch = [ch[0]]
-        cin = ch[0]
-        for i, c in enumerate(ch):
-            last = i == n - 1
-            self.down_blocks.append(DownBlock(cin, c, temb, L, attn[i], heads[i], g, not last))
-            skip_ch += [c] * L + ([] if last else [c])
-            cin = c
-        self.mid_block = MidBlock(ch[-1], temb, heads[-1], g, depth[-1])
-        self.up_blocks = nn.ModuleList()
-        prev = ch[-1]
-        for i, c in enumerate(ch[::-1]):
-            last = i == n - 1
-            skips = [skip_ch.pop() for _ in range(L + 1)]
-            lvl = n - 1 - i
-            self.up_blocks.append(UpBlock(skips, prev, c, temb, L + 1, attn[lvl], heads[lvl], g, not last))
-            prev = c
+        add_unet_blocks(self, ch, temb, L, attn, CROSS, heads, g, mid_depth=depth[-1], linear=True)
         self.conv_norm_out = nn.GroupNorm(g, ch[0], eps=1e-5)
         self.conv_out = nn.Conv2d(ch[0], 4, 3, padding=1)
 
@@ -269,15 +154,7 @@ class UNetSDXL(nn.Module):
         b = time_ids.shape[0]
         t_emb = self.add_time_proj(time_ids.reshape(-1)).reshape(b, -1)
         temb = temb + self.add_embedding(torch.cat([text_embeds, t_emb], dim=-1))
-        x = self.conv_in(sample)
-        skips = [x]
-        for blk in self.down_blocks:
-            x, s = blk(x, temb, encoder_hidden_states)
-            skips += s
-        x = self.mid_block(x, temb, encoder_hidden_states)
-        for blk in self.up_blocks:
-            x = blk(x, skips, temb, encoder_hidden_states)
-        return self.conv_out(F.silu(self.conv_norm_out(x)))
+        return run_unet_blocks(self, sample, temb, encoder_hidden_states)
 
 
 class VAEDecoderExport(nn.Module):
@@ -305,28 +182,6 @@ class VAEEncoderExport(nn.Module):
 # ----------------------------------------------------------------------------- export
 
 
-def export(model, args, path, inputs, outputs, axes):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(
-            model,
-            args,
-            path,
-            input_names=inputs,
-            output_names=outputs,
-            dynamic_axes=axes,
-            opset_version=OPSET,
-            do_constant_folding=True,
-        )
-
-
-def write_json(path, obj):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.write("\n")
-
-
 def text_config(cfg, arch):
     return {
         "architectures": [arch],
@@ -345,24 +200,9 @@ def text_config(cfg, arch):
     }
 
 
-SCHEDULER = {
-    "_class_name": "EulerDiscreteScheduler",
-    "_diffusers_version": "0.19.0.dev0",
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "beta_start": 0.00085,
-    "clip_sample": False,
-    "interpolation_type": "linear",
-    "num_train_timesteps": 1000,
-    "prediction_type": "epsilon",
-    "sample_max_value": 1.0,
-    "set_alpha_to_one": False,
-    "skip_prk_steps": True,
-    "steps_offset": 1,
-    "timestep_spacing": "leading",
-    "trained_betas": None,
-    "use_karras_sigmas": False,
-}
+# SDXL base's, with the diffusers version second as the committed fixture has it (the None only
+# reserves _class_name's first place; the spread fills it)
+SCHEDULER = {"_class_name": None, "_diffusers_version": "0.19.0.dev0", **SDXL_SCHEDULER_CONFIG}
 
 
 def copy_tokenizer(dst, pad):

@@ -117,6 +117,48 @@ def _json(path, obj):
         f.write("\n")
 
 
+# The SD 1.x component exports (diffusers' OnnxStableDiffusionPipeline names and dynamic axes), shared
+# by export() and sd15_shape.py.
+def export_text_encoder(te, ids, out):
+    _export(
+        TextEncoderExport(te),
+        (ids,),
+        os.path.join(out, "text_encoder", "model.onnx"),
+        ["input_ids"],
+        ["last_hidden_state", "pooler_output"],
+        {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}, "pooler_output": {0: "batch"}},
+    )
+
+
+def export_unet(unet, args, out):
+    """args: (sample, timestep, encoder_hidden_states) to trace with; the axes are dynamic."""
+    _export(
+        unet,
+        args,
+        os.path.join(out, "unet", "model.onnx"),
+        ["sample", "timestep", "encoder_hidden_states"],
+        ["out_sample"],
+        {
+            "sample": {0: "batch", 2: "height", 3: "width"},
+            "timestep": {0: "batch"},
+            "encoder_hidden_states": {0: "batch", 1: "sequence"},
+            "out_sample": {0: "batch", 2: "height", 3: "width"},
+        },
+    )
+
+
+def export_vae_decoder(decoder, latent, out):
+    """decoder: latent_sample -> sample in [-1, 1] (VAEDecoderExport or sd15_shape.SDVAEDecoder)."""
+    _export(
+        decoder,
+        (latent,),
+        os.path.join(out, "vae_decoder", "model.onnx"),
+        ["latent_sample"],
+        ["sample"],
+        {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "height", 3: "width"}},
+    )
+
+
 def export(ck, out=BUNDLE, write_checkpoint=True, encoder=True):
     te, unet, vae = build_models(ck)
     tok = default_tokenizer()
@@ -134,14 +176,7 @@ def export(ck, out=BUNDLE, write_checkpoint=True, encoder=True):
     assert len(tok.vocab) == ck["text_config"]["vocab_size"], (len(tok.vocab), ck["text_config"]["vocab_size"])
 
     ids = torch.tensor([tok("a snowman wearing a red hat"), tok("")], dtype=torch.int64)
-    _export(
-        TextEncoderExport(te),
-        (ids,),
-        os.path.join(out, "text_encoder", "model.onnx"),
-        ["input_ids"],
-        ["last_hidden_state", "pooler_output"],
-        {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}, "pooler_output": {0: "batch"}},
-    )
+    export_text_encoder(te, ids, out)
     tc = ck["text_config"]
     _json(
         os.path.join(out, "text_encoder", "config.json"),
@@ -170,19 +205,7 @@ def export(ck, out=BUNDLE, write_checkpoint=True, encoder=True):
     sample = torch.randn(2, 4, 16, 16)
     t = torch.tensor([999, 1], dtype=torch.int64)
     ctx = torch.randn(2, MAX_LEN, D)
-    _export(
-        unet,
-        (sample, t, ctx),
-        os.path.join(out, "unet", "model.onnx"),
-        ["sample", "timestep", "encoder_hidden_states"],
-        ["out_sample"],
-        {
-            "sample": {0: "batch", 2: "height", 3: "width"},
-            "timestep": {0: "batch"},
-            "encoder_hidden_states": {0: "batch", 1: "sequence"},
-            "out_sample": {0: "batch", 2: "height", 3: "width"},
-        },
-    )
+    export_unet(unet, (sample, t, ctx), out)
     n = len(uc["block_out_channels"])
     _json(
         os.path.join(out, "unet", "config.json"),
@@ -230,14 +253,7 @@ def export(ck, out=BUNDLE, write_checkpoint=True, encoder=True):
         "up_block_types": ["UpDecoderBlock2D"] * len(vc["block_out_channels"]),
     }
     z = torch.randn(1, 4, 16, 16)
-    _export(
-        VAEDecoderExport(vae),
-        (z,),
-        os.path.join(out, "vae_decoder", "model.onnx"),
-        ["latent_sample"],
-        ["sample"],
-        {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "height", 3: "width"}},
-    )
+    export_vae_decoder(VAEDecoderExport(vae), z, out)
     _json(os.path.join(out, "vae_decoder", "config.json"), vae_cfg)
     components = {"vae_decoder": ["diffusers", "OnnxRuntimeModel"]}
     if encoder:

@@ -4,6 +4,9 @@ Module names mirror diffusers (down_blocks.N.attentions.M.transformer_blocks.0.a
 mid_block, up_blocks, conv_in, time_embedding, ...) so an ONNX export gets node names like a
 real SD export. Attention is written unfused in the old 3-D layout:
 q,k,v -> [B*heads, S, d]; MatMul(q, k^T) -> Mul(scale) -> Softmax -> MatMul(v).
+Callers: the training and export stages here (export.py, train_unet.py, train_vae.py), sd15_shape.py
+(SD 1.5's shapes) and scripts/sdxl-fixture.py (the SDXL-shaped test fixture, linear projections and
+deeper transformers through the same blocks).
 """
 import math
 
@@ -258,36 +261,51 @@ class BasicTransformerBlock(nn.Module):
 
 
 class Transformer2DModel(nn.Module):
-    def __init__(self, c, context_dim, heads, groups):
+    """`depth` blocks between proj_in/proj_out: 1x1 convolutions on the feature map as SD 1.x, or
+    linear layers on the flattened tokens (linear=True: use_linear_projection, as SD 2.x and SDXL;
+    scripts/sdxl-fixture.py builds those)."""
+
+    def __init__(self, c, context_dim, heads, groups, depth=1, linear=False):
         super().__init__()
+        self.linear = linear
         self.norm = nn.GroupNorm(groups, c, eps=1e-6)
-        self.proj_in = nn.Conv2d(c, c, 1)
-        self.transformer_blocks = nn.ModuleList([BasicTransformerBlock(c, context_dim, heads)])
-        self.proj_out = nn.Conv2d(c, c, 1)
+        self.proj_in = nn.Linear(c, c) if linear else nn.Conv2d(c, c, 1)
+        self.transformer_blocks = nn.ModuleList([BasicTransformerBlock(c, context_dim, heads) for _ in range(depth)])
+        self.proj_out = nn.Linear(c, c) if linear else nn.Conv2d(c, c, 1)
 
     def forward(self, x, context):
         b, c, h, w = x.shape
         res = x
-        x = self.proj_in(self.norm(x))
-        x = x.permute(0, 2, 3, 1).reshape(b, h * w, c)
+        x = self.norm(x)
+        if self.linear:
+            x = self.proj_in(x.permute(0, 2, 3, 1).reshape(b, h * w, c))
+        else:
+            x = self.proj_in(x).permute(0, 2, 3, 1).reshape(b, h * w, c)
         for blk in self.transformer_blocks:
             x = blk(x, context)
-        x = x.reshape(b, h, w, c).permute(0, 3, 1, 2)
-        return self.proj_out(x) + res
+        if self.linear:
+            x = self.proj_out(x).reshape(b, h, w, c).permute(0, 3, 1, 2)
+        else:
+            x = self.proj_out(x.reshape(b, h, w, c).permute(0, 3, 1, 2))
+        return x + res
+
+
+def block_attentions(c, context_dim, heads, groups, depth, linear, count):
+    """A block's `count` transformers of `depth` blocks each, or None where the block has no attention."""
+    if not depth:
+        return None
+    return nn.ModuleList([Transformer2DModel(c, context_dim, heads, groups, depth, linear) for _ in range(count)])
 
 
 class DownBlock(nn.Module):
-    def __init__(self, cin, cout, temb, layers, attn, context_dim, heads, groups, downsample):
+    """depth: transformer blocks per attention (0: a plain DownBlock2D); linear: see Transformer2DModel."""
+
+    def __init__(self, cin, cout, temb, layers, depth, context_dim, heads, groups, downsample, linear=False):
         super().__init__()
         self.resnets = nn.ModuleList(
             [ResnetBlock2D(cin if i == 0 else cout, cout, temb, groups) for i in range(layers)]
         )
-        if attn:
-            self.attentions = nn.ModuleList(
-                [Transformer2DModel(cout, context_dim, heads, groups) for _ in range(layers)]
-            )
-        else:
-            self.attentions = None
+        self.attentions = block_attentions(cout, context_dim, heads, groups, depth, linear, layers)
         self.downsamplers = nn.ModuleList([Downsample2D(cout)]) if downsample else None
 
     def forward(self, x, temb, context):
@@ -304,17 +322,14 @@ class DownBlock(nn.Module):
 
 
 class UpBlock(nn.Module):
-    def __init__(self, cin_skips, prev, cout, temb, layers, attn, context_dim, heads, groups, upsample):
+    """depth, linear: as DownBlock."""
+
+    def __init__(self, cin_skips, prev, cout, temb, layers, depth, context_dim, heads, groups, upsample, linear=False):
         super().__init__()
         self.resnets = nn.ModuleList(
             [ResnetBlock2D((prev if i == 0 else cout) + cin_skips[i], cout, temb, groups) for i in range(layers)]
         )
-        if attn:
-            self.attentions = nn.ModuleList(
-                [Transformer2DModel(cout, context_dim, heads, groups) for _ in range(layers)]
-            )
-        else:
-            self.attentions = None
+        self.attentions = block_attentions(cout, context_dim, heads, groups, depth, linear, layers)
         self.upsamplers = nn.ModuleList([Upsample2D(cout)]) if upsample else None
 
     def forward(self, x, skips, temb, context):
@@ -329,10 +344,10 @@ class UpBlock(nn.Module):
 
 
 class UNetMidBlock2DCrossAttn(nn.Module):
-    def __init__(self, c, temb, context_dim, heads, groups):
+    def __init__(self, c, temb, context_dim, heads, groups, depth=1, linear=False):
         super().__init__()
         self.resnets = nn.ModuleList([ResnetBlock2D(c, c, temb, groups), ResnetBlock2D(c, c, temb, groups)])
-        self.attentions = nn.ModuleList([Transformer2DModel(c, context_dim, heads, groups)])
+        self.attentions = block_attentions(c, context_dim, heads, groups, depth, linear, 1)
 
     def forward(self, x, temb, context):
         x = self.resnets[0](x, temb)
@@ -400,40 +415,56 @@ class UNet2DConditionModel(nn.Module):
         self.conv_in = nn.Conv2d(in_channels, ch[0], 3, padding=1)
         self.time_proj = Timesteps(ch[0])
         self.time_embedding = TimestepEmbedding(ch[0], temb)
-        self.down_blocks = nn.ModuleList()
-        skip_ch = [ch[0]]
-        cin = ch[0]
-        for i, c in enumerate(ch):
-            last = i == n - 1
-            self.down_blocks.append(DownBlock(cin, c, temb, L, attn_down[i], cross_attention_dim, heads, g, not last))
-            skip_ch += [c] * L + ([] if last else [c])
-            cin = c
-        self.mid_block = UNetMidBlock2DCrossAttn(ch[-1], temb, cross_attention_dim, heads, g)
-        self.up_blocks = nn.ModuleList()
-        rev = ch[::-1]
-        prev = ch[-1]
-        attn_up = attn_down[::-1]
-        for i, c in enumerate(rev):
-            last = i == n - 1
-            skips = [skip_ch.pop() for _ in range(L + 1)]
-            self.up_blocks.append(
-                UpBlock(skips, prev, c, temb, L + 1, attn_up[i], cross_attention_dim, heads, g, not last)
-            )
-            prev = c
+        depths = [int(a) for a in attn_down]
+        add_unet_blocks(self, ch, temb, L, depths, cross_attention_dim, [heads] * n, g)
         self.conv_norm_out = nn.GroupNorm(g, ch[0], eps=1e-5)
         self.conv_out = nn.Conv2d(ch[0], out_channels, 3, padding=1)
 
     def forward(self, sample, timestep, encoder_hidden_states):
         temb = self.time_embedding(self.time_proj(timestep))
-        x = self.conv_in(sample)
-        skips = [x]
-        for blk in self.down_blocks:
-            x, s = blk(x, temb, encoder_hidden_states)
-            skips += s
-        x = self.mid_block(x, temb, encoder_hidden_states)
-        for blk in self.up_blocks:
-            x = blk(x, skips, temb, encoder_hidden_states)
-        return self.conv_out(F.silu(self.conv_norm_out(x)))
+        return run_unet_blocks(self, sample, temb, encoder_hidden_states)
+
+
+def add_unet_blocks(unet, ch, temb, layers, depths, context_dim, heads, groups, mid_depth=1, linear=False):
+    """Adds down_blocks, mid_block and up_blocks to `unet` (in that order: the seeded init depends on
+    it). Per level i: ch[i] channels, depths[i] transformer blocks per attention (0: none), heads[i]
+    heads; the up path mirrors the down one. UNet2DConditionModel and scripts/sdxl-fixture.py's
+    UNetSDXL build theirs here."""
+    n = len(ch)
+    unet.down_blocks = nn.ModuleList()
+    skip_ch = [ch[0]]
+    cin = ch[0]
+    for i, c in enumerate(ch):
+        last = i == n - 1
+        unet.down_blocks.append(
+            DownBlock(cin, c, temb, layers, depths[i], context_dim, heads[i], groups, not last, linear)
+        )
+        skip_ch += [c] * layers + ([] if last else [c])
+        cin = c
+    unet.mid_block = UNetMidBlock2DCrossAttn(ch[-1], temb, context_dim, heads[-1], groups, mid_depth, linear)
+    unet.up_blocks = nn.ModuleList()
+    prev = ch[-1]
+    for i, c in enumerate(ch[::-1]):
+        last = i == n - 1
+        skips = [skip_ch.pop() for _ in range(layers + 1)]
+        lvl = n - 1 - i
+        unet.up_blocks.append(
+            UpBlock(skips, prev, c, temb, layers + 1, depths[lvl], context_dim, heads[lvl], groups, not last, linear)
+        )
+        prev = c
+
+
+def run_unet_blocks(unet, sample, temb, context):
+    """conv_in, the down, mid and up blocks with their skip connections, and the output head."""
+    x = unet.conv_in(sample)
+    skips = [x]
+    for blk in unet.down_blocks:
+        x, s = blk(x, temb, context)
+        skips += s
+    x = unet.mid_block(x, temb, context)
+    for blk in unet.up_blocks:
+        x = blk(x, skips, temb, context)
+    return unet.conv_out(F.silu(unet.conv_norm_out(x)))
 
 
 # ----------------------------------------------------------------------------- autoencoder
@@ -474,26 +505,37 @@ class VAEDecoder(nn.Module):
         self.conv_in = nn.Conv2d(latent, rev[0], 3, padding=1)
         self.mid_block = nn.Module()
         self.mid_block.resnets = nn.ModuleList([ResnetBlock2D(rev[0], rev[0], 0, groups)])
-        self.up_blocks = nn.ModuleList()
-        cin = rev[0]
-        for i, c in enumerate(rev):
-            blk = nn.Module()
-            blk.resnets = nn.ModuleList([ResnetBlock2D(cin if j == 0 else c, c, 0, groups) for j in range(layers + 1)])
-            blk.upsamplers = nn.ModuleList([Upsample2D(c)]) if i < len(rev) - 1 else None
-            self.up_blocks.append(blk)
-            cin = c
+        self.up_blocks = vae_up_blocks(rev, groups, layers)
         self.conv_norm_out = nn.GroupNorm(groups, rev[-1])
         self.conv_out = nn.Conv2d(rev[-1], 3, 3, padding=1)
 
     def forward(self, z):
         x = self.conv_in(z)
         x = self.mid_block.resnets[0](x)
-        for blk in self.up_blocks:
-            for r in blk.resnets:
-                x = r(x)
-            if blk.upsamplers is not None:
-                x = blk.upsamplers[0](x)
-        return self.conv_out(F.silu(self.conv_norm_out(x)))
+        return self.conv_out(F.silu(self.conv_norm_out(run_vae_up_blocks(self.up_blocks, x))))
+
+
+def vae_up_blocks(rev, groups, layers):
+    """The VAE decoder's up blocks (UpDecoderBlock2D: layers + 1 resnets, then an upsampler but at the
+    last level) over the reversed channel list; VAEDecoder and sd15_shape.SDVAEDecoder build them."""
+    blocks = nn.ModuleList()
+    cin = rev[0]
+    for i, c in enumerate(rev):
+        blk = nn.Module()
+        blk.resnets = nn.ModuleList([ResnetBlock2D(cin if j == 0 else c, c, 0, groups) for j in range(layers + 1)])
+        blk.upsamplers = nn.ModuleList([Upsample2D(c)]) if i < len(rev) - 1 else None
+        blocks.append(blk)
+        cin = c
+    return blocks
+
+
+def run_vae_up_blocks(blocks, x):
+    for blk in blocks:
+        for r in blk.resnets:
+            x = r(x)
+        if blk.upsamplers is not None:
+            x = blk.upsamplers[0](x)
+    return x
 
 
 class AutoencoderKL(nn.Module):

@@ -28,8 +28,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .export import OPSET, SCHEDULER_CONFIG, _export, _json
-from .nets import ResnetBlock2D, TextEncoder, TextEncoderExport, UNet2DConditionModel, Upsample2D, count_params
+from .export import OPSET, SCHEDULER_CONFIG, _json, export_text_encoder, export_unet, export_vae_decoder
+from .nets import ResnetBlock2D, TextEncoder, UNet2DConditionModel, count_params, run_vae_up_blocks, vae_up_blocks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUNDLED_TOKENIZER = os.path.join(HERE, "..", "daam-shapes", "tokenizer")
@@ -92,14 +92,7 @@ class SDVAEDecoder(nn.Module):
         d.mid_block = nn.Module()
         d.mid_block.resnets = nn.ModuleList([ResnetBlock2D(rev[0], rev[0], 0, groups) for _ in range(2)])
         d.mid_block.attentions = nn.ModuleList([VAEAttention(rev[0], groups)])
-        d.up_blocks = nn.ModuleList()
-        cin = rev[0]
-        for i, c in enumerate(rev):
-            blk = nn.Module()
-            blk.resnets = nn.ModuleList([ResnetBlock2D(cin if j == 0 else c, c, 0, groups) for j in range(layers + 1)])
-            blk.upsamplers = nn.ModuleList([Upsample2D(c)]) if i < len(rev) - 1 else None
-            d.up_blocks.append(blk)
-            cin = c
+        d.up_blocks = vae_up_blocks(rev, groups, layers)
         d.conv_norm_out = nn.GroupNorm(groups, rev[-1], eps=1e-6)
         d.conv_out = nn.Conv2d(rev[-1], 3, 3, padding=1)
 
@@ -108,12 +101,7 @@ class SDVAEDecoder(nn.Module):
         x = d.conv_in(self.post_quant_conv(z))
         x = d.mid_block.resnets[0](x)
         x = d.mid_block.attentions[0](x)
-        x = d.mid_block.resnets[1](x)
-        for blk in d.up_blocks:
-            for r in blk.resnets:
-                x = r(x)
-            if blk.upsamplers is not None:
-                x = blk.upsamplers[0](x)
+        x = run_vae_up_blocks(d.up_blocks, d.mid_block.resnets[1](x))
         return d.conv_out(F.silu(d.conv_norm_out(x))).clamp(-1, 1)
 
 
@@ -158,14 +146,7 @@ def main():
     counts["text_encoder"] = count_params(te)
     ids = torch.full((1, 77), eos, dtype=torch.int64)
     ids[0, 0] = bos
-    _export(
-        TextEncoderExport(te),
-        (ids,),
-        os.path.join(out, "text_encoder", "model.onnx"),
-        ["input_ids"],
-        ["last_hidden_state", "pooler_output"],
-        {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}, "pooler_output": {0: "batch"}},
-    )
+    export_text_encoder(te, ids, out)
     _json(
         os.path.join(out, "text_encoder", "config.json"),
         {
@@ -192,18 +173,8 @@ def main():
     tame(unet)
     counts["unet"] = count_params(unet)
     # A small latent for tracing (the axes are dynamic): 16x16 reaches 2x2 at the last level.
-    _export(
-        unet,
-        (torch.randn(2, 4, 16, 16), torch.tensor([999, 999], dtype=torch.int64), torch.randn(2, 77, 768)),
-        os.path.join(out, "unet", "model.onnx"),
-        ["sample", "timestep", "encoder_hidden_states"],
-        ["out_sample"],
-        {
-            "sample": {0: "batch", 2: "height", 3: "width"},
-            "timestep": {0: "batch"},
-            "encoder_hidden_states": {0: "batch", 1: "sequence"},
-            "out_sample": {0: "batch", 2: "height", 3: "width"},
-        },
+    export_unet(
+        unet, (torch.randn(2, 4, 16, 16), torch.tensor([999, 999], dtype=torch.int64), torch.randn(2, 77, 768)), out
     )
     _json(
         os.path.join(out, "unet", "config.json"),
@@ -236,14 +207,7 @@ def main():
     vae = SDVAEDecoder().eval()
     tame(vae)
     counts["vae_decoder"] = count_params(vae)
-    _export(
-        vae,
-        (torch.randn(1, 4, 8, 8),),
-        os.path.join(out, "vae_decoder", "model.onnx"),
-        ["latent_sample"],
-        ["sample"],
-        {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "height", 3: "width"}},
-    )
+    export_vae_decoder(vae, torch.randn(1, 4, 8, 8), out)
     _json(
         os.path.join(out, "vae_decoder", "config.json"),
         {
