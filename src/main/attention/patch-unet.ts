@@ -136,6 +136,12 @@ function ints(name: string, values: number[]): onnx.IAttributeProto {
 function int(name: string, value: number): onnx.IAttributeProto {
   return { name, type: onnx.AttributeProto.AttributeType.INT, i: value }
 }
+/** A node with one output, named like its output (names only need to be unique and readable). */
+function op(opType: string, input: string[], output: string, attribute?: onnx.IAttributeProto[]): onnx.INodeProto {
+  return attribute
+    ? { opType, input, output: [output], name: output, attribute }
+    : { opType, input, output: [output], name: output }
+}
 
 /** Parses diffusers-style module paths out of an exported node name. */
 export function describeLayer(nodeName: string): { name: string; block: LayerBlock; blockIndex: number } {
@@ -192,22 +198,10 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
     int64Const(`${P}minus1`, [-1]),
     int64Const(`${P}tailStart`, [-2]),
     int64Const(`${P}tailEnd`, [Number.MAX_SAFE_INTEGER]),
-    { opType: 'Shape', input: [inputs.sample], output: [`${P}sampleShape`], name: `${P}sampleShape` },
-    {
-      opType: 'Gather',
-      input: [`${P}sampleShape`, `${P}idx0`],
-      output: [`${P}B1d`],
-      name: `${P}B1d`,
-      attribute: [int('axis', 0)],
-    },
-    {
-      opType: 'Gather',
-      input: [`${P}sampleShape`, `${P}c0`],
-      output: [`${P}B`],
-      name: `${P}B`,
-      attribute: [int('axis', 0)],
-    },
-    { opType: 'Sub', input: [`${P}B`, `${P}c1`], output: [`${P}condIdx`], name: `${P}condIdx` },
+    op('Shape', [inputs.sample], `${P}sampleShape`),
+    op('Gather', [`${P}sampleShape`, `${P}idx0`], `${P}B1d`, [int('axis', 0)]),
+    op('Gather', [`${P}sampleShape`, `${P}c0`], `${P}B`, [int('axis', 0)]),
+    op('Sub', [`${P}B`, `${P}c1`], `${P}condIdx`),
   ]
   if (axesAsInput) nodes.push(int64Const(`${P}axes1`, [1]), int64Const(`${P}axes0`, [0]))
   const outputs: onnx.IValueInfoProto[] = []
@@ -215,20 +209,8 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
 
   const reduce = (input: string, out: string, axis = 1): onnx.INodeProto =>
     axesAsInput
-      ? {
-          opType: 'ReduceMean',
-          input: [input, `${P}axes${axis}`],
-          output: [out],
-          name: out,
-          attribute: [int('keepdims', 0)],
-        }
-      : {
-          opType: 'ReduceMean',
-          input: [input],
-          output: [out],
-          name: out,
-          attribute: [ints('axes', [axis]), int('keepdims', 0)],
-        }
+      ? op('ReduceMean', [input, `${P}axes${axis}`], out, [int('keepdims', 0)])
+      : op('ReduceMean', [input], out, [ints('axes', [axis]), int('keepdims', 0)])
   // each cross-attention's self-attention: the last self site before it with no cross site between
   // (keyed by the cross softmax's name: the entries below are copies of the sites)
   const selfOf = new Map<string, AttentionSite>()
@@ -264,19 +246,15 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
     if (!es) {
       es = `${P}es${scaledText.size}`
       if (scaledText.size === 0) {
-        early.push(int64Const(`${P}scale3Shape`, [0, -1, 1]), {
-          opType: 'Reshape',
-          input: [TOKEN_SCALE_INPUT, `${P}scale3Shape`],
-          output: [`${P}scale3`],
-          name: `${P}scale3`,
-        })
+        early.push(
+          int64Const(`${P}scale3Shape`, [0, -1, 1]),
+          op('Reshape', [TOKEN_SCALE_INPUT, `${P}scale3Shape`], `${P}scale3`),
+        )
       }
       scaledText.set(v.input, es)
       const mul: onnx.INodeProto[] = [
-        ...(opset >= 15
-          ? [{ opType: 'CastLike', input: [`${P}scale3`, v.input], output: [`${es}/s`], name: `${es}/s` }]
-          : []),
-        { opType: 'Mul', input: [v.input, opset >= 15 ? `${es}/s` : `${P}scale3`], output: [es], name: es },
+        ...(opset >= 15 ? [op('CastLike', [`${P}scale3`, v.input], `${es}/s`)] : []),
+        op('Mul', [v.input, opset >= 15 ? `${es}/s` : `${P}scale3`], es),
       ]
       // a graph input: with the shared nodes; else right after the node that makes it (a Cast)
       if (graph!.producer.has(v.input)) siteTails.set(v.input, mul)
@@ -307,29 +285,19 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
     else if (control) {
       if (!probsScaleMade) {
         probsScaleMade = true
-        early.push(int64Const(`${P}scaleShape`, [0, 1, 1, -1]), {
-          opType: 'Reshape',
-          input: [TOKEN_SCALE_INPUT, `${P}scaleShape`],
-          output: [`${P}scale4`],
-          name: `${P}scale4`,
-        })
+        early.push(
+          int64Const(`${P}scaleShape`, [0, 1, 1, -1]),
+          op('Reshape', [TOKEN_SCALE_INPUT, `${P}scaleShape`], `${P}scale4`),
+        )
       }
       const out = `${t}scaled`
       // CastLike keeps float16 exports working (the scale is fed as float32); before opset 15
       // there is no CastLike and the probabilities are float32 in the exports that old.
-      const scale =
-        opset >= 15
-          ? [{ opType: 'CastLike', input: [`${P}scale4`, `${t}p4`], output: [`${t}scaleT`], name: `${t}scaleT` }]
-          : []
+      const scale = opset >= 15 ? [op('CastLike', [`${P}scale4`, `${t}p4`], `${t}scaleT`)] : []
       scaleTail = [
         ...scale,
-        {
-          opType: 'Mul',
-          input: [`${t}p4`, opset >= 15 ? `${t}scaleT` : `${P}scale4`],
-          output: [`${t}p4s`],
-          name: `${t}p4s`,
-        },
-        { opType: 'Reshape', input: [`${t}p4s`, `${t}shape`], output: [out], name: out },
+        op('Mul', [`${t}p4`, opset >= 15 ? `${t}scaleT` : `${P}scale4`], `${t}p4s`),
+        op('Reshape', [`${t}p4s`, `${t}shape`], out),
       ]
       scaled.set(site.probs, out)
     }
@@ -339,37 +307,17 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
     // probabilities. The Cast comes first because ONNX Runtime's CPU ReduceMean has no float16
     // kernel; on float32 models it is a no-op that the session's optimiser removes.
     nodes.push(
-      { opType: 'Shape', input: [site.probs], output: [`${t}shape`], name: `${t}shape` },
-      { opType: 'Slice', input: [`${t}shape`, `${P}tailStart`, `${P}tailEnd`], output: [`${t}tail`], name: `${t}tail` },
-      {
-        opType: 'Concat',
-        input: [`${P}B1d`, `${P}minus1`, `${t}tail`],
-        output: [`${t}shape4`],
-        name: `${t}shape4`,
-        attribute: [int('axis', 0)],
-      },
-      { opType: 'Reshape', input: [site.probs, `${t}shape4`], output: [`${t}p4`], name: `${t}p4` },
-      { opType: 'Cast', input: [`${t}p4`], output: [`${t}p4f`], name: `${t}p4f`, attribute: [int('to', FLOAT)] },
-      ...(options.perHead
-        ? [{ opType: 'Identity', input: [`${t}p4f`], output: [`${t}mean`], name: `${t}mean` }]
-        : [reduce(`${t}p4f`, `${t}mean`)]),
-      {
-        opType: 'Gather',
-        input: [`${t}mean`, `${P}condIdx`],
-        output: [output],
-        name: output,
-        attribute: [int('axis', 0)],
-      },
+      op('Shape', [site.probs], `${t}shape`),
+      op('Slice', [`${t}shape`, `${P}tailStart`, `${P}tailEnd`], `${t}tail`),
+      op('Concat', [`${P}B1d`, `${P}minus1`, `${t}tail`], `${t}shape4`, [int('axis', 0)]),
+      op('Reshape', [site.probs, `${t}shape4`], `${t}p4`),
+      op('Cast', [`${t}p4`], `${t}p4f`, [int('to', FLOAT)]),
+      ...(options.perHead ? [op('Identity', [`${t}p4f`], `${t}mean`)] : [reduce(`${t}p4f`, `${t}mean`)]),
+      op('Gather', [`${t}mean`, `${P}condIdx`], output, [int('axis', 0)]),
     )
     outputs.push({ name: output, type: { tensorType: { elemType: FLOAT } } })
     if (uncondOutput) {
-      nodes.push({
-        opType: 'Gather',
-        input: [`${t}mean`, `${P}c0`],
-        output: [uncondOutput],
-        name: uncondOutput,
-        attribute: [int('axis', 0)],
-      })
+      nodes.push(op('Gather', [`${t}mean`, `${P}c0`], uncondOutput, [int('axis', 0)]))
       outputs.push({ name: uncondOutput, type: { tensorType: { elemType: FLOAT } } })
     }
     const selfSite = refine && entry.kind === 'softmax' ? selfOf.get(entry.name) : undefined
@@ -377,37 +325,14 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
     if (selfSite) {
       refinedOutput = `daam.refined.${index}.cond`
       nodes.push(
-        { opType: 'Shape', input: [selfSite.probs], output: [`${t}sshape`], name: `${t}sshape` },
-        {
-          opType: 'Slice',
-          input: [`${t}sshape`, `${P}tailStart`, `${P}tailEnd`],
-          output: [`${t}stail`],
-          name: `${t}stail`,
-        },
-        {
-          opType: 'Concat',
-          input: [`${P}B1d`, `${P}minus1`, `${t}stail`],
-          output: [`${t}sshape4`],
-          name: `${t}sshape4`,
-          attribute: [int('axis', 0)],
-        },
-        { opType: 'Reshape', input: [selfSite.probs, `${t}sshape4`], output: [`${t}s4`], name: `${t}s4` },
-        {
-          opType: 'Gather',
-          input: [`${t}s4`, `${P}condIdx`],
-          output: [`${t}scond`],
-          name: `${t}scond`,
-          attribute: [int('axis', 0)],
-        },
-        {
-          opType: 'Cast',
-          input: [`${t}scond`],
-          output: [`${t}scondf`],
-          name: `${t}scondf`,
-          attribute: [int('to', FLOAT)],
-        },
+        op('Shape', [selfSite.probs], `${t}sshape`),
+        op('Slice', [`${t}sshape`, `${P}tailStart`, `${P}tailEnd`], `${t}stail`),
+        op('Concat', [`${P}B1d`, `${P}minus1`, `${t}stail`], `${t}sshape4`, [int('axis', 0)]),
+        op('Reshape', [selfSite.probs, `${t}sshape4`], `${t}s4`),
+        op('Gather', [`${t}s4`, `${P}condIdx`], `${t}scond`, [int('axis', 0)]),
+        op('Cast', [`${t}scond`], `${t}scondf`, [int('to', FLOAT)]),
         reduce(`${t}scondf`, `${t}smean`, 0),
-        { opType: 'MatMul', input: [`${t}smean`, output], output: [refinedOutput], name: refinedOutput },
+        op('MatMul', [`${t}smean`, output], refinedOutput),
       )
       outputs.push({ name: refinedOutput, type: { tensorType: { elemType: FLOAT } } })
     }
@@ -604,7 +529,7 @@ function floatConst(name: string, value: number): onnx.INodeProto {
  */
 function recomputeProbs(site: FusedCrossSite, t: string, nodes: onnx.INodeProto[]): string {
   const node = (opType: string, input: string[], name: string, attribute?: onnx.IAttributeProto[]): string => {
-    nodes.push({ opType, input, output: [`${t}${name}`], name: `${t}${name}`, attribute })
+    nodes.push(op(opType, input, `${t}${name}`, attribute))
     return `${t}${name}`
   }
   const cast = (x: string, name: string) => node('Cast', [x], name, [int('to', FLOAT)])
