@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import { colormapLut } from '../colormaps'
-import { compositeWords, distinctColors, overlayHeatmap, overlayMask } from './compose'
+import { compositeWords, distinctColors, imageRgba, overlayHeatmap, overlayMask } from './compose'
 
 describe('pixel composition', () => {
+  it('imageRgba: the image alone, opaque, from RGB or RGBA; the same pixels as an overlay at opacity 0', () => {
+    const rgb = { data: Uint8Array.from([10, 20, 30, 40, 50, 60]), width: 2, height: 1, channels: 3 as const }
+    expect(Array.from(imageRgba(rgb))).toEqual([10, 20, 30, 255, 40, 50, 60, 255])
+    const rgba = { data: Uint8Array.from([1, 2, 3, 9, 4, 5, 6, 9]), width: 2, height: 1, channels: 4 as const }
+    expect(Array.from(imageRgba(rgba))).toEqual([1, 2, 3, 255, 4, 5, 6, 255])
+    const none = overlayHeatmap(rgb, new Float32Array([0.3, 0.9]), colormapLut('jet'), 0)
+    expect(Array.from(imageRgba(rgb))).toEqual(Array.from(none))
+    expect(() => imageRgba({ ...rgb, width: 3 })).toThrow(/too small/)
+  })
+
   const img = {
     data: new Uint8Array([200, 100, 50, 200, 100, 50, 200, 100, 50, 200, 100, 50]),
     width: 2,

@@ -46,6 +46,22 @@ export function overlayHeatmap(
   return out
 }
 
+/** The image alone as RGBA (opaque), for canvases that show it without a map. */
+export function imageRgba(img: ImageBytes, out = new Uint8ClampedArray(img.width * img.height * 4)): Uint8ClampedArray {
+  const n = img.width * img.height
+  checkSize(img, n)
+  const { data: src, channels: ch } = img
+  for (let i = 0; i < n; i++) {
+    const s = i * ch
+    const o = i * 4
+    out[o] = src[s]
+    out[o + 1] = src[s + 1]
+    out[o + 2] = src[s + 2]
+    out[o + 3] = 255
+  }
+  return out
+}
+
 /** Floats in [0, 1] -> colour-map indices, with the same rounding as Heatmaps.wordBytes. */
 export function toBytes(
   map: Float32Array,

@@ -8,13 +8,13 @@
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { colormapLut } from '../../../shared/colormaps'
 import { attentionShare } from '../../../shared/heatmap/change-map'
-import { overlayHeatmap } from '../../../shared/heatmap/compose'
 import { mergedWordSpecs } from '../../../shared/heatmap/prompt-words'
 import { resizeBicubic } from '../../../shared/heatmap/resize'
 import type { WordSpec } from '../../../shared/heatmap/word-maps'
 import type { GenerationPayload, HistoryItem, IpcError } from '../../../shared/ipc/contract'
 import { OverlayView } from '../overlay/overlay-view'
 import type { OverlayState } from '../state/use-overlay'
+import { HeatmapCanvas } from './HeatmapCanvas'
 
 /** Side of the common grid both maps are resampled to for the difference, and of the display. */
 const COMMON = 256
@@ -109,7 +109,12 @@ export function ComparePanel({
           <div className="knockout-panels" data-testid="compare-images">
             {views.map((v, i) => (
               <figure key={v.payload.id}>
-                <MapCanvas view={v} map={maps?.[i] ?? null} colormap={settings.colormap} opacity={settings.opacity} />
+                <HeatmapCanvas
+                  image={v.image}
+                  map={maps?.[i] ?? null}
+                  colormap={settings.colormap}
+                  opacity={settings.opacity}
+                />
                 <figcaption>
                   {i === 0 ? 'Shown' : 'Other'}: {v.payload.width}×{v.payload.height} · seed {v.payload.params.seed}
                   {word && maps && !maps[i] ? ` · no “${word}”` : ''}
@@ -149,28 +154,6 @@ export function ComparePanel({
       )}
     </div>
   )
-}
-
-function MapCanvas({
-  view,
-  map,
-  colormap,
-  opacity,
-}: {
-  view: OverlayView
-  map: Float32Array | null
-  colormap: OverlayState['settings']['colormap']
-  opacity: number
-}): React.JSX.Element {
-  const ref = useRef<HTMLCanvasElement>(null)
-  useEffect(() => {
-    const ctx = ref.current?.getContext('2d')
-    if (!ctx) return
-    if (!map) return view.drawImage(ctx)
-    const rgba = overlayHeatmap(view.image, map, colormapLut(colormap), opacity)
-    ctx.putImageData(new ImageData(new Uint8ClampedArray(rgba), view.image.width, view.image.height), 0, 0)
-  }, [view, map, colormap, opacity])
-  return <canvas ref={ref} width={view.image.width} height={view.image.height} />
 }
 
 function DiffCanvas({

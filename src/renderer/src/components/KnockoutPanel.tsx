@@ -6,8 +6,7 @@
  * `knockout:run` and are kept with the history entry (restored with it).
  */
 import { useEffect, useMemo, useRef, useState } from 'react'
-import { colormapLut } from '../../../shared/colormaps'
-import { overlayHeatmap } from '../../../shared/heatmap/compose'
+import { HeatmapCanvas } from './HeatmapCanvas'
 import { DISAGREE_BELOW } from '../../../shared/heatmap/change-map'
 import type { GenerationPayload, IpcError, KnockoutEntry, KnockoutProgress } from '../../../shared/ipc/contract'
 import type { OverlayState } from '../state/use-overlay'
@@ -55,6 +54,14 @@ export function KnockoutPanel({
     entries.find((e) => picked && e.word.toLowerCase() === picked.text.toLowerCase()) ??
     entries.find((e) => e.word === shown) ??
     null
+  const image = useMemo(
+    () => ({ data: current.rgb, width: current.width, height: current.height, channels: 3 as const }),
+    [current],
+  )
+  const change = useMemo(
+    () => entry && new Uint8ClampedArray(entry.change.buffer, entry.change.byteOffset, entry.change.length),
+    [entry],
+  )
 
   const run = async (words: string[]): Promise<void> => {
     setRunning(true)
@@ -141,7 +148,7 @@ export function KnockoutPanel({
         <>
           <div className="knockout-panels" data-testid="knockout-panels">
             <figure>
-              <RgbCanvas rgb={current.rgb} width={current.width} height={current.height} />
+              <HeatmapCanvas image={image} />
               <figcaption>Original</figcaption>
             </figure>
             <figure>
@@ -149,7 +156,13 @@ export function KnockoutPanel({
               <figcaption>Without “{entry.word}”</figcaption>
             </figure>
             <figure>
-              <ChangeCanvas current={current} entry={entry} colormap={settings.colormap} opacity={settings.opacity} />
+              <HeatmapCanvas
+                image={image}
+                map={change}
+                colormap={settings.colormap}
+                opacity={settings.opacity}
+                testId="knockout-change"
+              />
               <figcaption>
                 Change map · agreement <strong data-testid="knockout-agreement">{entry.agreement.toFixed(2)}</strong>
               </figcaption>
@@ -190,50 +203,6 @@ export function KnockoutPanel({
       )}
     </div>
   )
-}
-
-function RgbCanvas({ rgb, width, height }: { rgb: Uint8Array; width: number; height: number }): React.JSX.Element {
-  const ref = useRef<HTMLCanvasElement>(null)
-  useEffect(() => {
-    const ctx = ref.current?.getContext('2d')
-    if (!ctx) return
-    const img = ctx.createImageData(width, height)
-    for (let i = 0, j = 0; i < width * height; i++, j += 3) {
-      img.data[i * 4] = rgb[j]!
-      img.data[i * 4 + 1] = rgb[j + 1]!
-      img.data[i * 4 + 2] = rgb[j + 2]!
-      img.data[i * 4 + 3] = 255
-    }
-    ctx.putImageData(img, 0, 0)
-  }, [rgb, width, height])
-  return <canvas ref={ref} width={width} height={height} />
-}
-
-function ChangeCanvas({
-  current,
-  entry,
-  colormap,
-  opacity,
-}: {
-  current: GenerationPayload
-  entry: KnockoutEntry
-  colormap: OverlayState['settings']['colormap']
-  opacity: number
-}): React.JSX.Element {
-  const ref = useRef<HTMLCanvasElement>(null)
-  useEffect(() => {
-    const ctx = ref.current?.getContext('2d')
-    if (!ctx) return
-    const bytes = new Uint8ClampedArray(entry.change.buffer, entry.change.byteOffset, entry.change.length)
-    const rgba = overlayHeatmap(
-      { data: current.rgb, width: current.width, height: current.height, channels: 3 },
-      bytes,
-      colormapLut(colormap),
-      opacity,
-    )
-    ctx.putImageData(new ImageData(new Uint8ClampedArray(rgba), current.width, current.height), 0, 0)
-  }, [current, entry, colormap, opacity])
-  return <canvas ref={ref} width={current.width} height={current.height} data-testid="knockout-change" />
 }
 
 function PngImage({ png, alt }: { png: Uint8Array; alt: string }): React.JSX.Element {

@@ -10,7 +10,7 @@
  * computing inline only what the worker has not delivered yet.
  */
 import { deserializeRecord, type AttentionRecord } from '../../../shared/attention-record'
-import type { ImageBytes } from '../../../shared/heatmap/compose'
+import { imageRgba, type ImageBytes } from '../../../shared/heatmap/compose'
 import { Heatmaps, type WordMapOptions, type WordMaps } from '../../../shared/heatmap/heatmaps'
 import { rankWordsAt } from '../../../shared/heatmap/masks'
 import type { WordSpec } from '../../../shared/heatmap/word-maps'
@@ -81,14 +81,7 @@ export class OverlayView {
 
   /** Paints the plain image. */
   drawImage(ctx: CanvasRenderingContext2D): void {
-    const { data, width, height } = this.image
-    const out = this.imageData.data
-    for (let i = 0, j = 0; i < width * height; i++, j += 3) {
-      out[i * 4] = data[j]!
-      out[i * 4 + 1] = data[j + 1]!
-      out[i * 4 + 2] = data[j + 2]!
-      out[i * 4 + 3] = 255
-    }
+    imageRgba(this.image, this.imageData.data)
     ctx.putImageData(this.imageData, 0, 0)
   }
 
