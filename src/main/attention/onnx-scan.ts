@@ -6,7 +6,7 @@
  * field 5) are skipped by length: any tensor name that no node produces and that is not a graph
  * input is, for our purposes, a constant.
  */
-import { Reader } from 'protobufjs/minimal'
+import { Reader, Writer } from 'protobufjs/minimal'
 import { onnx } from 'onnx-proto'
 
 /**
@@ -106,6 +106,18 @@ export function scanModel(bytes: Uint8Array): ScannedModel {
  * decodes as the original graph with the new nodes and outputs appended. The original bytes are
  * not touched and no weight is decoded.
  */
+/**
+ * One length-delimited field (tag, length, body), the unit the graph rewrites assemble models
+ * from without decoding their weights (patch-unet.ts, engine/float32-io.ts, engine/external-data.ts).
+ */
+export function lengthField(field: number, body: Uint8Array): Buffer {
+  const head = Writer.create()
+    .uint32((field << 3) | WIRE_LEN)
+    .uint32(body.byteLength)
+    .finish()
+  return Buffer.concat([head, body])
+}
+
 export function appendToGraph(original: Uint8Array, nodes: onnx.INodeProto[], outputs: onnx.IValueInfoProto[]): Buffer {
   const fragment = onnx.ModelProto.encode({ graph: { node: nodes, output: outputs } }).finish()
   return Buffer.concat([original, fragment])

@@ -33,12 +33,12 @@
  * node stays in place and still computes the U-Net's output.
  */
 import { onnx } from 'onnx-proto'
-import { Writer } from 'protobufjs/minimal'
 import {
   appendToGraph,
   GRAPH_INPUT,
   GRAPH_NODE,
   GRAPH_OUTPUT,
+  lengthField,
   MODEL_GRAPH,
   protoFields,
   scanModel,
@@ -385,14 +385,6 @@ export function patchScanned(bytes: Uint8Array, scanned: ScannedModel, options: 
   return { model, taps, selfAttention, unrecognised, control: true }
 }
 
-function field(no: number, body: Uint8Array): Buffer {
-  const head = Writer.create()
-    .uint32((no << 3) | 2)
-    .uint32(body.length)
-    .finish()
-  return Buffer.concat([head, body])
-}
-
 /**
  * The control patch cannot be appended: existing nodes (the value projections, or the products
  * with V) must read the scaled tensors. So the graph is rewritten field by field (weights copied
@@ -413,7 +405,7 @@ function rewireToScaled(
   trailing: onnx.INodeProto[] = [],
 ): Buffer {
   const needles = [...rewired.keys(), ...after.keys()].map((n) => Buffer.from(n, 'utf8'))
-  const encodeNode = (n: onnx.INodeProto) => field(GRAPH_NODE, onnx.NodeProto.encode(n).finish())
+  const encodeNode = (n: onnx.INodeProto) => lengthField(GRAPH_NODE, onnx.NodeProto.encode(n).finish())
   const parts: Uint8Array[] = shared.map(encodeNode)
   const before: Uint8Array[] = []
   const tail: Uint8Array[] = []
@@ -441,9 +433,9 @@ function rewireToScaled(
     }
   }
   parts.push(...trailing.map(encodeNode))
-  parts.push(field(GRAPH_INPUT, onnx.ValueInfoProto.encode(input).finish()))
-  for (const o of outputs) parts.push(field(GRAPH_OUTPUT, onnx.ValueInfoProto.encode(o).finish()))
-  return Buffer.concat([...before, field(MODEL_GRAPH, Buffer.concat(parts)), ...tail])
+  parts.push(lengthField(GRAPH_INPUT, onnx.ValueInfoProto.encode(input).finish()))
+  for (const o of outputs) parts.push(lengthField(GRAPH_OUTPUT, onnx.ValueInfoProto.encode(o).finish()))
+  return Buffer.concat([...before, lengthField(MODEL_GRAPH, Buffer.concat(parts)), ...tail])
 }
 
 interface GraphIndex {

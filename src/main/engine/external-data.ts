@@ -39,6 +39,7 @@ import { Writer } from 'protobufjs/minimal'
 import {
   GRAPH_INITIALIZER,
   lengthDelimited,
+  lengthField,
   MODEL_GRAPH,
   protoFields,
   TENSOR_EXTERNAL_DATA,
@@ -72,14 +73,6 @@ export function inlineWeightBytes(model: Uint8Array): number {
     }
   }
   return total
-}
-
-function lengthField(field: number, body: Uint8Array): Uint8Array {
-  const head = Writer.create()
-    .uint32((field << 3) | WIRE_LEN)
-    .uint32(body.byteLength)
-    .finish()
-  return Buffer.concat([head, body])
 }
 
 /**

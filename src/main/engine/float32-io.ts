@@ -22,13 +22,14 @@
  * against the model's folder (model.ts passes the folder when the session comes from a buffer).
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
-import { Reader, Writer } from 'protobufjs/minimal'
+import { Reader } from 'protobufjs/minimal'
 import {
   GRAPH_INITIALIZER,
   GRAPH_INPUT,
   GRAPH_NODE,
   GRAPH_OUTPUT,
   GRAPH_VALUE_INFO,
+  lengthField,
   MODEL_GRAPH,
   protoFields,
   TENSOR_NAME,
@@ -121,14 +122,6 @@ function renameNode(node: onnx.INodeProto, map: ReadonlyMap<string, string>, out
   }
 }
 
-function lengthDelimited(field: number, body: Uint8Array): Uint8Array {
-  const head = Writer.create()
-    .uint32((field << 3) | WIRE_LEN)
-    .uint32(body.length)
-    .finish()
-  return Buffer.concat([head, body])
-}
-
 /**
  * The model with float32 graph inputs and outputs in place of float16 ones (Casts inside).
  * Returns `bytes` itself, untouched, when the model has no float16 input or output.
@@ -148,7 +141,7 @@ export function toFloat32IO(bytes: Uint8Array): Uint8Array {
   const outputs = new Set(io.outputs)
 
   const parts: Uint8Array[] = []
-  const node = (n: onnx.INodeProto) => lengthDelimited(GRAPH_NODE, onnx.NodeProto.encode(n).finish())
+  const node = (n: onnx.INodeProto) => lengthField(GRAPH_NODE, onnx.NodeProto.encode(n).finish())
   for (const name of io.inputs) parts.push(node(castNode(name, rename.get(name)!, FLOAT16)))
   for (const f of protoFields(graph)) {
     if (f.field === GRAPH_NODE && mentions(f.body)) {
@@ -158,18 +151,18 @@ export function toFloat32IO(bytes: Uint8Array): Uint8Array {
     } else if (f.field === GRAPH_VALUE_INFO && mentions(f.body)) {
       const v = onnx.ValueInfoProto.decode(f.body)
       v.name = rename.get(v.name) ?? v.name
-      parts.push(lengthDelimited(f.field, onnx.ValueInfoProto.encode(v).finish()))
+      parts.push(lengthField(f.field, onnx.ValueInfoProto.encode(v).finish()))
     } else if (f.field === GRAPH_INPUT || f.field === GRAPH_OUTPUT) {
       const v = onnx.ValueInfoProto.decode(f.body)
       const boundary = f.field === GRAPH_INPUT ? inputs : outputs
       if (boundary.has(v.name) && v.type?.tensorType) {
         v.type.tensorType.elemType = FLOAT
-        parts.push(lengthDelimited(f.field, onnx.ValueInfoProto.encode(v).finish()))
+        parts.push(lengthField(f.field, onnx.ValueInfoProto.encode(v).finish()))
       } else parts.push(f.raw)
     } else parts.push(f.raw)
   }
   for (const name of io.outputs) parts.push(node(castNode(rename.get(name)!, name, FLOAT)))
-  return Buffer.concat([...before, lengthDelimited(MODEL_GRAPH, Buffer.concat(parts)), ...after])
+  return Buffer.concat([...before, lengthField(MODEL_GRAPH, Buffer.concat(parts)), ...after])
 }
 
 /**
@@ -215,10 +208,10 @@ export function float16IOOfFile(path: string): Float16IO {
       if (field !== MODEL_GRAPH) continue
       // Keep only what float16IOOfGraph reads: inputs, outputs and initializer names.
       for (const [g, s, l] of walk(start, start + len)) {
-        if (g === GRAPH_INPUT || g === GRAPH_OUTPUT) graph.push(lengthDelimited(g, read(s, l)))
+        if (g === GRAPH_INPUT || g === GRAPH_OUTPUT) graph.push(lengthField(g, read(s, l)))
         else if (g === GRAPH_INITIALIZER) {
           for (const [t, ts, tl] of walk(s, s + l)) {
-            if (t === TENSOR_NAME) graph.push(lengthDelimited(g, lengthDelimited(t, read(ts, tl))))
+            if (t === TENSOR_NAME) graph.push(lengthField(g, lengthField(t, read(ts, tl))))
           }
         }
       }

@@ -213,6 +213,8 @@ export class LoadedModel {
       tokenizer =
         io.maxTokens === tokenizer.special.maxLength ? tokenizer : new ClipTokenizer(folder.tokenizerDir, io.maxTokens)
       const sdxl = io.sdxl && textEncoder2 ? { textEncoder2, tokenizer2: secondTokenizer(folder, tokenizer, io) } : null
+      // a text_encoder_2/ beside a U-Net that does not read it (not SDXL) is not kept
+      if (textEncoder2 && !sdxl) await textEncoder2.release()
       const provider = { requested, used, fallbackReason }
       return new LoadedModel(measured, tokenizer, textEncoder, unet, vae, io, provider, sdxl)
     } catch (e) {
